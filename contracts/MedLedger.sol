@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Registrar} from "./Registrar.sol";
+
+/**
+ * @title MedLedger
+ * @notice Patient–provider relationships (PPRs), their data pointers, viewer grants and the patient's
+ * Summary, on top of the Registrar. Nothing medical is stored: addresses, hashes, statuses and
+ * expiries only. Query and scope strings appear in events (never in storage) and must pass the
+ * on-chain-safe query grammar (resource type + category-level parameters, see README).
+ *
+ * Storage layout is chosen for gas:
+ * - a relationship id is `patient << 32 | index`, so the patient of a relationship is known without a
+ *   storage read and the Summary is the patient's ids 0..relationshipCount-1;
+ * - one slot per relationship: provider, status, pointer count, last change;
+ * - a pointer is one slot keyed by keccak(relationshipId, queryHash) holding the data hash;
+ * - a grant is one slot keyed by keccak(relationshipId, viewer, scopeHash), deleted on revoke.
+ */
+contract MedLedger is Registrar {
+    /// @notice Summary status of a relationship. New/Updated/AwaitingApproval are set by the provider,
+    /// Accepted/Rejected by the patient.
+    enum Status {
+        None,
+        New,
+        Updated,
+        AwaitingApproval,
+        Accepted,
+        Rejected
+    }
+
+    struct Relationship {
+        address provider;
+        Status status;
+        uint16 pointerCount;
+        uint40 updatedAt;
+    }
+
+    struct Grant {
+        bool active;
+        uint64 expiresAt;
+    }
+
+    mapping(uint256 relationshipId => Relationship) internal _relationships;
+    /// @notice patient → provider → relationship id (0 = none). One relationship per pair.
+    mapping(address patient => mapping(address provider => uint256)) public relationshipIdOf;
+    mapping(bytes32 pointerKey => bytes32 dataHash) internal _pointers;
+    mapping(bytes32 grantKey => Grant) internal _grants;
+
+    /// @notice `provider` opened relationship `relationshipId` with `patient`; its status is New.
+    event RelationshipAdded(uint256 indexed relationshipId, address indexed patient, address indexed provider);
+    /// @notice A pointer `query` was added to a relationship with the hash of the data it returns.
+    event PointerAdded(uint256 indexed relationshipId, bytes32 indexed queryHash, string query, bytes32 dataHash);
+    /// @notice The data behind pointer `queryHash` changed; `dataHash` is its new hash.
+    event PointerUpdated(uint256 indexed relationshipId, bytes32 indexed queryHash, bytes32 dataHash);
+    /// @notice Pointer `queryHash` was removed from the relationship.
+    event PointerRemoved(uint256 indexed relationshipId, bytes32 indexed queryHash);
+    /// @notice The relationship's Summary status changed.
+    event StatusChanged(uint256 indexed relationshipId, address indexed patient, Status status);
+    /// @notice The patient let `viewer` run `scope` on the relationship's data until `expiresAt` (0 = no expiry).
+    event ViewerGranted(
+        uint256 indexed relationshipId, address indexed viewer, bytes32 indexed scopeHash, string scope, uint64 expiresAt
+    );
+    /// @notice The patient withdrew `viewer`'s grant for `scopeHash`.
+    event ViewerRevoked(uint256 indexed relationshipId, address indexed viewer, bytes32 indexed scopeHash);
+
+    /// @notice `patient` already has relationship `relationshipId` with the caller.
+    error RelationshipExists(uint256 relationshipId);
+    /// @notice No relationship has id `relationshipId`.
+    error UnknownRelationship(uint256 relationshipId);
+    /// @notice `account` is not the provider of relationship `relationshipId`.
+    error NotRelationshipProvider(uint256 relationshipId, address account);
+    /// @notice `account` is not the patient of relationship `relationshipId`.
+    error NotRelationshipPatient(uint256 relationshipId, address account);
+    /// @notice The pointer already exists on this relationship.
+    error PointerExists(bytes32 queryHash);
+    /// @notice The relationship has no pointer `queryHash`.
+    error UnknownPointer(bytes32 queryHash);
+    /// @notice A data hash must be non-zero (an empty result still hashes to a non-zero value).
+    error ZeroDataHash();
+    /// @notice The relationship already holds the maximum number of pointers.
+    error TooManyPointers();
+    /// @notice The caller may not set `status`.
+    error InvalidStatus(Status status);
+    /// @notice `viewer` cannot be granted (zero address, or the patient or provider themself).
+    error InvalidViewer(address viewer);
+    /// @notice A grant's expiry `expiresAt` is not in the future.
+    error ExpiryInPast(uint64 expiresAt);
+    /// @notice The patient rejected relationship `relationshipId`; it cannot be shared.
+    error RelationshipRejected(uint256 relationshipId);
+    /// @notice No active grant for this viewer and scope.
+    error NotGranted();
+    /// @notice The grant expired at `expiresAt`.
+    error GrantExpired(uint64 expiresAt);
+
+    /// @param governor the address (or multisig) that accredits providers
+    constructor(address governor) Registrar(governor) {}
+
+    // ------------------------------------------------------------------ provider
+
+    /**
+     * @notice Open a relationship with `patient` and its first pointer. Accredited providers only.
+     * @param patient a registered patient
+     * @param query on-chain-safe FHIR search the pointer stands for, e.g. `Observation?category=laboratory`
+     * @param dataHash canonical hash of the data `query` returns now
+     * @return relationshipId the new relationship's id (`patient << 32 | index`)
+     */
+    function addRelationship(address patient, string calldata query, bytes32 dataHash)
+        external
+        onlyAccredited(msg.sender)
+        returns (uint256 relationshipId)
+    {
+        Account storage account = _accounts[patient];
+        if (account.role != Role.Patient) revert NotRegisteredPatient(patient);
+        if (dataHash == bytes32(0)) revert ZeroDataHash();
+        uint256 existing = relationshipIdOf[patient][msg.sender];
+        if (existing != 0) revert RelationshipExists(existing);
+        relationshipId = (uint256(uint160(patient)) << 32) | account.relationshipCount;
+        account.relationshipCount += 1;
+        relationshipIdOf[patient][msg.sender] = relationshipId;
+        _relationships[relationshipId] = Relationship(msg.sender, Status.New, 1, uint40(block.timestamp));
+        bytes32 queryHash = keccak256(bytes(query));
+        _pointers[_pointerKey(relationshipId, queryHash)] = dataHash;
+        emit RelationshipAdded(relationshipId, patient, msg.sender);
+        emit PointerAdded(relationshipId, queryHash, query, dataHash);
+    }
+
+    /**
+     * @notice Add another pointer to an existing relationship; status becomes Updated.
+     * @param relationshipId the caller's relationship
+     * @param query on-chain-safe FHIR search
+     * @param dataHash canonical hash of the data `query` returns now
+     */
+    function addPointer(uint256 relationshipId, string calldata query, bytes32 dataHash) external {
+        Relationship storage rel = _providerRelationship(relationshipId);
+        if (dataHash == bytes32(0)) revert ZeroDataHash();
+        bytes32 queryHash = keccak256(bytes(query));
+        bytes32 key = _pointerKey(relationshipId, queryHash);
+        if (_pointers[key] != bytes32(0)) revert PointerExists(queryHash);
+        if (rel.pointerCount == type(uint16).max) revert TooManyPointers();
+        _pointers[key] = dataHash;
+        rel.pointerCount += 1;
+        emit PointerAdded(relationshipId, queryHash, query, dataHash);
+        _setStatus(relationshipId, rel, Status.Updated);
+    }
+
+    /**
+     * @notice Record that the data behind pointer `queryHash` changed (the seed's "update PPR");
+     * status becomes Updated.
+     * @param relationshipId the caller's relationship
+     * @param queryHash keccak256 of the pointer's query string
+     * @param dataHash canonical hash of the data the query returns now
+     */
+    function updatePointer(uint256 relationshipId, bytes32 queryHash, bytes32 dataHash) external {
+        Relationship storage rel = _providerRelationship(relationshipId);
+        if (dataHash == bytes32(0)) revert ZeroDataHash();
+        bytes32 key = _pointerKey(relationshipId, queryHash);
+        if (_pointers[key] == bytes32(0)) revert UnknownPointer(queryHash);
+        _pointers[key] = dataHash;
+        emit PointerUpdated(relationshipId, queryHash, dataHash);
+        _setStatus(relationshipId, rel, Status.Updated);
+    }
+
+    /**
+     * @notice Remove pointer `queryHash`; status becomes Updated.
+     * @param relationshipId the caller's relationship
+     * @param queryHash keccak256 of the pointer's query string
+     */
+    function removePointer(uint256 relationshipId, bytes32 queryHash) external {
+        Relationship storage rel = _providerRelationship(relationshipId);
+        bytes32 key = _pointerKey(relationshipId, queryHash);
+        if (_pointers[key] == bytes32(0)) revert UnknownPointer(queryHash);
+        delete _pointers[key];
+        rel.pointerCount -= 1;
+        emit PointerRemoved(relationshipId, queryHash);
+        _setStatus(relationshipId, rel, Status.Updated);
+    }
+
+    /**
+     * @notice Set the Summary status of a relationship to New, Updated or AwaitingApproval.
+     * Only the relationship's (accredited) provider; Accepted/Rejected belong to the patient.
+     */
+    function setStatus(uint256 relationshipId, Status status) external {
+        if (status == Status.None || status == Status.Accepted || status == Status.Rejected) {
+            revert InvalidStatus(status);
+        }
+        _setStatus(relationshipId, _providerRelationship(relationshipId), status);
+    }
+
+    // ------------------------------------------------------------------ patient
+
+    /**
+     * @notice Accept or reject a relationship in the caller's Summary. Patient only; may be repeated
+     * (a patient can change their mind).
+     */
+    function respond(uint256 relationshipId, bool accept) external {
+        _onlyPatient(relationshipId);
+        Relationship storage rel = _existing(relationshipId);
+        _setStatus(relationshipId, rel, accept ? Status.Accepted : Status.Rejected);
+    }
+
+    /**
+     * @notice Let `viewer` run `scope` (a FHIR search at most as wide as one of the relationship's
+     * pointers) until `expiresAt`. Patient only. Granting again replaces the expiry.
+     * @param expiresAt unix time the grant stops working; 0 = no expiry
+     */
+    function grantViewer(uint256 relationshipId, address viewer, string calldata scope, uint64 expiresAt) external {
+        address patient = _onlyPatient(relationshipId);
+        Relationship storage rel = _existing(relationshipId);
+        if (rel.status == Status.Rejected) revert RelationshipRejected(relationshipId);
+        if (viewer == address(0) || viewer == patient || viewer == rel.provider) revert InvalidViewer(viewer);
+        if (expiresAt != 0 && expiresAt <= block.timestamp) revert ExpiryInPast(expiresAt);
+        bytes32 scopeHash = keccak256(bytes(scope));
+        _grants[_grantKey(relationshipId, viewer, scopeHash)] = Grant(true, expiresAt);
+        emit ViewerGranted(relationshipId, viewer, scopeHash, scope, expiresAt);
+    }
+
+    /**
+     * @notice Withdraw `viewer`'s grant for `scopeHash`. Patient only. Effective from this block.
+     */
+    function revokeViewer(uint256 relationshipId, address viewer, bytes32 scopeHash) external {
+        _onlyPatient(relationshipId);
+        bytes32 key = _grantKey(relationshipId, viewer, scopeHash);
+        if (!_grants[key].active) revert NotGranted();
+        delete _grants[key];
+        emit ViewerRevoked(relationshipId, viewer, scopeHash);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @notice The patient whose Summary holds `relationshipId` (derived, no storage read).
+    function patientOf(uint256 relationshipId) public pure returns (address) {
+        return address(uint160(relationshipId >> 32));
+    }
+
+    /// @notice The relationship record (provider, status, pointer count, last change).
+    function relationshipOf(uint256 relationshipId) external view returns (Relationship memory) {
+        return _existing(relationshipId);
+    }
+
+    /// @notice The patient's Summary: every relationship id, in the order they were opened.
+    function relationshipsOf(address patient) external view returns (uint256[] memory ids) {
+        uint256 count = _accounts[patient].relationshipCount;
+        ids = new uint256[](count);
+        for (uint256 i = 0; i < count; i++) {
+            ids[i] = (uint256(uint160(patient)) << 32) | i;
+        }
+    }
+
+    /// @notice Current data hash of pointer `queryHash` (zero if there is no such pointer).
+    function pointerOf(uint256 relationshipId, bytes32 queryHash) external view returns (bytes32) {
+        return _pointers[_pointerKey(relationshipId, queryHash)];
+    }
+
+    /// @notice The stored grant for (relationship, viewer, scope), expired or not.
+    function grantOf(uint256 relationshipId, address viewer, bytes32 scopeHash) external view returns (Grant memory) {
+        return _grants[_grantKey(relationshipId, viewer, scopeHash)];
+    }
+
+    /**
+     * @notice Reverts unless `viewer` may run `scopeHash` on the relationship now: NotGranted,
+     * GrantExpired or RelationshipRejected say why. Used by gatekeepers through eth_call.
+     * @return expiresAt the grant's expiry (0 = none)
+     */
+    function checkAccess(uint256 relationshipId, address viewer, bytes32 scopeHash)
+        external
+        view
+        returns (uint64 expiresAt)
+    {
+        if (_existing(relationshipId).status == Status.Rejected) revert RelationshipRejected(relationshipId);
+        Grant memory grant = _grants[_grantKey(relationshipId, viewer, scopeHash)];
+        if (!grant.active) revert NotGranted();
+        if (grant.expiresAt != 0 && grant.expiresAt <= block.timestamp) revert GrantExpired(grant.expiresAt);
+        return grant.expiresAt;
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _existing(uint256 relationshipId) private view returns (Relationship storage rel) {
+        rel = _relationships[relationshipId];
+        if (rel.provider == address(0)) revert UnknownRelationship(relationshipId);
+    }
+
+    /// @dev The relationship, if the caller is its provider and still accredited.
+    function _providerRelationship(uint256 relationshipId) private view returns (Relationship storage rel) {
+        rel = _existing(relationshipId);
+        if (rel.provider != msg.sender) revert NotRelationshipProvider(relationshipId, msg.sender);
+        if (!_accounts[msg.sender].accredited) revert NotAccredited(msg.sender);
+    }
+
+    function _onlyPatient(uint256 relationshipId) private view returns (address patient) {
+        patient = patientOf(relationshipId);
+        if (patient != msg.sender) revert NotRelationshipPatient(relationshipId, msg.sender);
+    }
+
+    function _setStatus(uint256 relationshipId, Relationship storage rel, Status status) private {
+        rel.status = status;
+        rel.updatedAt = uint40(block.timestamp);
+        emit StatusChanged(relationshipId, patientOf(relationshipId), status);
+    }
+
+    function _pointerKey(uint256 relationshipId, bytes32 queryHash) private pure returns (bytes32) {
+        return keccak256(abi.encode(relationshipId, queryHash));
+    }
+
+    function _grantKey(uint256 relationshipId, address viewer, bytes32 scopeHash) private pure returns (bytes32) {
+        return keccak256(abi.encode(relationshipId, viewer, scopeHash));
+    }
+}

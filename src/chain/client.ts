@@ -1,0 +1,44 @@
+/**
+ * A connection to one MedLedger deployment: a viem public client, the contract address, and
+ * optionally the local account that signs. Writes are signed locally and sent raw.
+ */
+import { createPublicClient, http, type Address, type LocalAccount, type PublicClient } from 'viem';
+
+export interface LedgerClient {
+  publicClient: PublicClient;
+  contract: Address;
+  chainId: number;
+  /** Block the contract was deployed in: event scans start here. */
+  deployBlock: bigint;
+  /** Signer for writes and EIP-712 signatures; absent on read-only clients. */
+  account?: LocalAccount;
+  pollingIntervalMs: number;
+}
+
+export interface Deployment {
+  rpcUrl: string;
+  chainId: number;
+  contract: Address;
+  deployBlock: bigint;
+}
+
+/** Connects to a deployment, optionally as `account`. */
+export function createLedgerClient(
+  deployment: Deployment,
+  options: { account?: LocalAccount; pollingIntervalMs?: number } = {},
+): LedgerClient {
+  const pollingIntervalMs = options.pollingIntervalMs ?? 50;
+  return {
+    publicClient: createPublicClient({ transport: http(deployment.rpcUrl), pollingInterval: pollingIntervalMs }),
+    contract: deployment.contract,
+    chainId: deployment.chainId,
+    deployBlock: deployment.deployBlock,
+    account: options.account,
+    pollingIntervalMs,
+  };
+}
+
+/** The same connection, signing as `account`. */
+export function withAccount(client: LedgerClient, account: LocalAccount): LedgerClient {
+  return { ...client, account };
+}

@@ -1,0 +1,133 @@
+/**
+ * Sends one contract write: estimate (which also surfaces the revert reason), sign locally, send raw,
+ * wait for the receipt. viem's wallet actions would probe eth_fillTransaction first (~1 s on dev
+ * nodes), so the transaction is filled here with plain reads.
+ */
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  encodeDeployData,
+  encodeFunctionData,
+  type Abi,
+  type Address,
+  type ContractFunctionArgs,
+  type ContractFunctionName,
+  type Hex,
+  type LocalAccount,
+  type PublicClient,
+  type TransactionReceipt,
+} from 'viem';
+import { medLedgerAbi } from './generated/contracts.js';
+import type { LedgerClient } from './client.js';
+
+type Ledger = typeof medLedgerAbi;
+export type WriteName = ContractFunctionName<Ledger, 'nonpayable'>;
+export type WriteArgs<F extends WriteName> = ContractFunctionArgs<Ledger, 'nonpayable', F>;
+
+/** A transaction the contract refused, named by its custom error (e.g. `NotRelationshipPatient`). */
+export class LedgerError extends Error {
+  constructor(
+    readonly errorName: string,
+    readonly errorArgs: readonly unknown[] = [],
+    message?: string,
+  ) {
+    super(message ?? `${errorName}(${errorArgs.map(String).join(', ')})`);
+    this.name = 'LedgerError';
+  }
+}
+
+/** Turns a viem error carrying a decoded revert into a LedgerError; rethrows anything else. */
+export function toLedgerError(err: unknown): never {
+  if (err instanceof BaseError) {
+    const revert = err.walk((e) => e instanceof ContractFunctionRevertedError);
+    if (revert instanceof ContractFunctionRevertedError) {
+      const name = revert.data?.errorName ?? revert.reason ?? 'Reverted';
+      throw new LedgerError(name, revert.data?.args ?? []);
+    }
+  }
+  throw err;
+}
+
+const nonceLocks = new Map<Address, Promise<unknown>>();
+
+/** Runs `fn` after every earlier send of the same account, so nonces never collide. */
+async function serialised<T>(address: Address, fn: () => Promise<T>): Promise<T> {
+  const previous = nonceLocks.get(address) ?? Promise.resolve();
+  const next = previous.catch(() => undefined).then(fn);
+  nonceLocks.set(address, next);
+  try {
+    return await next;
+  } finally {
+    if (nonceLocks.get(address) === next) nonceLocks.delete(address);
+  }
+}
+
+function requireAccount(client: LedgerClient): LocalAccount {
+  if (!client.account) throw new Error('this action needs a signing account');
+  return client.account;
+}
+
+/** Signs and sends `data` to `to` (or deploys it when `to` is undefined); resolves with the receipt. */
+export async function sendRaw(
+  publicClient: PublicClient,
+  account: LocalAccount,
+  chainId: number,
+  tx: { to?: Address; data: Hex; gas: bigint; value?: bigint },
+  pollingIntervalMs: number,
+): Promise<TransactionReceipt> {
+  return serialised(account.address, async () => {
+    const [nonce, block] = await Promise.all([
+      publicClient.getTransactionCount({ address: account.address, blockTag: 'pending' }),
+      publicClient.getBlock({ blockTag: 'latest' }),
+    ]);
+    const fees =
+      block.baseFeePerGas == null
+        ? { type: 'legacy' as const, gasPrice: await publicClient.getGasPrice() }
+        : { type: 'eip1559' as const, maxFeePerGas: block.baseFeePerGas * 2n + 1n, maxPriorityFeePerGas: 1n };
+    const serializedTransaction = await account.signTransaction({ ...tx, ...fees, nonce, chainId });
+    const hash = await publicClient.sendRawTransaction({ serializedTransaction });
+    return publicClient.waitForTransactionReceipt({ hash, pollingInterval: pollingIntervalMs, timeout: 120_000 });
+  });
+}
+
+/** Calls `functionName` on the MedLedger contract as the client's account; throws LedgerError on revert. */
+export async function writeLedger<F extends WriteName>(
+  client: LedgerClient,
+  functionName: F,
+  args: WriteArgs<F>,
+): Promise<TransactionReceipt> {
+  const account = requireAccount(client);
+  const call = { abi: medLedgerAbi as Abi, functionName: functionName as string, args: args as readonly unknown[] };
+  const data = encodeFunctionData(call);
+  let gas: bigint;
+  try {
+    gas = await client.publicClient.estimateContractGas({ ...call, address: client.contract, account });
+  } catch (err) {
+    toLedgerError(err);
+  }
+  // Refunds (revoke, pointer removal) make the exact estimate too tight; a fixed margin is cheap.
+  const receipt = await sendRaw(
+    client.publicClient,
+    account,
+    client.chainId,
+    { to: client.contract, data, gas: (gas * 12n) / 10n + 5_000n },
+    client.pollingIntervalMs,
+  );
+  if (receipt.status !== 'success') throw new LedgerError('Reverted', [], `transaction ${receipt.transactionHash} reverted`);
+  return receipt;
+}
+
+/** Deploys `bytecode` with constructor `args`; resolves with the receipt (contractAddress set). */
+export async function deployRaw(
+  publicClient: PublicClient,
+  account: LocalAccount,
+  chainId: number,
+  deploy: { abi: Abi; bytecode: Hex; args: readonly unknown[] },
+  pollingIntervalMs: number,
+): Promise<TransactionReceipt> {
+  const data = encodeDeployData(deploy);
+  const gas = await publicClient.estimateGas({ account, data });
+  const receipt = await sendRaw(publicClient, account, chainId, { data, gas: (gas * 12n) / 10n }, pollingIntervalMs);
+  if (receipt.status !== 'success' || !receipt.contractAddress) throw new Error('contract deployment failed');
+  return receipt;
+}

@@ -1,0 +1,48 @@
+/**
+ * The MedLedger SDK: one typed function per step of the consent flow. Every write is signed locally
+ * by the client's account and sent raw; every refusal is a LedgerError named by the contract's
+ * custom error.
+ *
+ * @example
+ * const provider = createLedgerClient(deployment, { account: providerAccount });
+ * const { relationshipId } = await addRecordPointer(provider, { patient, query: 'Observation?category=laboratory', dataHash });
+ */
+export { createLedgerClient, withAccount, type LedgerClient, type Deployment } from '../chain/client.js';
+export { LedgerError } from '../chain/write.js';
+export { hashIdentity, normalizeIdentity, loadPepper } from './identity.js';
+export {
+  accreditProvider,
+  attestPatient,
+  getAccount,
+  lookupIdentity,
+  registerPatient,
+  revokeAccreditation,
+  type Account,
+  type TxResult,
+} from './registrar.js';
+export {
+  addPointer,
+  addRecordPointer,
+  addRelationship,
+  findRelationship,
+  getPointer,
+  hashQuery,
+  patientOf,
+  removePointer,
+  respond,
+  setStatus,
+  updatePointer,
+  STATUSES,
+  type Status,
+} from './relationships.js';
+export { checkAccess, grantViewer, revokeViewer, ScopeTooWideError } from './grants.js';
+export {
+  listProviderRelationships,
+  readSummary,
+  readSummary as listRelationships,
+  restoreFromChain,
+  type GrantState,
+  type PointerState,
+  type RelationshipState,
+  type Summary,
+} from './summary.js';
