@@ -127,8 +127,8 @@ export async function startChain(config: Config): Promise<ChainRuntime> {
 }
 
 /** Records the running node so other `medledger` commands reach it instead of starting their own. */
-export function announceNode(dataDir: string, rpcUrl: string): void {
-  writePrivateFile(nodeFile(dataDir), JSON.stringify({ rpcUrl, pid: process.pid }));
+export function announceNode(dataDir: string, rpcUrl: string, nodePid?: number): void {
+  writePrivateFile(nodeFile(dataDir), JSON.stringify({ rpcUrl, pid: process.pid, nodePid }));
 }
 
 export function withdrawNode(dataDir: string): void {

@@ -1,0 +1,401 @@
+/**
+ * The `medledger` command line: one subcommand per step of the consent flow, plus start/reset.
+ * Errors print as one line on stderr with exit code 1; data prints as JSON on stdout.
+ */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import type { Address, Hex } from 'viem';
+import { createLedgerClient, type LedgerClient } from '../chain/client.js';
+import { announceNode, openChain, runningNode, startChain, withdrawNode, type ChainRuntime } from '../chain/runtime.js';
+import { loadLocalSummary, saveLocalSummary, wipeLocalSummary } from '../client/local-state.js';
+import { readConfig, type Config } from '../config.js';
+import { createUser, findUser, loadUsers, resolveAddress, unlockUser, USER_ROLES, type UserRole } from '../keys/users.js';
+import { hashResultSet, type ResourceLike } from '../records/hash.js';
+import * as sdk from '../sdk/index.js';
+import { ensureDemoUsers } from './demo.js';
+import { describeError } from './errors.js';
+import { parseExpiry, parseHash, parseRelationshipId } from './parse.js';
+
+interface GlobalOptions {
+  dataDir?: string;
+  as?: string;
+  password?: string;
+}
+
+const program = new Command('medledger')
+  .description('Patient-controlled health records: who may see what, on an EVM chain.')
+  .option('--data-dir <dir>', 'data directory (default: $MEDLEDGER_DATA_DIR or ./.medledger)')
+  .option('--as <user>', 'act as this user (name or address from `medledger users`)')
+  .addOption(new Option('--password <password>', 'keystore password').env('MEDLEDGER_PASSWORD'))
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+function config(): Config {
+  const opts = program.opts<GlobalOptions>();
+  return readConfig(opts.dataDir ? { ...process.env, MEDLEDGER_DATA_DIR: opts.dataDir } : process.env);
+}
+
+function print(value: unknown): void {
+  console.log(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
+}
+
+/** Runs `fn` with the chain open and the acting user's client; always closes what it opened. */
+async function withLedger<T>(fn: (ctx: { cfg: Config; runtime: ChainRuntime; me: LedgerClient; pepper: Hex }) => Promise<T>): Promise<T> {
+  const cfg = config();
+  const opts = program.opts<GlobalOptions>();
+  if (!existsSync(cfg.dataDir) && !cfg.rpcUrl) throw new Error(`no data directory at ${cfg.dataDir}: run \`medledger start\` first`);
+  const account = opts.as ? unlockUser(cfg.dataDir, opts.as, opts.password) : undefined;
+  const runtime = await openChain(cfg);
+  try {
+    const me = createLedgerClient(runtime.deployment, { account, pollingIntervalMs: cfg.pollingIntervalMs });
+    return await fn({ cfg, runtime, me, pepper: sdk.loadPepper(cfg.dataDir, cfg.identityPepper) });
+  } finally {
+    await runtime.stop();
+  }
+}
+
+function requireAs(me: LedgerClient): Address {
+  if (!me.account) throw new Error('this command needs --as <user>');
+  return me.account.address;
+}
+
+/** A relationship given as an id, or (for a patient) as the provider's name/address. */
+async function relationshipOf(me: LedgerClient, dataDir: string, ref: string): Promise<bigint> {
+  const id = parseRelationshipId(ref);
+  if (id !== undefined) return id;
+  const provider = resolveAddress(dataDir, ref);
+  const found = await sdk.findRelationship(me, { patient: requireAs(me), provider });
+  if (found === undefined) throw new Error(`no relationship with ${ref}`);
+  return found;
+}
+
+/** The data hash for --hash or --data (a FHIR Bundle or an array of resources). */
+function dataHashFrom(opts: { hash?: string; data?: string }): Hex {
+  if (opts.hash) return parseHash(opts.hash);
+  if (!opts.data) throw new Error('give --data <file.json> or --hash <0x…>');
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(opts.data, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read ${opts.data} as JSON: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const bundle = json as { resourceType?: string; entry?: { resource?: ResourceLike }[] };
+  const resources = Array.isArray(json)
+    ? (json as ResourceLike[])
+    : bundle.resourceType === 'Bundle'
+      ? (bundle.entry ?? []).map((e) => e.resource as ResourceLike)
+      : [json as ResourceLike];
+  for (const r of resources) {
+    if (!r || typeof r !== 'object' || typeof r.resourceType !== 'string') {
+      throw new Error(`${opts.data} is not FHIR: every resource needs a resourceType`);
+    }
+  }
+  return hashResultSet(resources);
+}
+
+// ---------------------------------------------------------------- node
+
+program
+  .command('start')
+  .description('start the chain (embedded anvil unless MEDLEDGER_RPC_URL), deploy once, create demo users, run until Ctrl-C')
+  .action(async () => {
+    const cfg = config();
+    if (runningNode(cfg.dataDir)) throw new Error(`medledger is already running on ${cfg.dataDir}`);
+    const runtime = await startChain(cfg);
+    const stop = async () => {
+      withdrawNode(cfg.dataDir);
+      await runtime.stop();
+    };
+    runtime.node?.process.once('exit', (code, signal) => {
+      // The node died under us (crash, kill -9): say so and exit; the next start resumes from its state file.
+      withdrawNode(cfg.dataDir);
+      console.error(`medledger: the chain node exited (${signal ?? `code ${code}`}); run \`medledger start\` again`);
+      process.exit(1);
+    });
+    try {
+      announceNode(cfg.dataDir, runtime.deployment.rpcUrl, runtime.node?.process.pid);
+      await ensureDemoUsers(runtime, cfg.dataDir, sdk.loadPepper(cfg.dataDir, cfg.identityPepper), (l) => console.log(`  ${l}`));
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+    const users = loadUsers(cfg.dataDir);
+    console.log(`\nMedLedger is running (data directory ${cfg.dataDir})`);
+    console.log(`  chain       ${runtime.deployment.rpcUrl}  (chain id ${runtime.deployment.chainId}${runtime.node ? ', embedded anvil' : ''})`);
+    console.log(`  MedLedger   ${runtime.deployment.contract}  (deployed in block ${runtime.deployment.deployBlock})`);
+    console.log('  demo users:');
+    for (const u of users) console.log(`    ${u.name.padEnd(10)} ${u.role.padEnd(12)} ${u.address}  password ${u.demoPassword ?? '(not stored)'}`);
+    console.log('\nTry: medledger --as alice patient list     Stop with Ctrl-C.');
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    console.log('stopping…');
+    runtime.node?.process.removeAllListeners('exit');
+    await stop();
+  });
+
+program
+  .command('reset')
+  .description('delete the data directory (chain state, keys, caches)')
+  .option('--yes', 'do not ask')
+  .action((opts: { yes?: boolean }) => {
+    const cfg = config();
+    if (runningNode(cfg.dataDir)) throw new Error('medledger is running on this data directory: stop it first');
+    if (!opts.yes && process.stdin.isTTY) throw new Error(`this deletes ${cfg.dataDir} and every key in it: run again with --yes`);
+    rmSync(cfg.dataDir, { recursive: true, force: true });
+    console.log(`deleted ${cfg.dataDir}`);
+  });
+
+program
+  .command('status')
+  .description('show the deployment and the users of this data directory')
+  .action(() =>
+    withLedger(async ({ runtime, cfg }) => {
+      print({
+        rpcUrl: runtime.deployment.rpcUrl,
+        chainId: runtime.deployment.chainId,
+        contract: runtime.deployment.contract,
+        deployBlock: runtime.deployment.deployBlock,
+        users: loadUsers(cfg.dataDir).map(({ demoPassword: _p, ...u }) => u),
+      });
+    }),
+  );
+
+program
+  .command('users')
+  .description('list the users of this data directory')
+  .action(() => print(loadUsers(config().dataDir).map(({ demoPassword: _p, ...u }) => u)));
+
+program
+  .command('user-create <name>')
+  .description('create a user with a new key in an encrypted keystore (needs --password)')
+  .requiredOption('--role <role>', `one of ${USER_ROLES.join(', ')}`)
+  .option('--identity <identity>', 'identity string (patients and providers)')
+  .action((name: string, opts: { role: string; identity?: string }) => {
+    const { password } = program.opts<GlobalOptions>();
+    if (!password) throw new Error('give --password (or MEDLEDGER_PASSWORD) to encrypt the keystore');
+    if (!USER_ROLES.includes(opts.role as UserRole)) throw new Error(`role must be one of ${USER_ROLES.join(', ')}`);
+    const user = createUser(config().dataDir, { name, role: opts.role as UserRole, identity: opts.identity, password });
+    console.log(`created ${user.name} ${user.address}`);
+  });
+
+// ---------------------------------------------------------------- registrar
+
+const identity = program.command('identity').description('identity hashes and Registrar lookups');
+identity
+  .command('lookup <identity>')
+  .description('the address registered under an identity')
+  .action((id: string) =>
+    withLedger(async ({ me, pepper }) => {
+      const address = await sdk.lookupIdentity(me, sdk.hashIdentity(id, pepper));
+      if (!address) throw new Error('no one is registered under that identity');
+      print({ address, account: await sdk.getAccount(me, address) });
+    }),
+  );
+
+const governor = program.command('governor').description('accreditation of providers (governor only)');
+governor
+  .command('accredit <provider>')
+  .description('accredit a provider')
+  .requiredOption('--identity <identity>', "the provider's organisation identifier")
+  .action((provider: string, opts: { identity: string }) =>
+    withLedger(async ({ cfg, me, pepper }) => {
+      requireAs(me);
+      const r = await sdk.accreditProvider(me, { provider: resolveAddress(cfg.dataDir, provider), identityHash: sdk.hashIdentity(opts.identity, pepper) });
+      console.log(`accredited ${provider} (tx ${r.transactionHash})`);
+    }),
+  );
+governor
+  .command('revoke <provider>')
+  .description("withdraw a provider's accreditation")
+  .action((provider: string) =>
+    withLedger(async ({ cfg, me }) => {
+      requireAs(me);
+      const r = await sdk.revokeAccreditation(me, { provider: resolveAddress(cfg.dataDir, provider) });
+      console.log(`revoked ${provider} (tx ${r.transactionHash})`);
+    }),
+  );
+
+// ---------------------------------------------------------------- provider
+
+const provider = program.command('provider').description('provider steps (run with --as <provider>)');
+provider
+  .command('attest <patient>')
+  .description("sign an attestation that an identity belongs to a patient's address (no transaction)")
+  .requiredOption('--identity <identity>', "the patient's identity, checked by the provider")
+  .action((patient: string, opts: { identity: string }) =>
+    withLedger(async ({ cfg, me, pepper }) => {
+      requireAs(me);
+      const attestation = await sdk.attestPatient(me, { identityHash: sdk.hashIdentity(opts.identity, pepper), patient: resolveAddress(cfg.dataDir, patient) });
+      print({ attester: me.account!.address, attestation });
+    }),
+  );
+provider
+  .command('add-record')
+  .description("link a record to the patient's Summary: opens the relationship, adds or updates the pointer")
+  .requiredOption('--patient <patient>', 'patient name or address')
+  .requiredOption('--query <query>', 'on-chain-safe FHIR search, e.g. Observation?category=laboratory')
+  .option('--data <file>', 'FHIR Bundle or resources the query returns now (hashed locally)')
+  .option('--hash <hash>', 'the data hash, if computed elsewhere')
+  .action((opts: { patient: string; query: string; data?: string; hash?: string }) =>
+    withLedger(async ({ cfg, me }) => {
+      requireAs(me);
+      const dataHash = dataHashFrom(opts);
+      const r = await sdk.addRecordPointer(me, { patient: resolveAddress(cfg.dataDir, opts.patient), query: opts.query, dataHash });
+      print({ action: r.action, relationshipId: r.relationshipId, dataHash, transactionHash: r.transactionHash });
+    }),
+  );
+provider
+  .command('remove-pointer')
+  .description('remove a pointer from a relationship')
+  .requiredOption('--patient <patient>', 'patient name or address')
+  .requiredOption('--query <query>', 'the pointer query')
+  .action((opts: { patient: string; query: string }) =>
+    withLedger(async ({ cfg, me }) => {
+      const relationshipId = await sdk.findRelationship(me, { patient: resolveAddress(cfg.dataDir, opts.patient), provider: requireAs(me) });
+      if (relationshipId === undefined) throw new Error(`no relationship with ${opts.patient}`);
+      await sdk.removePointer(me, { relationshipId, query: opts.query });
+      console.log(`removed ${opts.query}`);
+    }),
+  );
+provider
+  .command('set-status <relationship> <status>')
+  .description('set a relationship status: new, updated or awaiting-approval')
+  .action((ref: string, status: string) =>
+    withLedger(async ({ cfg, me }) => {
+      if (!['new', 'updated', 'awaiting-approval'].includes(status)) {
+        throw new Error(`a provider sets new, updated or awaiting-approval, not "${status}"`);
+      }
+      requireAs(me);
+      const relationshipId = parseRelationshipId(ref) ?? (await sdk.findRelationship(me, { patient: resolveAddress(cfg.dataDir, ref), provider: me.account!.address }));
+      if (relationshipId === undefined) throw new Error(`no relationship with ${ref}`);
+      await sdk.setStatus(me, { relationshipId, status: status as 'new' });
+      console.log(`relationship ${relationshipId} is ${status}`);
+    }),
+  );
+provider
+  .command('relationships')
+  .description('the relationships this provider opened')
+  .action(() => withLedger(async ({ me }) => print(await sdk.listProviderRelationships(me, requireAs(me)))));
+
+// ---------------------------------------------------------------- patient
+
+const patient = program.command('patient').description('patient steps (run with --as <patient>)');
+patient
+  .command('register')
+  .description('register as a patient with an accredited provider\'s attestation')
+  .requiredOption('--identity <identity>', 'your identity (never sent in clear)')
+  .requiredOption('--attester <provider>', 'the provider that attested your identity')
+  .option('--attestation <signature>', "the provider's signature (from `provider attest`); signed here if the provider's key is local")
+  .action((opts: { identity: string; attester: string; attestation?: string }) =>
+    withLedger(async ({ cfg, me, pepper }) => {
+      const address = requireAs(me);
+      const identityHash = sdk.hashIdentity(opts.identity, pepper);
+      const attester = resolveAddress(cfg.dataDir, opts.attester);
+      let attestation = opts.attestation as Hex | undefined;
+      if (!attestation) {
+        const account = unlockUser(cfg.dataDir, findUser(cfg.dataDir, attester).name);
+        attestation = await sdk.attestPatient({ ...me, account }, { identityHash, patient: address });
+      }
+      if (!/^0x[0-9a-fA-F]{130}$/.test(attestation)) throw new Error('the attestation must be a 65-byte hex signature');
+      await sdk.registerPatient(me, { identityHash, attester, attestation });
+      console.log(`registered ${address}`);
+    }),
+  );
+patient
+  .command('list')
+  .description('your Summary: relationships, pointers, grants (also saved locally)')
+  .action(() =>
+    withLedger(async ({ cfg, me }) => {
+      const summary = await sdk.readSummary(me, requireAs(me));
+      saveLocalSummary(cfg.dataDir, summary);
+      print(summary);
+    }),
+  );
+for (const [name, accept] of [['accept', true], ['reject', false]] as const) {
+  patient
+    .command(`${name} <relationship>`)
+    .description(`${name} a relationship (id, or the provider's name/address)`)
+    .action((ref: string) =>
+      withLedger(async ({ cfg, me }) => {
+        requireAs(me);
+        const relationshipId = await relationshipOf(me, cfg.dataDir, ref);
+        await sdk.respond(me, { relationshipId, accept });
+        console.log(`relationship ${relationshipId} ${accept ? 'accepted' : 'rejected'}`);
+      }),
+    );
+}
+patient
+  .command('grant <relationship>')
+  .description('let a viewer run a scope on a relationship\'s data')
+  .requiredOption('--viewer <viewer>', 'who may read (name or address)')
+  .requiredOption('--scope <query>', 'what they may read, within one of the pointers, e.g. Observation?category=laboratory')
+  .option('--expires <when>', 'never, a duration (1d, 12h) or an ISO date', 'never')
+  .action((ref: string, opts: { viewer: string; scope: string; expires: string }) =>
+    withLedger(async ({ cfg, me }) => {
+      requireAs(me);
+      const relationshipId = await relationshipOf(me, cfg.dataDir, ref);
+      const expiresAt = parseExpiry(opts.expires, Math.floor(Date.now() / 1000));
+      const summary = await sdk.readSummary(me, me.account!.address);
+      const pointers = summary.relationships.find((r) => r.id === relationshipId.toString())?.pointers.map((p) => p.query);
+      const r = await sdk.grantViewer(me, { relationshipId, viewer: resolveAddress(cfg.dataDir, opts.viewer), scope: opts.scope, expiresAt, pointers });
+      console.log(`granted ${opts.viewer} ${r.scope} until ${expiresAt ? new Date(expiresAt * 1000).toISOString() : 'revoked'}`);
+    }),
+  );
+patient
+  .command('revoke <relationship>')
+  .description("withdraw a viewer's grant")
+  .requiredOption('--viewer <viewer>', 'name or address')
+  .requiredOption('--scope <query>', 'the granted scope')
+  .action((ref: string, opts: { viewer: string; scope: string }) =>
+    withLedger(async ({ cfg, me }) => {
+      requireAs(me);
+      const relationshipId = await relationshipOf(me, cfg.dataDir, ref);
+      await sdk.revokeViewer(me, { relationshipId, viewer: resolveAddress(cfg.dataDir, opts.viewer), scope: opts.scope });
+      console.log(`revoked ${opts.viewer} ${opts.scope}`);
+    }),
+  );
+patient
+  .command('restore')
+  .description('delete your local copy and rebuild every relationship, pointer and grant from the chain alone')
+  .action(() =>
+    withLedger(async ({ cfg, me }) => {
+      const address = requireAs(me);
+      const before = loadLocalSummary(cfg.dataDir, address);
+      wipeLocalSummary(cfg.dataDir, address);
+      const summary = await sdk.restoreFromChain(me, address);
+      saveLocalSummary(cfg.dataDir, summary);
+      console.log(`restored ${summary.relationships.length} relationships from the chain${before ? ' (local copy replaced)' : ''}`);
+    }),
+  );
+
+// ---------------------------------------------------------------- third party
+
+program
+  .command('check <relationship>')
+  .description('check whether a viewer (default: you) may run a scope now')
+  .requiredOption('--scope <query>', 'the scope')
+  .option('--viewer <viewer>', 'name or address (default: --as)')
+  .action((ref: string, opts: { scope: string; viewer?: string }) =>
+    withLedger(async ({ cfg, me }) => {
+      const relationshipId = parseRelationshipId(ref);
+      if (relationshipId === undefined) throw new Error('give the relationship id');
+      const viewer = opts.viewer ? resolveAddress(cfg.dataDir, opts.viewer) : requireAs(me);
+      const expiresAt = await sdk.checkAccess(me, { relationshipId, viewer, scope: opts.scope });
+      console.log(`granted until ${expiresAt ? new Date(expiresAt * 1000).toISOString() : 'revoked'}`);
+    }),
+  );
+
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Commander already printed its message (or the help).
+    process.exitCode = err.exitCode;
+  } else {
+    console.error(`medledger: ${describeError(err)}`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The `medledger` CLI end to end: start, every flow step, one-line errors with non-zero exit, and a
+ * restart after the node is killed with SIGKILL.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { cliEnv, runCli, startCli } from './helpers/cli.js';
+import { tempDir } from './helpers/chain.js';
+
+const dataDir = tempDir('medledger-cli-');
+const env = cliEnv(dataDir);
+const external = Boolean(process.env.MEDLEDGER_RPC_URL);
+let started: Awaited<ReturnType<typeof startCli>>;
+
+const json = (text: string) => JSON.parse(text) as Record<string, any>;
+
+before(async () => {
+  started = await startCli(env);
+});
+after(async () => {
+  if (started.child.exitCode === null) {
+    started.child.kill('SIGTERM');
+    await once(started.child, 'exit');
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('start prints the chain, the contract and the demo users', () => {
+  const out = started.output();
+  assert.match(out, /chain\s+http:\/\/127\.0\.0\.1:\d+/);
+  assert.match(out, /MedLedger\s+0x[0-9a-fA-F]{40}/);
+  for (const name of ['governor', 'st-marys', 'city-lab', 'alice', 'bob', 'carol']) assert.match(out, new RegExp(`${name}\\s`));
+  if (process.platform !== 'win32') assert.equal(statSync(dataDir).mode & 0o077, 0, 'data directory is owner-only');
+});
+
+test('--help lists the flow commands', async () => {
+  const top = await runCli(['--help'], env);
+  assert.equal(top.code, 0);
+  for (const cmd of ['start', 'reset', 'patient', 'provider', 'governor', 'identity']) assert.match(top.stdout, new RegExp(`\\b${cmd}\\b`));
+  const patient = await runCli(['patient', '--help'], env);
+  for (const cmd of ['register', 'list', 'accept', 'reject', 'grant', 'revoke', 'restore']) assert.match(patient.stdout, new RegExp(`\\b${cmd}\\b`));
+});
+
+test('the flow through the CLI', async () => {
+  const lookup = await runCli(['identity', 'lookup', 'urn:medledger:demo-mrn|100001'], env);
+  assert.equal(lookup.code, 0, lookup.stderr);
+  const alice = json(lookup.stdout).address as string;
+
+  const add = await runCli(['--as', 'st-marys', 'provider', 'add-record', '--patient', alice, '--query', 'Observation', '--hash', `0x${'ab'.repeat(32)}`], env);
+  assert.equal(add.code, 0, add.stderr);
+  const { relationshipId, action } = json(add.stdout);
+  assert.equal(action, 'addRelationship');
+
+  assert.equal((await runCli(['--as', 'alice', 'patient', 'accept', 'st-marys'], env)).code, 0);
+  const grant = await runCli(['--as', 'alice', 'patient', 'grant', relationshipId, '--viewer', 'carol', '--scope', 'Observation?category=laboratory', '--expires', '1d'], env);
+  assert.equal(grant.code, 0, grant.stderr);
+  const check = await runCli(['--as', 'carol', 'check', relationshipId, '--scope', 'Observation?category=laboratory'], env);
+  assert.match(check.stdout, /granted until 20\d\d-/);
+
+  const list = json((await runCli(['--as', 'alice', 'patient', 'list'], env)).stdout);
+  assert.equal(list.relationships[0].status, 'accepted');
+  assert.equal(list.relationships[0].grants[0].scope, 'Observation?category=laboratory');
+
+  assert.equal((await runCli(['--as', 'alice', 'patient', 'revoke', relationshipId, '--viewer', 'carol', '--scope', 'Observation?category=laboratory'], env)).code, 0);
+  const denied = await runCli(['--as', 'carol', 'check', relationshipId, '--scope', 'Observation?category=laboratory'], env);
+  assert.equal(denied.code, 1);
+  assert.equal(denied.stderr, 'medledger: no active grant for that viewer and scope\n');
+
+  const localFile = join(dataDir, 'local', `${alice.toLowerCase()}.json`);
+  const restore = await runCli(['--as', 'alice', 'patient', 'restore'], env);
+  assert.match(restore.stdout, /restored 1 relationships/);
+  assert.equal(json(readFileSync(localFile, 'utf8')).relationships[0].pointers[0].query, 'Observation');
+});
+
+test('bad input: one line on stderr, non-zero exit, nothing changed', async () => {
+  const cases: [string[], RegExp][] = [
+    [['--as', 'st-marys', 'provider', 'add-record', '--patient', '0x1234', '--query', 'Observation', '--hash', `0x${'ab'.repeat(32)}`], /not a valid address/],
+    [['--as', 'st-marys', 'provider', 'add-record', '--patient', 'nobody', '--query', 'Observation', '--hash', `0x${'ab'.repeat(32)}`], /unknown user "nobody"/],
+    [['--as', 'st-marys', 'provider', 'add-record', '--patient', 'bob', '--query', 'Condition?code=44054006', '--hash', `0x${'ab'.repeat(32)}`], /not allowed on chain/],
+    [['--as', 'st-marys', 'provider', 'add-record', '--patient', 'bob', '--query', 'Observation', '--hash', '0x12'], /not a 32-byte hex hash/],
+    [['--as', 'carol', 'provider', 'add-record', '--patient', 'bob', '--query', 'Observation', '--hash', `0x${'ab'.repeat(32)}`], /is not an accredited provider/],
+    [['--as', 'st-marys', 'provider', 'add-record', '--patient', 'carol', '--query', 'Observation', '--hash', `0x${'ab'.repeat(32)}`], /is not a registered patient/],
+    [['--as', 'bob', 'patient', 'accept', 'st-marys'], /no relationship with st-marys/],
+    [['--as', 'alice', 'patient', 'grant', 'st-marys', '--viewer', 'carol', '--scope', 'Observation', '--expires', 'soon'], /cannot read expiry/],
+    [['--as', 'carol', 'governor', 'accredit', 'carol', '--identity', 'x'], /is not the governor/],
+    [['--as', 'alice', '--password', 'wrong', 'patient', 'list'], /wrong password/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await runCli(args, env);
+    assert.equal(r.code, 1, `${args.join(' ')} exited ${r.code}`);
+    assert.match(r.stderr, message, args.join(' '));
+    assert.equal(r.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${r.stderr}`);
+  }
+  const bob = json((await runCli(['--as', 'bob', 'patient', 'list'], env)).stdout);
+  assert.deepEqual(bob.relationships, [], 'no failed command left anything on chain');
+  const unknown = await runCli(['frobnicate'], env);
+  assert.notEqual(unknown.code, 0);
+});
+
+test('state written before kill -9 of the node is there after medledger start again', { skip: external && 'external node: the embedded node is not used' }, async () => {
+  const add = await runCli(['--as', 'city-lab', 'provider', 'add-record', '--patient', 'bob', '--query', 'DiagnosticReport?category=LAB', '--hash', `0x${'cd'.repeat(32)}`], env);
+  assert.equal(add.code, 0, add.stderr);
+  // anvil persists once a second (--state-interval 1): wait for a dump newer than the write.
+  const stateFile = join(dataDir, 'chain', 'state.json');
+  const writtenAt = Date.now();
+  while (statSync(stateFile).mtimeMs < writtenAt + 200) await new Promise((r) => setTimeout(r, 100));
+
+  const { nodePid } = json(readFileSync(join(dataDir, 'node.json'), 'utf8'));
+  process.kill(nodePid, 'SIGKILL');
+  const [code] = await once(started.child, 'exit');
+  assert.equal(code, 1, 'medledger start exits when its node dies');
+  assert.match(started.output(), /the chain node exited/);
+
+  started = await startCli(env);
+  const bob = json((await runCli(['--as', 'bob', 'patient', 'list'], env)).stdout);
+  assert.equal(bob.relationships.length, 1);
+  assert.equal(bob.relationships[0].pointers[0].dataHash, `0x${'cd'.repeat(32)}`);
+  assert.doesNotMatch(started.output(), /created demo user/, 'second start reuses the data directory');
+});

@@ -1,0 +1,52 @@
+/**
+ * Runs the real `medledger` binary as a child process.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = join(REPO, 'bin', 'medledger.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Environment for a CLI run on `dataDir`, on the embedded node unless the suite runs against an external one. */
+export function cliEnv(dataDir: string): NodeJS.ProcessEnv {
+  return { ...process.env, MEDLEDGER_DATA_DIR: dataDir, MEDLEDGER_CHAIN_PORT: '0' };
+}
+
+export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env, cwd: REPO, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Starts `medledger start` and resolves once it prints that it is running. */
+export async function startCli(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = spawn(process.execPath, [BIN, 'start'], { env, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`medledger start did not come up:\n${out}`)), 60_000);
+    const check = () => {
+      if (out.includes('MedLedger is running')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`medledger start exited with ${code}:\n${out}`));
+    });
+  });
+  return { child, output: () => out };
+}
