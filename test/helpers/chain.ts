@@ -20,8 +20,8 @@ export function tempDir(prefix = 'medledger-test-'): string {
 }
 
 /** Config for a test: a temp data dir, a free port, and MEDLEDGER_* from the environment (external node mode). */
-export function testConfig(dataDir = tempDir()): Config {
-  return { ...readConfig({ ...process.env, MEDLEDGER_DATA_DIR: dataDir, MEDLEDGER_CHAIN_PORT: '0' }), dataDir };
+export function testConfig(dataDir = tempDir(), env: NodeJS.ProcessEnv = process.env): Config {
+  return { ...readConfig({ ...env, MEDLEDGER_DATA_DIR: dataDir, MEDLEDGER_CHAIN_PORT: '0' }), dataDir };
 }
 
 export interface Fixture {
@@ -45,8 +45,8 @@ let counter = 0;
  * Starts the chain for a test file. With MEDLEDGER_RPC_URL + MEDLEDGER_DEPLOYER_KEY set, it deploys
  * a fresh contract on that external node instead (the suite's external-node mode).
  */
-export async function startFixture(): Promise<Fixture> {
-  const config = testConfig();
+export async function startFixture(env: NodeJS.ProcessEnv = process.env): Promise<Fixture> {
+  const config = testConfig(tempDir(), env);
   const runtime = await startChain(config);
   const as = (account: LocalAccount) =>
     createLedgerClient(runtime.deployment, { account, pollingIntervalMs: config.pollingIntervalMs });
