@@ -126,7 +126,8 @@ contract MedLedger is Registrar {
     }
 
     /**
-     * @notice Add another pointer to an existing relationship; status becomes Updated.
+     * @notice Add another pointer to an existing relationship; status becomes Updated (a rejected
+     * relationship stays Rejected).
      * @param relationshipId the caller's relationship
      * @param query on-chain-safe FHIR search
      * @param dataHash canonical hash of the data `query` returns now
@@ -141,12 +142,12 @@ contract MedLedger is Registrar {
         _pointers[key] = dataHash;
         rel.pointerCount += 1;
         emit PointerAdded(relationshipId, queryHash, query, dataHash);
-        _setStatus(relationshipId, rel, Status.Updated);
+        _markUpdated(relationshipId, rel);
     }
 
     /**
      * @notice Record that the data behind pointer `queryHash` changed (the seed's "update PPR");
-     * status becomes Updated.
+     * status becomes Updated (a rejected relationship stays Rejected).
      * @param relationshipId the caller's relationship
      * @param queryHash keccak256 of the pointer's query string
      * @param dataHash canonical hash of the data the query returns now
@@ -158,11 +159,11 @@ contract MedLedger is Registrar {
         if (_pointers[key] == bytes32(0)) revert UnknownPointer(queryHash);
         _pointers[key] = dataHash;
         emit PointerUpdated(relationshipId, queryHash, dataHash);
-        _setStatus(relationshipId, rel, Status.Updated);
+        _markUpdated(relationshipId, rel);
     }
 
     /**
-     * @notice Remove pointer `queryHash`; status becomes Updated.
+     * @notice Remove pointer `queryHash`; status becomes Updated (unless Rejected).
      * @param relationshipId the caller's relationship
      * @param queryHash keccak256 of the pointer's query string
      */
@@ -173,18 +174,23 @@ contract MedLedger is Registrar {
         delete _pointers[key];
         rel.pointerCount -= 1;
         emit PointerRemoved(relationshipId, queryHash);
-        _setStatus(relationshipId, rel, Status.Updated);
+        _markUpdated(relationshipId, rel);
     }
 
     /**
      * @notice Set the Summary status of a relationship to New, Updated or AwaitingApproval.
-     * Only the relationship's (accredited) provider; Accepted/Rejected belong to the patient.
+     * Only the relationship's (accredited) provider; Accepted/Rejected belong to the patient, and a
+     * rejected relationship cannot be reopened by the provider.
      */
     function setStatus(uint256 relationshipId, Status status) external {
         if (status == Status.None || status == Status.Accepted || status == Status.Rejected) {
             revert InvalidStatus(status);
         }
-        _setStatus(relationshipId, _providerRelationship(relationshipId), status);
+        Relationship storage rel = _providerRelationship(relationshipId);
+        // A rejection is the patient's to lift: the provider cannot reopen the relationship (and so
+        // revive grants made before it).
+        if (rel.status == Status.Rejected) revert RelationshipRejected(relationshipId);
+        _setStatus(relationshipId, rel, status);
     }
 
     // ------------------------------------------------------------------ patient
@@ -297,6 +303,16 @@ contract MedLedger is Registrar {
         rel.status = status;
         rel.updatedAt = uint40(block.timestamp);
         emit StatusChanged(relationshipId, patientOf(relationshipId), status);
+    }
+
+    /// @dev After a pointer change: status Updated, unless the patient rejected the relationship,
+    /// which only the patient can change.
+    function _markUpdated(uint256 relationshipId, Relationship storage rel) private {
+        if (rel.status == Status.Rejected) {
+            rel.updatedAt = uint40(block.timestamp);
+        } else {
+            _setStatus(relationshipId, rel, Status.Updated);
+        }
     }
 
     function _pointerKey(uint256 relationshipId, bytes32 queryHash) private pure returns (bytes32) {

@@ -41,7 +41,7 @@ abstract contract Registrar is Ownable2Step, EIP712 {
 
     /// @notice A patient registered `identityHash` at `patient`, vouched for by `attester`.
     event PatientRegistered(address indexed patient, bytes32 indexed identityHash, address indexed attester);
-    /// @notice The governor accredited `provider` (new or re-accredited).
+    /// @notice The governor accredited `provider`; `identityHash` is 0 on re-accreditation.
     event ProviderAccredited(address indexed provider, bytes32 indexed identityHash);
     /// @notice The governor withdrew `provider`'s accreditation; it can no longer act as a provider.
     event AccreditationRevoked(address indexed provider);
@@ -80,6 +80,9 @@ abstract contract Registrar is Ownable2Step, EIP712 {
             _bindIdentity(provider, identityHash);
             account.role = Role.Provider;
             account.registeredAt = uint40(block.timestamp);
+        } else {
+            // Re-accreditation keeps the identity bound at first accreditation; the event says so with 0.
+            identityHash = bytes32(0);
         }
         account.accredited = true;
         emit ProviderAccredited(provider, identityHash);

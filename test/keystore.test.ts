@@ -85,13 +85,10 @@ test('decrypts go-ethereum\'s scrypt test vectors with r = 8 (31- and 30-byte ke
   assert.throws(() => decryptKeystore(k31, 'bar'), /wrong password/);
 });
 
-// Known gap, kept visible as a TODO (it does not fail the run): node:crypto's scrypt (OpenSSL)
-// enforces RFC 7914's N < 2^(16·r), so the spec's own vector (n = 2^18, r = 1, p = 8) is refused
-// with "memory limit exceeded" whatever maxmem is. The vector itself is right (checked with an
-// independent scrypt). Keystores written by geth use r = 8 and are not affected.
+// node:crypto's scrypt (OpenSSL) enforces RFC 7914's N < 2^(16·r) and refuses this vector
+// (n = 2^18, r = 1, p = 8); decryptKeystore falls back to a pure-JS scrypt for such parameters.
 test(
   'decrypts the scrypt test vector of the Web3 Secret Storage Definition',
-  { todo: 'node:crypto scrypt refuses n = 2^18 with r = 1 (RFC 7914 N < 2^(16r)); decryptKeystore needs another scrypt' },
   () => {
     // https://ethereum.org/en/developers/docs/data-structures-and-encoding/web3-secret-storage/#scrypt
     // (also go-ethereum accounts/keystore/testdata/v3_test_vector.json, "wikipage_test_vector_scrypt").

@@ -37,7 +37,7 @@ export async function startCli(env: NodeJS.ProcessEnv): Promise<{ child: ChildPr
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`medledger start did not come up:\n${out}`)), 60_000);
     const check = () => {
-      if (out.includes('MedLedger is running')) {
+      if (out.includes('Stop with Ctrl-C')) {
         clearTimeout(timer);
         resolve();
       }
