@@ -46,6 +46,8 @@ contract MedLedger is Registrar {
     mapping(address patient => mapping(address provider => uint256)) public relationshipIdOf;
     mapping(bytes32 pointerKey => bytes32 dataHash) internal _pointers;
     mapping(bytes32 grantKey => Grant) internal _grants;
+    /// @dev keccak(provider, root) → block time the provider anchored that audit Merkle root.
+    mapping(bytes32 anchorKey => uint256 anchoredAt) internal _auditAnchors;
 
     /// @notice `provider` opened relationship `relationshipId` with `patient`; its status is New.
     event RelationshipAdded(uint256 indexed relationshipId, address indexed patient, address indexed provider);
@@ -63,6 +65,10 @@ contract MedLedger is Registrar {
     );
     /// @notice The patient withdrew `viewer`'s grant for `scopeHash`.
     event ViewerRevoked(uint256 indexed relationshipId, address indexed viewer, bytes32 indexed scopeHash);
+
+    /// @notice Gatekeeper of `provider` anchored the Merkle `root` of `count` audit events, numbered
+    /// from `firstSeq`; a patient verifies each of their audit entries against it.
+    event AuditAnchored(address indexed provider, bytes32 indexed root, uint64 firstSeq, uint64 count);
 
     /// @notice `patient` already has relationship `relationshipId` with the caller.
     error RelationshipExists(uint256 relationshipId);
@@ -88,6 +94,8 @@ contract MedLedger is Registrar {
     error ExpiryInPast(uint64 expiresAt);
     /// @notice The patient rejected relationship `relationshipId`; it cannot be shared.
     error RelationshipRejected(uint256 relationshipId);
+    /// @notice The audit root is zero, empty, or already anchored by this provider.
+    error InvalidAuditRoot(bytes32 root);
     /// @notice No active grant for this viewer and scope.
     error NotGranted();
     /// @notice The grant expired at `expiresAt`.
@@ -230,6 +238,28 @@ contract MedLedger is Registrar {
         if (!_grants[key].active) revert NotGranted();
         delete _grants[key];
         emit ViewerRevoked(relationshipId, viewer, scopeHash);
+    }
+
+    // ------------------------------------------------------------------ audit
+
+    /**
+     * @notice Anchor the Merkle root of a batch of the caller's gatekeeper audit events (who read
+     * what). Accredited providers only. Leaves are keccak256 of each AuditEvent's canonical JSON;
+     * pairs are hashed sorted (OpenZeppelin MerkleProof).
+     * @param root Merkle root of the batch
+     * @param firstSeq sequence number of the batch's first event in the gatekeeper's audit log
+     * @param count number of events in the batch
+     */
+    function anchorAudit(bytes32 root, uint64 firstSeq, uint64 count) external onlyAccredited(msg.sender) {
+        bytes32 key = keccak256(abi.encode(msg.sender, root));
+        if (root == bytes32(0) || count == 0 || _auditAnchors[key] != 0) revert InvalidAuditRoot(root);
+        _auditAnchors[key] = block.timestamp;
+        emit AuditAnchored(msg.sender, root, firstSeq, count);
+    }
+
+    /// @notice When `provider` anchored audit `root` (0 = never).
+    function auditAnchorOf(address provider, bytes32 root) external view returns (uint256) {
+        return _auditAnchors[keccak256(abi.encode(provider, root))];
     }
 
     // ------------------------------------------------------------------ views

@@ -1,0 +1,113 @@
+/**
+ * Gatekeeper throughput, each figure beside a reference measured in the same run:
+ * - verifyLimitPerSec: raw secp256k1 signature recoveries per second on this thread (the ceiling
+ *   for signed requests, which each need one);
+ * - signedReadsPerSec: signed FHIR reads answered per second (client on another thread);
+ * - tokenReadsPerSec: reads with a session token.
+ */
+import { Worker } from 'node:worker_threads';
+import { recoverAddress, hashTypedData, type Hex } from 'viem';
+import { linkPatient, publishRecord } from '../src/gatekeeper/publish.js';
+import { signRequest } from '../src/gatekeeper/request-signature.js';
+import { startGatekeeper } from '../src/gatekeeper/run.js';
+import { findRelationship, grantViewer } from '../src/sdk/index.js';
+import { gatekeeperClient } from '../src/sdk/gatekeeper.js';
+import { REQUEST_TYPES, bodyHash } from '../src/gatekeeper/request-signature.js';
+import { PEPPER, startFixture, tempDir } from '../test/helpers/chain.js';
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+async function load(job: { url: string; headers: Record<string, string>[]; reuseHeaders: boolean; concurrency: number; durationMs: number }) {
+  const worker = new Worker(new URL('./load-worker.mjs', import.meta.url), { workerData: job });
+  const result = await new Promise<{ count: number; errors: number; seconds: number; latencies: number[] }>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  await worker.terminate();
+  const sorted = result.latencies.sort((a, b) => a - b);
+  return { perSec: result.count / result.seconds, errors: result.errors, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) };
+}
+
+export interface GatekeeperBench {
+  verifyLimitPerSec: number;
+  signedReadsPerSec: number;
+  signedReadP50Ms: number;
+  signedReadP99Ms: number;
+  tokenReadsPerSec: number;
+  tokenReadP50Ms: number;
+  tokenReadP99Ms: number;
+  errors: number;
+}
+
+export async function benchGatekeeper(log: (line: string) => void = console.log, seconds = 10): Promise<GatekeeperBench> {
+  const f = await startFixture();
+  const provider = await f.newProvider();
+  const patient = await f.newPatient(provider, 'urn:bench|gk');
+  const reader = await f.newAccount();
+  const gk = await startGatekeeper({ ledger: provider, database: { dataDir: tempDir('medledger-bench-gk-') } });
+  try {
+    const patientId = (await gk.store.create({ resourceType: 'Patient', name: [{ family: 'Bench' }] })).id!;
+    await linkPatient(gk.store, provider, patientId, 'urn:bench|gk', PEPPER);
+    let obs: string | undefined;
+    for (let i = 0; i < 20; i++) {
+      const r = await gk.store.create({
+        resourceType: 'Observation',
+        status: 'final',
+        category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] }],
+        code: { coding: [{ system: 'http://loinc.org', code: '2345-7' }] },
+        subject: { reference: `Patient/${patientId}` },
+        valueQuantity: { value: 80 + i, unit: 'mg/dL' },
+      });
+      obs ??= r.id;
+      if (i === 19) await publishRecord(gk.store, provider, r);
+    }
+    const rel = (await findRelationship(provider, { patient: patient.account!.address, provider: provider.account!.address }))!;
+    await grantViewer(patient, { relationshipId: rel, viewer: reader.address, scope: 'Observation?category=laboratory', expiresAt: 0 });
+    const path = `/fhir/R4/Observation/${obs}`;
+    const fields = { method: 'GET', path, gatekeeper: provider.account!.address, chainId: provider.chainId };
+
+    // Reference: raw recoveries per second on this thread.
+    const sample = await signRequest(reader, fields);
+    const hash = hashTypedData({
+      domain: { name: 'MedLedger Gatekeeper', version: '1', chainId: provider.chainId },
+      types: REQUEST_TYPES,
+      primaryType: 'Request',
+      message: { method: 'GET', path, bodyHash: bodyHash(undefined), gatekeeper: provider.account!.address, nonce: sample['x-medledger-nonce'] as Hex, expiry: BigInt(sample['x-medledger-expiry']!) },
+    });
+    let n = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < 3_000) {
+      await recoverAddress({ hash, signature: sample['x-medledger-signature'] as Hex });
+      n++;
+    }
+    const verifyLimitPerSec = n / ((performance.now() - t0) / 1000);
+    log(`  raw signature recoveries: ${verifyLimitPerSec.toFixed(0)}/s`);
+
+    // Signed reads: every request pre-signed once (signing is the client's cost, not the gatekeeper's).
+    const count = Math.ceil(verifyLimitPerSec * seconds * 1.5);
+    log(`  pre-signing ${count} requests…`);
+    const signed: Record<string, string>[] = [];
+    for (let i = 0; i < count; i++) signed.push(await signRequest(reader, fields, { ttlSeconds: 290 }));
+    const s = await load({ url: `${gk.url}${path}`, headers: signed, reuseHeaders: false, concurrency: 8, durationMs: seconds * 1000 });
+    log(`  signed reads: ${s.perSec.toFixed(0)}/s (p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms, ${s.errors} errors)`);
+
+    const token = await gatekeeperClient({ url: gk.url, gatekeeper: provider.account!.address, chainId: provider.chainId, account: reader }).login();
+    const t = await load({ url: `${gk.url}${path}`, headers: [{ authorization: `Bearer ${token}` }], reuseHeaders: true, concurrency: 16, durationMs: seconds * 1000 });
+    log(`  token reads: ${t.perSec.toFixed(0)}/s (p50 ${t.p50Ms.toFixed(1)} ms, p99 ${t.p99Ms.toFixed(1)} ms, ${t.errors} errors)`);
+    return {
+      verifyLimitPerSec: Math.round(verifyLimitPerSec),
+      signedReadsPerSec: Math.round(s.perSec),
+      signedReadP50Ms: +s.p50Ms.toFixed(2),
+      signedReadP99Ms: +s.p99Ms.toFixed(2),
+      tokenReadsPerSec: Math.round(t.perSec),
+      tokenReadP50Ms: +t.p50Ms.toFixed(2),
+      tokenReadP99Ms: +t.p99Ms.toFixed(2),
+      errors: s.errors + t.errors,
+    };
+  } finally {
+    await gk.close();
+    await f.close();
+  }
+}

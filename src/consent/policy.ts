@@ -1,0 +1,226 @@
+/**
+ * The consent compiler: who is asking + their on-chain grants + the SMART scopes they present →
+ * an AccessPolicy (deny by default) → one SQL filter the gatekeeper ANDs into every read and search.
+ * Pure functions, modelled on Medplum's packages/core/src/access.ts.
+ *
+ * Each rule carries its constraints as fields (patient, category lists, excluded labels) and the SQL is
+ * built from those fields, every value a placeholder. `criteria` restates the rule as a FHIR search
+ * for people and logs; nothing parses it back.
+ */
+import type { AccessPolicy, AccessPolicyResource } from '@medplum/fhirtypes';
+import { and, or, sql, type Sql } from '../records/sql.js';
+import { parsePointerQuery } from './query.js';
+import { intersectScopes, parseScopes, type ResourceScope, type SmartScope } from './smart.js';
+
+/**
+ * Security labels that hide a resource from every third-party viewer, whatever the grant says. A
+ * grant shares a *kind* of data ("Observation?category=laboratory"), and a lab result that reveals HIV
+ * status is still a lab result; these labels are how FHIR marks such records
+ * (https://hl7.org/fhir/R4/security-labels.html). The patient and their own provider still see them.
+ */
+export const SENSITIVE_LABELS = [
+  // Confidentiality: restricted / very restricted — the author limited it to the patient's care team.
+  ...['R', 'V'].map((code) => ({ system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code })),
+  // Information sensitivity (v3-ActCode _InformationSensitivityPolicy): HIV/AIDS, psychiatry, substance
+  // use disorder, substance abuse, sexually transmitted disease, sexual assault/abuse/domestic violence,
+  // sexuality and reproductive health. https://terminology.hl7.org/CodeSystem-v3-ActCode.html
+  ...['HIV', 'PSY', 'SUD', 'ETH', 'STD', 'SDV', 'SEX'].map((code) => ({
+    system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode',
+    code,
+  })),
+] as const;
+
+/**
+ * The `security` column values that exclude a resource: `system|code`, and the bare `code` too, so a
+ * label written without a system (or with a legacy system URI) still hides it. A same-code label of an
+ * unrelated system hides a resource as well — erring towards not disclosing.
+ */
+const SENSITIVE_TOKENS: readonly string[] = SENSITIVE_LABELS.flatMap(({ system, code }) => [`${system}|${code}`, code]);
+
+export interface ViewerGrant {
+  patientId: string;
+  /** The on-chain grant scope, e.g. `Observation?category=laboratory` (src/consent/query.ts). */
+  scope: string;
+  /** Unix seconds; 0 = no expiry (MedLedger.sol grantViewer). */
+  expiresAt: number;
+}
+
+export type Requester =
+  | { role: 'provider' } // this gatekeeper's own provider: every resource
+  | { role: 'patient'; patientId: string } // the patient: all of their own resources, every label
+  | { role: 'viewer'; grants: readonly ViewerGrant[] }; // a third party: granted slices, no sensitive labels
+
+export type ReadInteraction = 'read' | 'search';
+type RuleInteraction = 'read' | 'vread' | 'history' | 'search';
+
+/** One AccessPolicy.resource entry with its constraints as fields (all AND-ed). */
+export interface ConsentRule extends AccessPolicyResource {
+  readonly: true;
+  interaction: RuleInteraction[];
+  /** Only this patient's resources (`patient_id`); absent = every patient (the provider). */
+  patientId?: string;
+  /** Each list is one `categories && list` test: a bare code or `system|code`, OR-ed within a list. */
+  categories: string[][];
+  /** Resources whose `security` holds any of these are left out. */
+  excludeSecurity: readonly string[];
+}
+
+export interface ConsentPolicy extends AccessPolicy {
+  resource: ConsentRule[];
+  /** Why grants or scopes gave nothing, for explainDenial; resourceType `*` = any type. */
+  denials: { resourceType: string; reason: string }[];
+}
+
+/**
+ * Compiles a requester into a policy. Expired or malformed grants are dropped; when `scopes` are given
+ * (the SMART scopes of the presented token) every rule is intersected with them, so a token with only
+ * `openid` reads nothing — unlike Medplum's applySmartScopes, no resource scope means no data.
+ */
+export function compilePolicy(requester: Requester, options: { scopes?: readonly string[]; now: number }): ConsentPolicy {
+  if (!Number.isFinite(options.now)) throw new RangeError('now must be unix seconds');
+  const denials: ConsentPolicy['denials'] = [];
+  let rules = baseRules(requester, options.now, denials);
+  if (options.scopes) {
+    const scopes = options.scopes.flatMap(parseScopes);
+    rules = rules.flatMap((r) => narrow(r, scopes, denials));
+  }
+  return { resourceType: 'AccessPolicy', resource: rules, denials };
+}
+
+function baseRules(requester: Requester, now: number, denials: ConsentPolicy['denials']): ConsentRule[] {
+  if (requester.role === 'provider') return [rule('*', {})];
+  if (requester.role === 'patient') {
+    if (requester.patientId) return [rule('*', { patientId: requester.patientId })];
+    denials.push({ resourceType: '*', reason: 'the requester has no patient id' });
+    return [];
+  }
+  return requester.grants.flatMap((grant) => {
+    let query;
+    try {
+      query = parsePointerQuery(grant.scope); // the contract cannot check it, so readers must
+    } catch {
+      const type = grant.scope.split('?')[0] ?? '';
+      denials.push({ resourceType: type, reason: `grant scope "${grant.scope.slice(0, 80)}" is not an on-chain-safe query` });
+      return [];
+    }
+    // Same test as MedLedger.checkAccess, written so that NaN counts as expired.
+    if (!(grant.expiresAt === 0 || grant.expiresAt > now)) {
+      denials.push({ resourceType: query.resourceType, reason: `the grant "${grant.scope}" expired at ${grant.expiresAt}` });
+      return [];
+    }
+    if (!grant.patientId) {
+      denials.push({ resourceType: query.resourceType, reason: `the grant "${grant.scope}" names no patient` });
+      return [];
+    }
+    // On-chain categories are bare codes; the column holds bare and system|code, so bare matches both.
+    const categories = query.categories.length ? [query.categories] : [];
+    return [rule(query.resourceType, { patientId: grant.patientId, categories, excludeSecurity: SENSITIVE_TOKENS })];
+  });
+}
+
+/** The part of `r` that the presented scopes also allow, as rules. */
+function narrow(r: ConsentRule, scopes: readonly SmartScope[], denials: ConsentPolicy['denials']): ConsentRule[] {
+  const asScope: ResourceScope = {
+    kind: 'resource',
+    context: r.patientId === undefined ? 'system' : 'patient',
+    resourceType: r.resourceType,
+    permissions: `${r.interaction.includes('read') ? 'r' : ''}${r.interaction.includes('search') ? 's' : ''}`,
+    params: r.categories.map((values) => ({ name: 'category', values })),
+  };
+  const out: ConsentRule[] = [];
+  for (const s of intersectScopes([asScope], scopes)) {
+    if (s.kind !== 'resource') continue;
+    // SMART: patient/ scopes are bound to the patient in context; the provider rule has none.
+    if (s.context === 'patient' && r.patientId === undefined) {
+      denials.push({ resourceType: s.resourceType, reason: 'a patient/ scope needs a patient in context' });
+      continue;
+    }
+    // Only category can be compiled to SQL; a constraint we cannot enforce must not become "no constraint".
+    const unknown = s.params.filter((p) => p.name !== 'category').map((p) => p.name);
+    if (unknown.length) {
+      denials.push({
+        resourceType: s.resourceType,
+        reason: `the gatekeeper cannot enforce scope parameter ${unknown.join(', ')}`,
+      });
+      continue;
+    }
+    const interaction: RuleInteraction[] = [
+      ...(s.permissions.includes('r') ? (['read', 'vread', 'history'] as const) : []),
+      ...(s.permissions.includes('s') ? (['search'] as const) : []),
+    ];
+    const categories = s.params.map((p) => [...p.values]);
+    out.push(rule(s.resourceType, { patientId: r.patientId, categories, excludeSecurity: r.excludeSecurity, interaction }));
+  }
+  if (!out.some((o) => o.resourceType === r.resourceType)) {
+    denials.push({ resourceType: r.resourceType, reason: 'the SMART scopes presented do not include it' });
+  }
+  return out;
+}
+
+function rule(
+  resourceType: string,
+  c: { patientId?: string; categories?: string[][]; excludeSecurity?: readonly string[]; interaction?: RuleInteraction[] },
+): ConsentRule {
+  const categories = c.categories ?? [];
+  const excludeSecurity = c.excludeSecurity ?? [];
+  const params = [
+    ...(c.patientId === undefined ? [] : [`_compartment=Patient/${encodeURIComponent(c.patientId)}`]),
+    ...categories.map((values) => `category=${values.join(',')}`),
+    ...(excludeSecurity.length ? [`_security:not=${excludeSecurity.filter((t) => t.includes('|')).join(',')}`] : []),
+  ];
+  return {
+    resourceType,
+    ...(params.length ? { criteria: `${resourceType}?${params.join('&')}` } : {}),
+    readonly: true,
+    interaction: c.interaction ?? ['read', 'vread', 'history', 'search'],
+    ...(c.patientId === undefined ? {} : { patientId: c.patientId }),
+    categories,
+    excludeSecurity,
+  };
+}
+
+const covers = (r: ConsentRule, resourceType: string, interaction: ReadInteraction): boolean =>
+  (r.resourceType === '*' || r.resourceType === resourceType) && r.interaction.includes(interaction);
+
+/**
+ * The WHERE fragment for `interaction` on `resourceType` over resources(resource_type, patient_id,
+ * categories, security), OR-ed across rules; undefined = not readable at all (deny by default).
+ */
+export function policyFilter(
+  policy: ConsentPolicy,
+  resourceType: string,
+  interaction: ReadInteraction = 'search',
+): Sql | undefined {
+  const parts = policy.resource
+    .filter((r) => covers(r, resourceType, interaction))
+    .map((r) =>
+      and([
+        sql`resource_type = ${resourceType}`,
+        ...(r.patientId === undefined ? [] : [sql`patient_id = ${r.patientId}`]),
+        ...r.categories.map((values) => sql`categories && ${[...values]}::text[]`),
+        ...(r.excludeSecurity.length ? [sql`NOT (security && ${[...r.excludeSecurity]}::text[])`] : []),
+      ]),
+    );
+  if (parts.length === 0) return undefined;
+  return parts.length === 1 ? parts[0] : or(parts);
+}
+
+/** Whether any resource of `resourceType` may be read (or searched) under `policy`. */
+export function canRead(policy: ConsentPolicy, resourceType: string, interaction: ReadInteraction = 'search'): boolean {
+  return policy.resource.some((r) => covers(r, resourceType, interaction));
+}
+
+/** A short reason why `resourceType` is not readable; undefined when it is. */
+export function explainDenial(
+  policy: ConsentPolicy,
+  resourceType: string,
+  interaction: ReadInteraction = 'search',
+): string | undefined {
+  if (canRead(policy, resourceType, interaction)) return undefined;
+  if (policy.resource.some((r) => r.resourceType === '*' || r.resourceType === resourceType)) {
+    return `${resourceType}: the SMART scopes presented do not allow ${interaction}`;
+  }
+  const denial =
+    policy.denials.find((d) => d.resourceType === resourceType) ?? policy.denials.find((d) => d.resourceType === '*');
+  return `${resourceType}: ${denial?.reason ?? 'no active grant covers it (deny by default)'}`;
+}

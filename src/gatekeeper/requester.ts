@@ -1,0 +1,35 @@
+/**
+ * Who is asking: this gatekeeper's own provider, a patient of this provider, or a third party with
+ * grants on chain. The answer is the input of the consent compiler.
+ */
+import type { Address } from 'viem';
+import type { Requester } from '../consent/policy.js';
+import type { RecordStore } from '../records/store.js';
+import { ADDRESS_SYSTEM } from './audit.js';
+import type { ChainView } from './chain-view.js';
+
+export interface ResolvedRequester {
+  requester: Requester;
+  /** Local Patient id of the requester when they are a patient here. */
+  patientId?: string;
+}
+
+/** The local Patient id linked to a chain address (Patient.identifier `urn:medledger:address|0x…`). */
+export async function patientIdOf(store: RecordStore, address: Address): Promise<string | undefined> {
+  const patient = await store.findPatientByIdentifier(ADDRESS_SYSTEM, address.toLowerCase());
+  return patient?.id;
+}
+
+export async function resolveRequester(store: RecordStore, chain: ChainView, address: Address): Promise<ResolvedRequester> {
+  if (address.toLowerCase() === chain.provider.toLowerCase()) return { requester: { role: 'provider' } };
+  const own = await patientIdOf(store, address);
+  if (own) return { requester: { role: 'patient', patientId: own }, patientId: own };
+  const grants = await chain.grantsOf(address);
+  const resolved = await Promise.all(
+    grants.map(async (g) => {
+      const patientId = await patientIdOf(store, g.patient);
+      return patientId ? { patientId, scope: g.scope, expiresAt: g.expiresAt } : undefined;
+    }),
+  );
+  return { requester: { role: 'viewer', grants: resolved.filter((g) => g !== undefined) } };
+}

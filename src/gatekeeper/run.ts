@@ -1,0 +1,67 @@
+/**
+ * Starts one provider's gatekeeper: its store (PGlite data directory, or PostgreSQL), the chain view,
+ * audit anchoring every `anchorIntervalMs`, and the HTTP server.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { LedgerClient } from '../chain/client.js';
+import { openDb, type Db } from '../records/db.js';
+import { RecordStore } from '../records/store.js';
+import { anchorPending, AUDIT_SCHEMA } from './audit.js';
+import { createChainView, type ChainView } from './chain-view.js';
+import { NONCE_SCHEMA, pruneNonces } from './nonces.js';
+import { buildGatekeeper } from './server.js';
+import { createTokenIssuer } from './tokens.js';
+
+export interface GatekeeperOptions {
+  /** The provider's signing client (its account is the gatekeeper's identity). */
+  ledger: LedgerClient;
+  database: { dataDir: string } | { url: string };
+  port?: number;
+  host?: string;
+  /** 0 = no periodic anchoring (tests call anchorPending themselves). */
+  anchorIntervalMs?: number;
+}
+
+export interface RunningGatekeeper {
+  url: string;
+  app: FastifyInstance;
+  db: Db;
+  store: RecordStore;
+  chain: ChainView;
+  /** Anchors pending audit events now. */
+  anchor(): ReturnType<typeof anchorPending>;
+  close(): Promise<void>;
+}
+
+export async function startGatekeeper(options: GatekeeperOptions): Promise<RunningGatekeeper> {
+  if (!options.ledger.account) throw new Error('a gatekeeper needs its provider account');
+  const db = await openDb(options.database);
+  await db.exec(NONCE_SCHEMA + AUDIT_SCHEMA);
+  const store = await RecordStore.open(db);
+  const chain = createChainView(options.ledger, options.ledger.account.address);
+  const app = buildGatekeeper({ db, store, chain, ledger: options.ledger, tokens: createTokenIssuer() });
+  const address = await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
+  let anchoring = Promise.resolve<unknown>(undefined);
+  const anchor = () => {
+    const next = anchoring.then(() => anchorPending(db, options.ledger));
+    anchoring = next.catch(() => undefined);
+    return next;
+  };
+  const timers = [setInterval(() => void pruneNonces(db).catch(() => undefined), 60_000)];
+  if (options.anchorIntervalMs) timers.push(setInterval(() => void anchor().catch(() => undefined), options.anchorIntervalMs));
+  for (const t of timers) t.unref();
+  return {
+    url: address,
+    app,
+    db,
+    store,
+    chain,
+    anchor,
+    async close() {
+      for (const t of timers) clearInterval(t);
+      await anchoring;
+      await app.close();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,221 @@
+/**
+ * The Database Gatekeeper: a FHIR R4 REST façade (https://hl7.org/fhir/R4/http.html) over one
+ * provider's store. Every request is signed (or carries a session token from a signed login); the
+ * requester's access is read from the chain, compiled into a SQL filter, and ANDed into the query —
+ * nothing outside the grant is ever read. Every decision, permit or deny, is audited.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Address, Hex } from 'viem';
+import type { LedgerClient } from '../chain/client.js';
+import { compilePolicy, explainDenial, policyFilter, type Requester } from '../consent/policy.js';
+import type { Db } from '../records/db.js';
+import { hashResultSet, type ResourceLike } from '../records/hash.js';
+import type { RecordStore } from '../records/store.js';
+import { auditTrail, createAuditWriter, type Decision } from './audit.js';
+import type { ChainView } from './chain-view.js';
+import { useNonce } from './nonces.js';
+import { GatekeeperError, toOutcome } from './outcomes.js';
+import { HEADERS, verifyRequest } from './request-signature.js';
+import { resolveRequester } from './requester.js';
+import { publishRecord } from './publish.js';
+import { verifyPointers } from './verify.js';
+import type { TokenIssuer } from './tokens.js';
+import { capabilityStatement } from './metadata.js';
+import { patientIdOfResource } from '../records/extract.js';
+
+export interface GatekeeperDeps {
+  db: Db;
+  store: RecordStore;
+  chain: ChainView;
+  /** The provider's own signing client: publishes pointer hashes and anchors audit roots. */
+  ledger: LedgerClient;
+  tokens: TokenIssuer;
+  /** Largest request body in bytes (413 above). */
+  bodyLimit?: number;
+}
+
+interface Ctx {
+  address: Address;
+  requester: Requester;
+  patientId?: string;
+}
+
+const FHIR = '/fhir/R4';
+
+export function buildGatekeeper(deps: GatekeeperDeps): FastifyInstance {
+  const { db, store, chain, ledger, tokens } = deps;
+  const provider = chain.provider;
+  const app = Fastify({ bodyLimit: deps.bodyLimit ?? 1_048_576, logger: false });
+
+  // Keep the raw body: its hash is part of what the requester signed.
+  for (const type of ['application/json', 'application/fhir+json']) {
+    app.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => {
+      try {
+        done(null, { raw: body as string, json: (body as string).length ? JSON.parse(body as string) : undefined });
+      } catch {
+        done(new GatekeeperError(400, 'body is not valid JSON'), undefined);
+      }
+    });
+  }
+
+  const writeAudit = createAuditWriter(db);
+  const audit = (d: Omit<Decision, 'requester' | 'gatekeeper'> & { requester?: Address }) =>
+    writeAudit({ ...d, requester: d.requester ?? '0x0000000000000000000000000000000000000000', gatekeeper: provider });
+
+  /** Authenticates the request (token or signature + fresh nonce) and resolves the requester. */
+  async function authenticate(req: FastifyRequest): Promise<Ctx> {
+    const auth = req.headers.authorization;
+    let address: Address;
+    if (auth?.startsWith('Bearer ')) {
+      const who = tokens.verify(auth.slice(7));
+      if (!who) throw new GatekeeperError(401, 'session token is invalid or expired');
+      address = who;
+    } else {
+      const raw = (req.body as { raw?: string } | undefined)?.raw;
+      const verified = await verifyRequest(req.headers, { method: req.method, path: req.url, body: raw, gatekeeper: provider, chainId: ledger.chainId });
+      if (!(await useNonce(db, verified.address, verified.nonce, verified.expiry))) throw new GatekeeperError(401, 'replayed request (nonce already used)');
+      address = verified.address;
+    }
+    return { address, ...(await resolveRequester(store, chain, address)) };
+  }
+
+  /** The SQL filter for `type`, or the right refusal (410 when only expired grants cover it). */
+  function filterFor(ctx: Ctx, type: string) {
+    const policy = compilePolicy(ctx.requester, { now: Math.floor(Date.now() / 1000) });
+    const filter = policyFilter(policy, type);
+    if (filter) return filter;
+    const expired = policy.denials.find((d) => d.resourceType === type && d.reason.includes('expired'));
+    if (expired) throw new GatekeeperError(410, expired.reason);
+    throw new GatekeeperError(403, explainDenial(policy, type) ?? `no grant covers ${type}`);
+  }
+
+  /** Runs a handler, audits its decision, and turns errors into OperationOutcomes. */
+  function route(interaction: string, handler: (req: FastifyRequest, ctx: Ctx) => Promise<{ body: unknown; resources?: Resource[]; status?: number }>) {
+    return async (req: FastifyRequest, reply: FastifyReply) => {
+      let ctx: Ctx | undefined;
+      try {
+        ctx = await authenticate(req);
+        const result = await handler(req, ctx);
+        const patients = new Set((result.resources ?? []).map((r) => patientIdOfResource(r)).filter((p): p is string => !!p));
+        if (patients.size === 0) patients.add(ctx.patientId ?? '');
+        await Promise.all(
+          [...patients].map((patientId) =>
+            audit({ requester: ctx!.address, interaction, method: req.method, path: req.url, patientId: patientId || undefined, permitted: true, status: result.status ?? 200 }),
+          ),
+        );
+        if (result.resources) reply.header(HEADERS.dataHash, hashResultSet(result.resources as ResourceLike[]));
+        return reply.code(result.status ?? 200).type('application/fhir+json').send(result.body);
+      } catch (err) {
+        const { status, body } = toOutcome(err);
+        const params = req.params as { id?: string };
+        await audit({
+          requester: ctx?.address,
+          interaction,
+          method: req.method,
+          path: req.url,
+          patientId: ctx?.patientId ?? (req.url.includes('/Patient/') ? params.id : undefined),
+          permitted: false,
+          status,
+          reason: body.issue?.[0]?.diagnostics,
+        }).catch(() => undefined);
+        return reply.code(status).type('application/fhir+json').send(body);
+      }
+    };
+  }
+
+  const searchset = (req: FastifyRequest, resources: Resource[], total: number): Bundle => ({
+    resourceType: 'Bundle',
+    type: 'searchset',
+    total,
+    link: [{ relation: 'self', url: req.url }],
+    entry: resources.map((resource) => ({ fullUrl: `${FHIR}/${resource.resourceType}/${resource.id}`, resource, search: { mode: 'match' } })),
+  });
+
+  app.get(`${FHIR}/metadata`, async (_req, reply) => reply.type('application/fhir+json').send(capabilityStatement()));
+
+  app.post('/auth/login', route('login', async (_req, ctx) => ({ body: tokens.issue(ctx.address) })));
+
+  app.get('/audit', route('search-type', async (_req, ctx) => {
+    if (!ctx.patientId) throw new GatekeeperError(403, 'only a patient of this provider has an audit trail here');
+    return { body: { provider, entries: await auditTrail(db, ctx.patientId) } };
+  }));
+
+  app.get(`${FHIR}/Patient/:id/$everything`, route('operation', async (req, ctx) => {
+    const { id } = req.params as { id: string };
+    if (!(ctx.requester.role === 'provider' || ctx.patientId === id)) throw new GatekeeperError(403, '$everything is for the patient themself');
+    const resources = await store.everything(id);
+    return { body: searchset(req, resources, resources.length), resources };
+  }));
+
+  app.get(`${FHIR}/Patient/:id/$verify`, route('operation', async (req, ctx) => {
+    const { id } = req.params as { id: string };
+    if (!(ctx.requester.role === 'provider' || ctx.patientId === id)) throw new GatekeeperError(403, '$verify is for the patient and their provider');
+    return { body: await verifyPointers(store, ledger, provider, id) };
+  }));
+
+  app.get(`${FHIR}/:type`, route('search-type', async (req, ctx) => {
+    const { type } = req.params as { type: string };
+    const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
+    const { resources, total } = await store.search(type, query, { filter: filterFor(ctx, type) });
+    return { body: searchset(req, resources, total), resources };
+  }));
+
+  /** The current resource if the requester may read it; else 404/410 (absent, deleted) or 403. */
+  async function permittedRead(ctx: Ctx, type: string, id: string): Promise<Resource> {
+    const filter = filterFor(ctx, type);
+    const { resources } = await store.search(type, `_id=${encodeURIComponent(id)}`, { filter });
+    if (resources[0]) return resources[0];
+    await store.read(type, id); // throws 404 or 410 when there is nothing to be refused
+    throw new GatekeeperError(403, `not granted: ${type}/${id}`);
+  }
+
+  app.get(`${FHIR}/:type/:id`, route('read', async (req, ctx) => {
+    const { type, id } = req.params as { type: string; id: string };
+    const resource = await permittedRead(ctx, type, id);
+    return { body: resource, resources: [resource] };
+  }));
+
+  app.get(`${FHIR}/:type/:id/_history`, route('history-instance', async (req, ctx) => {
+    const { type, id } = req.params as { type: string; id: string };
+    await permittedRead(ctx, type, id);
+    const versions = await store.history(type, id);
+    const body: Bundle = { resourceType: 'Bundle', type: 'history', total: versions.length, entry: versions.map((resource) => ({ fullUrl: `${FHIR}/${type}/${id}`, resource })) };
+    return { body, resources: versions };
+  }));
+
+  app.get(`${FHIR}/:type/:id/_history/:vid`, route('vread', async (req, ctx) => {
+    const { type, id, vid } = req.params as { type: string; id: string; vid: string };
+    await permittedRead(ctx, type, id);
+    const resource = await store.vread(type, id, vid);
+    return { body: resource, resources: [resource] };
+  }));
+
+  // Writes: the provider's own applications only. Each write that changes a pointer's result
+  // updates the pointer's hash on chain (the seed's "update PPR").
+  const write = (interaction: 'create' | 'update') =>
+    route(interaction, async (req, ctx) => {
+      if (ctx.requester.role !== 'provider') throw new GatekeeperError(403, 'only the provider writes to its own store');
+      const { type, id } = req.params as { type: string; id?: string };
+      const json = (req.body as { json?: Resource } | undefined)?.json;
+      if (!json || json.resourceType !== type) throw new GatekeeperError(400, `body must be a ${type} resource`);
+      if (interaction === 'update' && json.id !== id) throw new GatekeeperError(400, 'resource id does not match the URL');
+      const saved = interaction === 'create' ? await store.create(json) : await store.update(json);
+      const published = await publishRecord(store, ledger, saved);
+      return { body: { ...saved }, resources: [saved], status: interaction === 'create' ? 201 : 200, published };
+    });
+  app.post(`${FHIR}/:type`, write('create'));
+  app.put(`${FHIR}/:type/:id`, write('update'));
+
+  app.setNotFoundHandler((req, reply) => {
+    const { status, body } = toOutcome(new GatekeeperError(404, `no route ${req.method} ${req.url.split('?')[0]}`));
+    return reply.code(status).type('application/fhir+json').send(body);
+  });
+  app.setErrorHandler((err, _req, reply) => {
+    const { status, body } = toOutcome(err);
+    return reply.code(status).type('application/fhir+json').send(body);
+  });
+  return app;
+}
+
+export type { Hex };
