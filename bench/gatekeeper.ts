@@ -41,12 +41,16 @@ export interface GatekeeperBench {
   errors: number;
 }
 
-export async function benchGatekeeper(log: (line: string) => void = console.log, seconds = 10): Promise<GatekeeperBench> {
+export async function benchGatekeeper(
+  log: (line: string) => void = console.log,
+  seconds = 10,
+  database: { dataDir: string } | { url: string } = { dataDir: tempDir('medledger-bench-gk-') },
+): Promise<GatekeeperBench> {
   const f = await startFixture();
   const provider = await f.newProvider();
   const patient = await f.newPatient(provider, 'urn:bench|gk');
   const reader = await f.newAccount();
-  const gk = await startGatekeeper({ ledger: provider, database: { dataDir: tempDir('medledger-bench-gk-') } });
+  const gk = await startGatekeeper({ ledger: provider, database });
   try {
     const patientId = (await gk.store.create({ resourceType: 'Patient', name: [{ family: 'Bench' }] })).id!;
     await linkPatient(gk.store, provider, patientId, 'urn:bench|gk', PEPPER);

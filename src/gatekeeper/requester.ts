@@ -14,10 +14,23 @@ export interface ResolvedRequester {
   patientId?: string;
 }
 
-/** The local Patient id linked to a chain address (Patient.identifier `urn:medledger:address|0x…`). */
+const linked = new WeakMap<RecordStore, { generation: number; ids: Map<string, string | undefined> }>();
+
+/**
+ * The local Patient id linked to a chain address (Patient.identifier `urn:medledger:address|0x…`).
+ * Cached per store until the store's next write (a write may link or unlink a patient).
+ */
 export async function patientIdOf(store: RecordStore, address: Address): Promise<string | undefined> {
-  const patient = await store.findPatientByIdentifier(ADDRESS_SYSTEM, address.toLowerCase());
-  return patient?.id;
+  let cache = linked.get(store);
+  if (!cache || cache.generation !== store.generation) {
+    cache = { generation: store.generation, ids: new Map() };
+    linked.set(store, cache);
+  }
+  const key = address.toLowerCase();
+  if (cache.ids.has(key)) return cache.ids.get(key);
+  const id = (await store.findPatientByIdentifier(ADDRESS_SYSTEM, key))?.id;
+  cache.ids.set(key, id);
+  return id;
 }
 
 export async function resolveRequester(store: RecordStore, chain: ChainView, address: Address): Promise<ResolvedRequester> {

@@ -32,7 +32,13 @@ export interface FilterOptions {
 const BATCH_ROWS = 500;
 
 export class RecordStore {
+  private writes = 0;
   private constructor(private readonly db: Db) {}
+
+  /** Counts writes through this store: a cache keyed by it is dropped by any create, update or delete. */
+  get generation(): number {
+    return this.writes;
+  }
 
   /** Creates the tables if needed and loads the FHIR definitions. */
   static async open(db: Db): Promise<RecordStore> {
@@ -73,6 +79,7 @@ export class RecordStore {
         }
       }),
     );
+    this.writes++;
     return rows.map((r) => r.resource as WithId<T>);
   }
 
@@ -80,7 +87,7 @@ export class RecordStore {
   async update<T extends Resource>(resource: T, options: { ifMatch?: string } = {}): Promise<WithId<T>> {
     const type = checkType(resource.resourceType);
     if (!ID_PATTERN.test(resource.id ?? '')) throw new OperationOutcomeError(badRequest('Update needs a valid resource id', 'id'));
-    return writing(() =>
+    const saved = await writing(() =>
       this.db.transaction(async (tx) => {
         const last = await lastVersion(tx, type, resource.id!);
         const expected = options.ifMatch?.replace(/^W\/"(.*)"$/, '$1');
@@ -91,6 +98,8 @@ export class RecordStore {
         return row.resource as WithId<T>;
       }),
     );
+    this.writes++;
+    return saved;
   }
 
   /** https://hl7.org/fhir/R4/http.html#delete — records a deleted version; 404 if unknown, deleting twice is a no-op. */
@@ -105,6 +114,7 @@ export class RecordStore {
           VALUES (${type}, ${id}, ${last.version + 1}, ${new Date().toISOString()}, true)`);
       }),
     );
+    this.writes++;
   }
 
   /** https://hl7.org/fhir/R4/http.html#read — 404 unknown, 410 deleted. */
