@@ -21,6 +21,8 @@ export interface Config {
   blockTime: number;
   /** Receipt polling interval in ms. */
   pollingIntervalMs: number;
+  /** PostgreSQL connection string for provider stores; unset = PGlite in the data directory. */
+  databaseUrl?: string;
   /** Network-wide pepper for identity hashes (hex); generated into the data directory when unset. */
   identityPepper?: `0x${string}`;
 }
@@ -50,6 +52,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     chainPort: int('MEDLEDGER_CHAIN_PORT', env.MEDLEDGER_CHAIN_PORT, 8545),
     blockTime: int('MEDLEDGER_BLOCK_TIME', env.MEDLEDGER_BLOCK_TIME, 0),
     pollingIntervalMs: int('MEDLEDGER_POLLING_MS', env.MEDLEDGER_POLLING_MS, rpcUrl ? 250 : 20),
+    databaseUrl: env.DATABASE_URL || undefined,
     identityPepper: hex('MEDLEDGER_IDENTITY_PEPPER', env.MEDLEDGER_IDENTITY_PEPPER),
   };
 }

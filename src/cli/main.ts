@@ -2,7 +2,8 @@
  * The `medledger` command line: one subcommand per step of the consent flow, plus start/reset.
  * Errors print as one line on stderr with exit code 1; data prints as JSON on stdout.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { Address, Hex } from 'viem';
 import { createLedgerClient, type LedgerClient } from '../chain/client.js';
@@ -14,6 +15,7 @@ import { hashResultSet, type ResourceLike } from '../records/hash.js';
 import * as sdk from '../sdk/index.js';
 import { ensureDemoUsers } from './demo.js';
 import { describeError } from './errors.js';
+import { startGatekeeper } from '../gatekeeper/run.js';
 import { parseExpiry, parseHash, parseRelationshipId } from './parse.js';
 
 interface GlobalOptions {
@@ -367,6 +369,30 @@ patient
       const summary = await sdk.restoreFromChain(me, address);
       saveLocalSummary(cfg.dataDir, summary);
       console.log(`restored ${summary.relationships.length} relationships from the chain${before ? ' (local copy replaced)' : ''}`);
+    }),
+  );
+
+// ---------------------------------------------------------------- gatekeeper
+
+program
+  .command('gatekeeper')
+  .description("run the provider's Database Gatekeeper (FHIR R4 at /fhir/R4) until Ctrl-C (run with --as <provider>)")
+  .option('--port <port>', 'HTTP port', '8081')
+  .option('--anchor-every <seconds>', 'anchor the audit log on chain this often', '60')
+  .action((opts: { port: string; anchorEvery: string }) =>
+    withLedger(async ({ cfg, me }) => {
+      const provider = requireAs(me);
+      const name = findUser(cfg.dataDir, provider).name;
+      const storeDir = join(cfg.dataDir, 'providers', name, 'pgdata');
+      if (!cfg.databaseUrl) mkdirSync(storeDir, { recursive: true, mode: 0o700 });
+      const database = cfg.databaseUrl ? { url: cfg.databaseUrl } : { dataDir: storeDir };
+      const gk = await startGatekeeper({ ledger: me, database, port: Number(opts.port), anchorIntervalMs: Number(opts.anchorEvery) * 1000 });
+      console.log(`gatekeeper of ${name} (${provider}) at ${gk.url}/fhir/R4  (store: ${cfg.databaseUrl ? 'PostgreSQL' : storeDir})`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await gk.close();
     }),
   );
 
