@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { GAS_TARGETS, measureGas } from './gas.js';
 import { benchGatekeeper } from './gatekeeper.js';
 import { benchStore } from './store.js';
+import { benchSync } from './sync.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const resultsFile = join(here, 'results.json');
@@ -33,6 +34,10 @@ if (want('gatekeeper')) {
   console.log('gatekeeper: signed and token reads against raw signature recovery…');
   results.gatekeeper = { ...(await benchGatekeeper(console.log, 10)) };
 }
+if (want('sync')) {
+  console.log('sync: a fresh Ethereum client syncs 10,000 events…');
+  results.sync = { ...(await benchSync(10_000)) };
+}
 results.meta = { date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length };
 writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
 
@@ -42,6 +47,7 @@ const met = (ok: boolean | undefined) => (ok === undefined ? '' : ok ? 'yes' : '
 const g = results.gas ?? {};
 const s = results.store ?? {};
 const k = results.gatekeeper ?? {};
+const y = results.sync ?? {};
 const num = (v: unknown) => (typeof v === 'number' ? v : NaN);
 const MEDREC: Record<string, string> = { addRelationship: 'MIT MedRec 2.0: 1,390,000', grantViewer: 'MIT MedRec 2.0: 321,000' };
 const rows = [
@@ -52,6 +58,7 @@ const rows = [
   `| \`gatekeeper.verifyLimitPerSec\` | ${fmt(k.verifyLimitPerSec)} | reference | | raw secp256k1 recoveries/s on one thread |`,
   `| \`gatekeeper.signedReadsPerSec\` | ${fmt(k.signedReadsPerSec)} | ≥ 80 % of limit (${fmt(0.8 * num(k.verifyLimitPerSec))}) | ${met(num(k.signedReadsPerSec) >= 0.8 * num(k.verifyLimitPerSec))} | ${fmt((100 * num(k.signedReadsPerSec)) / num(k.verifyLimitPerSec))} % of limit; p99 ${fmt(k.signedReadP99Ms, 1)} ms |`,
   `| \`gatekeeper.tokenReadsPerSec\` | ${fmt(k.tokenReadsPerSec)} | ≥ 3,000 | ${met(num(k.tokenReadsPerSec) >= 3000)} | p99 ${fmt(k.tokenReadP99Ms, 1)} ms |`,
+  `| \`sync.eventsPerSec\` | ${fmt(y.eventsPerSec)} | ≥ 2,000 | ${met(num(y.eventsPerSec) >= 2000)} | ${fmt(y.events)} events; fetching and decoding alone ${fmt(y.decodeOnlyEventsPerSec)}/s |`,
 ];
 const meta = results.meta;
 const table = [

@@ -41,7 +41,17 @@ export function raw(text: string): Sql {
 /** Joins fragments with `separator` (e.g. ' AND '); an empty list gives `empty`. */
 export function join(parts: readonly Sql[], separator: string, empty = ''): Sql {
   if (parts.length === 0) return raw(empty);
-  return parts.reduce((acc, part, i) => (i === 0 ? sql`${part}` : sql`${acc}${raw(separator)}${part}`), raw(''));
+  // Built in one pass: folding with sql`` would copy the growing fragment each time (quadratic).
+  const strings: string[] = [''];
+  const values: unknown[] = [];
+  parts.forEach((part, i) => {
+    strings[strings.length - 1] += (i > 0 ? separator : '') + part.strings[0]!;
+    for (let j = 0; j < part.values.length; j++) {
+      values.push(part.values[j]);
+      strings.push(part.strings[j + 1]!);
+    }
+  });
+  return { strings, values };
 }
 
 /** AND of the fragments; `TRUE` when empty. */

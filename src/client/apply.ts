@@ -1,0 +1,152 @@
+/**
+ * How one contract event changes the client's local state, and which notification it raises for
+ * the user. Applying is idempotent per event (the caller inserts the event first and applies it only
+ * if it was new), and replaying every stored event in order rebuilds the state exactly.
+ */
+import type { Address } from 'viem';
+import type { Db } from '../records/db.js';
+import { sql } from '../records/sql.js';
+import { STATUSES } from '../sdk/relationships.js';
+import { patientOf } from '../sdk/relationships.js';
+
+export interface ClientEvent {
+  blockNumber: bigint;
+  logIndex: number;
+  txHash: string;
+  name: string;
+  /** Event arguments with bigints as decimal strings and addresses lower-case. */
+  args: Record<string, string | number | boolean>;
+}
+
+export interface Notification {
+  kind: 'new-record' | 'updated-record' | 'awaiting-approval' | 'status-changed' | 'grant-received' | 'grant-revoked' | 'audit-anchored';
+  relationshipId?: string;
+  blockNumber: string;
+  payload: Record<string, unknown>;
+}
+
+/** Whether an event concerns `user`, given the relationships the user is already part of. */
+export function concerns(event: ClientEvent, user: Address, relationships: ReadonlySet<string>, providers: ReadonlySet<string>): boolean {
+  const me = user.toLowerCase();
+  const a = event.args;
+  const id = a.relationshipId === undefined ? undefined : String(a.relationshipId);
+  switch (event.name) {
+    case 'RelationshipAdded':
+      return a.patient === me || a.provider === me;
+    case 'PointerAdded':
+    case 'PointerUpdated':
+    case 'PointerRemoved':
+    case 'StatusChanged':
+      return relationships.has(id!) || patientOf(BigInt(id!)).toLowerCase() === me;
+    case 'ViewerGranted':
+    case 'ViewerRevoked':
+      return a.viewer === me || relationships.has(id!) || patientOf(BigInt(id!)).toLowerCase() === me;
+    case 'AuditAnchored':
+      return a.provider === me || providers.has(String(a.provider));
+    case 'PatientRegistered':
+      return a.patient === me;
+    case 'ProviderAccredited':
+    case 'AccreditationRevoked':
+      return a.provider === me || providers.has(String(a.provider));
+    default:
+      return false;
+  }
+}
+
+/** The notification an event raises for `user`, if any. */
+export function notificationFor(event: ClientEvent, user: Address): Notification | undefined {
+  const a = event.args;
+  const id = a.relationshipId === undefined ? undefined : String(a.relationshipId);
+  const note = (kind: Notification['kind'], payload: Record<string, unknown> = {}): Notification => ({
+    kind,
+    relationshipId: id,
+    blockNumber: event.blockNumber.toString(),
+    payload,
+  });
+  switch (event.name) {
+    case 'RelationshipAdded':
+      return a.patient === user.toLowerCase() ? note('new-record', { provider: a.provider }) : undefined;
+    case 'PointerAdded':
+      return note('new-record', { query: a.query });
+    case 'PointerUpdated':
+      return note('updated-record', { queryHash: a.queryHash });
+    case 'PointerRemoved':
+      return note('updated-record', { queryHash: a.queryHash, removed: true });
+    case 'StatusChanged': {
+      const status = STATUSES[Number(a.status)] ?? 'none';
+      return note(status === 'awaiting-approval' ? 'awaiting-approval' : 'status-changed', { status });
+    }
+    case 'ViewerGranted':
+      return note('grant-received', { viewer: a.viewer, scope: a.scope, expiresAt: Number(a.expiresAt) });
+    case 'ViewerRevoked':
+      return note('grant-revoked', { viewer: a.viewer });
+    case 'AuditAnchored':
+      return note('audit-anchored', { provider: a.provider, root: a.root, count: Number(a.count) });
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * What an event overwrites completely, so an earlier event with the same key in one batch need not
+ * be written: a status, or a pointer's data hash (only by later pointer events).
+ */
+export function overwriteKey(event: ClientEvent): string | undefined {
+  const id = String(event.args.relationshipId);
+  if (event.name === 'StatusChanged') return `status:${id}`;
+  if (event.name.startsWith('Pointer')) return `pointer:${id}:${event.args.queryHash}`;
+  return undefined;
+}
+
+/** Applies one event to the derived tables. */
+export async function applyEvent(tx: Db, event: ClientEvent): Promise<void> {
+  const a = event.args;
+  const id = a.relationshipId === undefined ? undefined : String(a.relationshipId);
+  const block = event.blockNumber.toString();
+  switch (event.name) {
+    case 'RelationshipAdded':
+      await tx.query(sql`INSERT INTO client_relationships (id, patient, provider, status, block_number)
+        VALUES (${id}, ${a.patient}, ${a.provider}, 'new', ${block}) ON CONFLICT (id) DO NOTHING`);
+      return;
+    case 'PointerAdded':
+      await tx.query(sql`INSERT INTO client_pointers (relationship_id, query_hash, query, data_hash)
+        VALUES (${id}, ${a.queryHash}, ${a.query}, ${a.dataHash})
+        ON CONFLICT (relationship_id, query_hash) DO UPDATE SET query = EXCLUDED.query, data_hash = EXCLUDED.data_hash`);
+      return;
+    case 'PointerUpdated':
+      await tx.query(sql`UPDATE client_pointers SET data_hash = ${a.dataHash} WHERE relationship_id = ${id} AND query_hash = ${a.queryHash}`);
+      return;
+    case 'PointerRemoved':
+      await tx.query(sql`DELETE FROM client_pointers WHERE relationship_id = ${id} AND query_hash = ${a.queryHash}`);
+      return;
+    case 'StatusChanged':
+      await tx.query(sql`UPDATE client_relationships SET status = ${STATUSES[Number(a.status)] ?? 'none'}, block_number = ${block} WHERE id = ${id}`);
+      return;
+    case 'ViewerGranted':
+      await tx.query(sql`INSERT INTO client_grants (relationship_id, viewer, scope_hash, scope, expires_at)
+        VALUES (${id}, ${a.viewer}, ${a.scopeHash}, ${a.scope}, ${String(a.expiresAt)})
+        ON CONFLICT (relationship_id, viewer, scope_hash) DO UPDATE SET scope = EXCLUDED.scope, expires_at = EXCLUDED.expires_at`);
+      return;
+    case 'ViewerRevoked':
+      await tx.query(sql`DELETE FROM client_grants WHERE relationship_id = ${id} AND viewer = ${a.viewer} AND scope_hash = ${a.scopeHash}`);
+      return;
+  }
+}
+
+/**
+ * Applies events in order, skipping writes a later event of the batch overwrites completely (a status
+ * set twice, a pointer hash updated twice): the end state is the same, with far fewer statements.
+ * Only PointerUpdated and StatusChanged are ever skipped; inserts and deletes always run.
+ */
+export async function applyEvents(tx: Db, events: readonly ClientEvent[]): Promise<void> {
+  const last = new Map<string, number>();
+  events.forEach((e, i) => {
+    const key = overwriteKey(e);
+    if (key) last.set(key, i);
+  });
+  for (const [i, e] of events.entries()) {
+    const skippable = e.name === 'PointerUpdated' || e.name === 'StatusChanged';
+    if (skippable && last.get(overwriteKey(e)!) !== i) continue;
+    await applyEvent(tx, e);
+  }
+}
