@@ -8,11 +8,10 @@
 import { Worker } from 'node:worker_threads';
 import { recoverAddress, hashTypedData, type Hex } from 'viem';
 import { linkPatient, publishRecord } from '../src/gatekeeper/publish.js';
-import { signRequest } from '../src/gatekeeper/request-signature.js';
 import { startGatekeeper } from '../src/gatekeeper/run.js';
 import { findRelationship, grantViewer } from '../src/sdk/index.js';
 import { gatekeeperClient } from '../src/sdk/gatekeeper.js';
-import { REQUEST_TYPES, bodyHash } from '../src/gatekeeper/request-signature.js';
+import { REQUEST_TYPES, bodyHash, signRequest } from '../src/gatekeeper/request-signature.js';
 import { PEPPER, startFixture, tempDir } from '../test/helpers/chain.js';
 
 function percentile(sorted: number[], p: number): number {

@@ -77,13 +77,6 @@ export function auditEventFor(d: Decision, recorded = new Date()): AuditEvent {
 /** The Merkle leaf of an AuditEvent: keccak256 of its canonical JSON. */
 export const auditLeaf = (event: AuditEvent): Hex => keccak256(stringToBytes(canonicalJson(event)));
 
-/** Appends the decision to the audit log. */
-export async function recordDecision(db: Db, d: Decision): Promise<AuditEvent> {
-  const event = auditEventFor(d);
-  await db.query(sql`INSERT INTO audit_log (recorded, patient_id, requester, event, leaf) VALUES ${auditRow(event, d)}`);
-  return event;
-}
-
 const auditRow = (event: AuditEvent, d: Decision) =>
   sql`(${event.recorded}, ${d.patientId ?? null}, ${d.requester.toLowerCase()}, ${JSON.stringify(event)}, ${auditLeaf(event)})`;
 

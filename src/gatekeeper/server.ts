@@ -6,7 +6,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import type { Address, Hex } from 'viem';
+import type { Address } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
 import { compilePolicy, explainDenial, policyFilter, type Requester } from '../consent/policy.js';
 import type { Db } from '../records/db.js';
@@ -201,8 +201,8 @@ export function buildGatekeeper(deps: GatekeeperDeps): FastifyInstance {
       if (!json || json.resourceType !== type) throw new GatekeeperError(400, `body must be a ${type} resource`);
       if (interaction === 'update' && json.id !== id) throw new GatekeeperError(400, 'resource id does not match the URL');
       const saved = interaction === 'create' ? await store.create(json) : await store.update(json);
-      const published = await publishRecord(store, ledger, saved);
-      return { body: { ...saved }, resources: [saved], status: interaction === 'create' ? 201 : 200, published };
+      await publishRecord(store, ledger, saved);
+      return { body: saved, resources: [saved], status: interaction === 'create' ? 201 : 200 };
     });
   app.post(`${FHIR}/:type`, write('create'));
   app.put(`${FHIR}/:type/:id`, write('update'));
@@ -218,4 +218,3 @@ export function buildGatekeeper(deps: GatekeeperDeps): FastifyInstance {
   return app;
 }
 
-export type { Hex };
