@@ -30,6 +30,7 @@ export async function ensureDemoUsers(
   log: (line: string) => void,
 ): Promise<void> {
   const existing = new Set(loadUsers(dataDir).map((u) => u.name));
+  const reader = createLedgerClient(runtime.deployment, { pollingIntervalMs: 20 });
   const client = (name: string) =>
     createLedgerClient(runtime.deployment, { account: unlockUser(dataDir, name), pollingIntervalMs: 20 });
   for (const demo of DEMO_USERS) {
@@ -40,7 +41,7 @@ export async function ensureDemoUsers(
     }
     const user = loadUsers(dataDir).find((u) => u.name === demo.name)!;
     await runtime.fund(user.address);
-    const account = await getAccount(client(demo.name), user.address);
+    const account = await getAccount(reader, user.address);
     if (demo.role === 'provider' && !account.accredited) {
       if (!runtime.governor) throw new Error('the governor key is needed to accredit the demo providers');
       const governor = createLedgerClient(runtime.deployment, { account: runtime.governor, pollingIntervalMs: 20 });

@@ -67,8 +67,9 @@ export interface ConsentRule extends AccessPolicyResource {
 
 export interface ConsentPolicy extends AccessPolicy {
   resource: ConsentRule[];
-  /** Why grants or scopes gave nothing, for explainDenial; resourceType `*` = any type. */
-  denials: { resourceType: string; reason: string }[];
+  /** Why grants or scopes gave nothing, for explainDenial; resourceType `*` = any type. `expired`: an
+   * expired grant (the gatekeeper answers 410 rather than 403). */
+  denials: { resourceType: string; reason: string; expired?: true }[];
 }
 
 /**
@@ -105,7 +106,7 @@ function baseRules(requester: Requester, now: number, denials: ConsentPolicy['de
     }
     // Same test as MedLedger.checkAccess, written so that NaN counts as expired.
     if (!(grant.expiresAt === 0 || grant.expiresAt > now)) {
-      denials.push({ resourceType: query.resourceType, reason: `the grant "${grant.scope}" expired at ${grant.expiresAt}` });
+      denials.push({ resourceType: query.resourceType, reason: `the grant "${grant.scope}" expired at ${grant.expiresAt}`, expired: true });
       return [];
     }
     if (!grant.patientId) {

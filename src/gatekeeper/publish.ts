@@ -36,11 +36,10 @@ export function queriesCovering(resource: Resource): string[] {
   return [type, ...categories.map((c) => `${type}?category=${c}`)];
 }
 
-/** The pointers of this provider's relationship with `patient`, from the chain. */
-async function currentPointers(ledger: LedgerClient, patient: Address): Promise<{ query: string; dataHash: Hex }[]> {
-  const provider = ledger.account!.address.toLowerCase();
+/** The pointers of `provider`'s relationship with `patient`, from the chain. */
+export async function currentPointers(ledger: LedgerClient, patient: Address, provider: Address): Promise<{ query: string; dataHash: Hex }[]> {
   const summary = await readSummary(ledger, patient);
-  return summary.relationships.find((r) => r.provider.toLowerCase() === provider)?.pointers ?? [];
+  return summary.relationships.find((r) => r.provider.toLowerCase() === provider.toLowerCase())?.pointers ?? [];
 }
 
 /** Updates (or adds) the pointers `resource` affects; returns what was sent to the chain. */
@@ -51,7 +50,7 @@ export async function publishRecord(store: RecordStore, ledger: LedgerClient, re
   const address = addressOfPatient(patient);
   const covering = queriesCovering(resource);
   if (!address || covering.length === 0) return [];
-  const pointers = await currentPointers(ledger, address);
+  const pointers = await currentPointers(ledger, address, ledger.account!.address);
   const affected = pointers.filter((p) => covering.some((q) => isWithin(q, p.query)));
   // No pointer covers it yet: point at the narrowest query (one category), so grants can stay narrow.
   const targets = affected.length ? affected : [{ query: covering[covering.length - 1]!, dataHash: undefined }];

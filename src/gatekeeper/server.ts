@@ -6,7 +6,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import type { Address } from 'viem';
+import { zeroAddress, type Address } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
 import { compilePolicy, explainDenial, policyFilter, type Requester } from '../consent/policy.js';
 import type { Db } from '../records/db.js';
@@ -61,7 +61,7 @@ export function buildGatekeeper(deps: GatekeeperDeps): FastifyInstance {
 
   const writeAudit = createAuditWriter(db);
   const audit = (d: Omit<Decision, 'requester' | 'gatekeeper'> & { requester?: Address }) =>
-    writeAudit({ ...d, requester: d.requester ?? '0x0000000000000000000000000000000000000000', gatekeeper: provider });
+    writeAudit({ ...d, requester: d.requester ?? zeroAddress, gatekeeper: provider });
 
   /** Authenticates the request (token or signature + fresh nonce) and resolves the requester. */
   async function authenticate(req: FastifyRequest): Promise<Ctx> {
@@ -85,7 +85,7 @@ export function buildGatekeeper(deps: GatekeeperDeps): FastifyInstance {
     const policy = compilePolicy(ctx.requester, { now: Math.floor(Date.now() / 1000) });
     const filter = policyFilter(policy, type);
     if (filter) return filter;
-    const expired = policy.denials.find((d) => d.resourceType === type && d.reason.includes('expired'));
+    const expired = policy.denials.find((d) => d.resourceType === type && d.expired);
     if (expired) throw new GatekeeperError(410, expired.reason);
     throw new GatekeeperError(403, explainDenial(policy, type) ?? `no grant covers ${type}`);
   }

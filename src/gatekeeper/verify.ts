@@ -7,17 +7,14 @@ import type { Address } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
 import { hashResultSet, type ResourceLike } from '../records/hash.js';
 import type { RecordStore } from '../records/store.js';
-import { readSummary } from '../sdk/summary.js';
 import { GatekeeperError } from './outcomes.js';
-import { addressOfPatient } from './publish.js';
+import { addressOfPatient, currentPointers } from './publish.js';
 
 export async function verifyPointers(store: RecordStore, ledger: LedgerClient, provider: Address, patientId: string): Promise<Parameters> {
   const address = addressOfPatient((await store.read('Patient', patientId)) as Patient);
   if (!address) throw new GatekeeperError(404, `Patient/${patientId} is not linked to a chain address`);
-  const summary = await readSummary(ledger, address);
-  const rel = summary.relationships.find((r) => r.provider.toLowerCase() === provider.toLowerCase());
   const pointers = await Promise.all(
-    (rel?.pointers ?? []).map(async (p) => {
+    (await currentPointers(ledger, address, provider)).map(async (p) => {
       const dataHash = hashResultSet((await store.resultSet(p.query, patientId)) as ResourceLike[]);
       return { query: p.query, chainHash: p.dataHash, dataHash, match: dataHash === p.dataHash };
     }),

@@ -38,6 +38,8 @@ export class GatekeeperRequestError extends Error {
 
 export function gatekeeperClient(options: GatekeeperClientOptions) {
   let token: { value: string; expiresAt: number } | undefined;
+  /** A token with at least 5 s left (so it does not expire in flight). */
+  const tokenFresh = () => token !== undefined && token.expiresAt > Date.now() / 1000 + 5;
 
   async function send<T>(method: string, target: string, body?: unknown, useToken = false): Promise<GatekeeperResponse<T>> {
     // Sign exactly what goes on the wire: fetch percent-encodes the URL, so normalise it first.
@@ -45,8 +47,8 @@ export function gatekeeperClient(options: GatekeeperClientOptions) {
     const path = `${wire.pathname}${wire.search}`;
     const text = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = text ? { 'content-type': 'application/fhir+json' } : {};
-    if (useToken && token && token.expiresAt > Date.now() / 1000 + 5) {
-      headers.authorization = `Bearer ${token.value}`;
+    if (useToken && tokenFresh()) {
+      headers.authorization = `Bearer ${token!.value}`;
     } else {
       Object.assign(headers, await signRequest(options.account, { method, path, body: text, gatekeeper: options.gatekeeper, chainId: options.chainId }));
     }
@@ -61,7 +63,7 @@ export function gatekeeperClient(options: GatekeeperClientOptions) {
     get: <T = unknown>(path: string) => send<T>('GET', path),
     /** A GET with the session token (logs in first when there is none). */
     getWithToken: async <T = unknown>(path: string) => {
-      if (!token || token.expiresAt <= Date.now() / 1000 + 5) await login();
+      if (!tokenFresh()) await login();
       return send<T>('GET', path, undefined, true);
     },
     post: <T = unknown>(path: string, body: unknown) => send<T>('POST', path, body),
