@@ -25,6 +25,10 @@ export interface Config {
   databaseUrl?: string;
   /** Network-wide pepper for identity hashes (hex); generated into the data directory when unset. */
   identityPepper?: `0x${string}`;
+  /** HTTP port of the EHR Manager (`medledger start`); 0 picks a free one. */
+  port: number;
+  /** HTTP port of the first demo provider's gatekeeper; the next provider gets the next port (0 = free ones). */
+  gatekeeperPort: number;
 }
 
 function hex(name: string, value: string | undefined): `0x${string}` | undefined {
@@ -54,5 +58,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     pollingIntervalMs: int('MEDLEDGER_POLLING_MS', env.MEDLEDGER_POLLING_MS, rpcUrl ? 250 : 20),
     databaseUrl: env.DATABASE_URL || undefined,
     identityPepper: hex('MEDLEDGER_IDENTITY_PEPPER', env.MEDLEDGER_IDENTITY_PEPPER),
+    port: int('MEDLEDGER_PORT', env.MEDLEDGER_PORT, 8080),
+    gatekeeperPort: int('MEDLEDGER_GATEKEEPER_PORT', env.MEDLEDGER_GATEKEEPER_PORT, 8081),
   };
 }

@@ -16,6 +16,8 @@ import * as sdk from '../sdk/index.js';
 import { ensureDemoUsers } from './demo.js';
 import { describeError } from './errors.js';
 import { startGatekeeper } from '../gatekeeper/run.js';
+import { gatekeeperClient } from '../sdk/gatekeeper.js';
+import { startSystem } from '../manager/system.js';
 import { parseExpiry, parseHash, parseRelationshipId } from './parse.js';
 
 interface GlobalOptions {
@@ -99,34 +101,51 @@ function dataHashFrom(opts: { hash?: string; data?: string }): Hex {
 
 program
   .command('start')
-  .description('start the chain (embedded anvil unless MEDLEDGER_RPC_URL), deploy once, create demo users, run until Ctrl-C')
-  .action(async () => {
+  .description('run the whole system: chain, contract, demo users, two providers\' gatekeepers with demo records, the EHR Manager; until Ctrl-C')
+  .option('--chain-only', 'only the chain, the contract and the demo users')
+  .option('--patients <n>', 'demo patients in each provider store', '20')
+  .action(async (opts: { chainOnly?: boolean; patients: string }) => {
     const cfg = config();
     if (runningNode(cfg.dataDir)) throw new Error(`medledger is already running on ${cfg.dataDir}`);
-    const runtime = await startChain(cfg);
-    const stop = async () => {
-      withdrawNode(cfg.dataDir);
-      await runtime.stop();
-    };
+    const patients = Number(opts.patients);
+    if (!Number.isInteger(patients) || patients < 0 || patients > 10_000) throw new Error('--patients must be an integer from 0 to 10000');
+    const log = (l: string) => console.log(`  ${l}`);
+    let stop: () => Promise<void>;
+    let runtime: ChainRuntime;
+    let url: string | undefined;
+    let gatekeepers: string[] = [];
+    if (opts.chainOnly) {
+      runtime = await startChain(cfg);
+      stop = async () => {
+        withdrawNode(cfg.dataDir);
+        await runtime.stop();
+      };
+      try {
+        announceNode(cfg.dataDir, runtime.deployment.rpcUrl, runtime.node?.process.pid);
+        await ensureDemoUsers(runtime, cfg.dataDir, sdk.loadPepper(cfg.dataDir, cfg.identityPepper), log);
+      } catch (err) {
+        await stop();
+        throw err;
+      }
+    } else {
+      const system = await startSystem(cfg, { patients, log });
+      ({ runtime, stop, url } = system);
+      gatekeepers = [...system.gatekeepers].map(([name, gk]) => `${name.padEnd(10)} ${gk.url}/fhir/R4`);
+    }
     runtime.node?.process.once('exit', (code, signal) => {
       // The node died under us (crash, kill -9): say so and exit; the next start resumes from its state file.
       withdrawNode(cfg.dataDir);
       console.error(`medledger: the chain node exited (${signal ?? `code ${code}`}); run \`medledger start\` again`);
       process.exit(1);
     });
-    try {
-      announceNode(cfg.dataDir, runtime.deployment.rpcUrl, runtime.node?.process.pid);
-      await ensureDemoUsers(runtime, cfg.dataDir, sdk.loadPepper(cfg.dataDir, cfg.identityPepper), (l) => console.log(`  ${l}`));
-    } catch (err) {
-      await stop();
-      throw err;
-    }
     const users = loadUsers(cfg.dataDir);
     console.log(`\nMedLedger is running (data directory ${cfg.dataDir})`);
     console.log(`  chain       ${runtime.deployment.rpcUrl}  (chain id ${runtime.deployment.chainId}${runtime.node ? ', embedded anvil' : ''})`);
     console.log(`  MedLedger   ${runtime.deployment.contract}  (deployed in block ${runtime.deployment.deployBlock})`);
+    for (const g of gatekeepers) console.log(`  gatekeeper  ${g}`);
     console.log('  demo users:');
     for (const u of users) console.log(`    ${u.name.padEnd(10)} ${u.role.padEnd(12)} ${u.address}  password ${u.demoPassword ?? '(not stored)'}`);
+    if (url) console.log(`\n  EHR Manager: ${url}   (open it in a browser; sign in as a demo user)`);
     console.log('\nTry: medledger --as alice patient list     Stop with Ctrl-C.');
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
@@ -262,6 +281,24 @@ provider
     }),
   );
 provider
+  .command('replicate')
+  .description("copy another provider's records of a patient into this provider's running gatekeeper, verified against the chain (needs the patient's consent: `patient allow-replication`)")
+  .requiredOption('--from <provider>', 'the provider whose records to copy (name or address)')
+  .requiredOption('--patient <patient>', 'patient name or address')
+  .option('--source-url <url>', "the source provider's gatekeeper (first time; later syncs reuse it)")
+  .option('--consent <signature>', "the patient's replication consent (from `patient allow-replication`; kept for later syncs)")
+  .option('--gatekeeper <url>', "this provider's gatekeeper", 'http://127.0.0.1:8081')
+  .action((opts: { from: string; patient: string; sourceUrl?: string; consent?: string; gatekeeper: string }) =>
+    withLedger(async ({ cfg, me }) => {
+      const self = requireAs(me);
+      const gatekeeper = gatekeeperClient({ url: opts.gatekeeper.replace(/\/+$/, ''), gatekeeper: self, chainId: me.chainId, account: me.account! });
+      const source = resolveAddress(cfg.dataDir, opts.from);
+      if (opts.consent && !/^0x[0-9a-fA-F]{130}$/.test(opts.consent)) throw new Error('--consent must be a 65-byte hex signature (0x and 130 hex digits)');
+      const consent = opts.consent as Hex | undefined;
+      print(await sdk.replicateRecords(gatekeeper, { source, patient: resolveAddress(cfg.dataDir, opts.patient), sourceUrl: opts.sourceUrl, consent }));
+    }),
+  );
+provider
   .command('set-status <relationship> <status>')
   .description('set a relationship status: new, updated or awaiting-approval')
   .action((ref: string, status: string) =>
@@ -356,6 +393,28 @@ patient
       const relationshipId = await relationshipOf(me, cfg.dataDir, ref);
       await sdk.revokeViewer(me, { relationshipId, viewer: resolveAddress(cfg.dataDir, opts.viewer), scope: opts.scope });
       console.log(`revoked ${opts.viewer} ${opts.scope}`);
+    }),
+  );
+patient
+  .command('allow-replication <provider>')
+  .description("let another provider keep a verified copy of this provider's records (grants it every pointer of the relationship)")
+  .requiredOption('--to <provider>', 'the provider that keeps the copy (name or address)')
+  .action((source: string, opts: { to: string }) =>
+    withLedger(async ({ cfg, me }) => {
+      requireAs(me);
+      const { granted, consent } = await sdk.allowReplication(me, { source: resolveAddress(cfg.dataDir, source), replica: resolveAddress(cfg.dataDir, opts.to) });
+      print({ granted, consent, next: `give ${opts.to} the consent: medledger --as ${opts.to} provider replicate --from ${source} --patient <you> --consent ${consent}` });
+    }),
+  );
+patient
+  .command('withdraw-replication <provider>')
+  .description("withdraw another provider's copy of this provider's records (it stops serving it at once)")
+  .requiredOption('--from <provider>', 'the provider that keeps the copy (name or address)')
+  .action((source: string, opts: { from: string }) =>
+    withLedger(async ({ cfg, me }) => {
+      requireAs(me);
+      const revoked = await sdk.withdrawReplication(me, { source: resolveAddress(cfg.dataDir, source), replica: resolveAddress(cfg.dataDir, opts.from) });
+      console.log(revoked.length ? `revoked ${opts.from} ${revoked.join(', ')}` : `${opts.from} held no grant`);
     }),
   );
 patient

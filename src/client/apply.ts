@@ -19,7 +19,18 @@ export interface ClientEvent {
 }
 
 export interface Notification {
-  kind: 'new-record' | 'updated-record' | 'awaiting-approval' | 'status-changed' | 'grant-received' | 'grant-revoked' | 'audit-anchored';
+  kind:
+    | 'new-record'
+    | 'updated-record'
+    | 'awaiting-approval'
+    | 'status-changed'
+    | 'grant-received'
+    | 'grant-revoked'
+    | 'audit-anchored'
+    /** Off-chain, from a gatekeeper: someone other than the patient read through a grant. */
+    | 'grant-used'
+    /** Off-chain, from the clock: a grant's expiry passed. */
+    | 'grant-expired';
   relationshipId?: string;
   blockNumber: string;
   payload: Record<string, unknown>;

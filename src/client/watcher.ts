@@ -21,8 +21,8 @@ import { CLIENT_SCHEMA, DERIVED_TABLES } from './schema.js';
 export interface WatcherOptions {
   ledger: LedgerClient;
   db: Db;
-  /** Whose view this client keeps (patient, provider or third party). */
-  user: Address;
+  /** Whose view this client keeps (patient, provider or third party); absent = every event (a hub serving many users). */
+  user?: Address;
   /** Blocks per getLogs call and per transaction. */
   chunkBlocks?: number;
 }
@@ -49,6 +49,7 @@ export function createWatcher(options: WatcherOptions) {
   const pc = ledger.publicClient;
   const chunk = BigInt(options.chunkBlocks ?? 2_000);
   const listeners = new Set<(n: Notification) => void>();
+  const eventListeners = new Set<(events: ClientEvent[]) => void>();
   let timer: NodeJS.Timeout | undefined;
   let stopped = true;
   let running: Promise<SyncResult> | undefined;
@@ -109,12 +110,13 @@ export function createWatcher(options: WatcherOptions) {
       if (!hash) break; // the chain shrank under us; the next sync rolls back
       const events = parseEventLogs({ abi: medLedgerAbi, logs }).map((l) => toClientEvent(l as never));
       const notes: Notification[] = [];
+      const committed: ClientEvent[] = [];
       await db.transaction(async (tx) => {
         const rels = await tx.query<{ id: string; provider: string }>(sql`SELECT id, provider FROM client_relationships`);
         const relationships = new Set(rels.map((r) => r.id));
         const providers = new Set(rels.map((r) => r.provider));
         const mine = events.filter((e) => {
-          if (!concerns(e, user, relationships, providers)) return false;
+          if (user && !concerns(e, user, relationships, providers)) return false;
           if (e.name === 'RelationshipAdded') {
             relationships.add(String(e.args.relationshipId));
             providers.add(String(e.args.provider));
@@ -133,7 +135,8 @@ export function createWatcher(options: WatcherOptions) {
         }
         await applyEvents(tx, fresh);
         applied += fresh.length;
-        notes.push(...fresh.map((e) => notificationFor(e, user)).filter((n): n is Notification => n !== undefined));
+        if (user) notes.push(...fresh.map((e) => notificationFor(e, user)).filter((n): n is Notification => n !== undefined));
+        committed.push(...fresh);
         for (let i = 0; i < notes.length; i += 2_000) {
           const rows = notes.slice(i, i + 2_000).map((n) => sql`(${n.blockNumber}, ${n.kind}, ${n.relationshipId ?? null}, ${JSON.stringify(n.payload)})`);
           await tx.query(sql`INSERT INTO client_notifications (block_number, kind, relationship_id, payload) VALUES ${join(rows, ', ')}`);
@@ -144,6 +147,7 @@ export function createWatcher(options: WatcherOptions) {
           ON CONFLICT (id) DO UPDATE SET block_number = EXCLUDED.block_number, block_hash = EXCLUDED.block_hash`);
       });
       for (const note of notes) for (const l of listeners) l(note);
+      if (committed.length) for (const l of eventListeners) l(committed);
       from = to + 1n;
     }
     return { events: applied, block: from - 1n, rolledBackTo };
@@ -174,6 +178,11 @@ export function createWatcher(options: WatcherOptions) {
       clearTimeout(timer);
       await running?.catch(() => undefined);
       clearTimeout(timer);
+    },
+    /** Calls `listener` with the newly applied events of each committed chunk; returns the unsubscribe function. */
+    onEvents(listener: (events: ClientEvent[]) => void): () => void {
+      eventListeners.add(listener);
+      return () => eventListeners.delete(listener);
     },
     /** Calls `listener` for every notification from now on; returns the unsubscribe function. */
     onNotification(listener: (n: Notification) => void): () => void {

@@ -6,14 +6,16 @@
  */
 import type { AuditEvent } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
-import { keccak256, stringToBytes, type Address, type Hex } from 'viem';
+import type { Address, Hex } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
-import { medLedgerAbi } from '../chain/generated/contracts.js';
 import { writeLedger } from '../chain/write.js';
 import type { Db } from '../records/db.js';
+import { sql } from '../records/sql.js';
 import { canonicalJson } from '../records/hash.js';
-import { join, sql } from '../records/sql.js';
-import { merkleProof, merkleRoot, processProof } from './merkle.js';
+import { journalOf } from './journal.js';
+import { keccak256Hex } from './keccak.js';
+import { merkleProof, merkleRoot } from './merkle.js';
+import type { AuditEntry } from '../sdk/audit.js';
 
 export const AUDIT_SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit_log (
@@ -42,7 +44,14 @@ export interface Decision {
   permitted: boolean;
   status: number;
   reason?: string;
+  /** Set when this gatekeeper served its copy of another provider's records (replica-routes.ts): that
+   * provider. `patientId` is then the source's Patient id. */
+  source?: Address;
 }
+
+/** The audit log's patient key: a replica read is filed under `<source address>/<patient id>`, apart from this provider's own patients. */
+export const auditPatientKey = (patientId: string | undefined, source?: Address): string | null =>
+  patientId === undefined ? null : source ? `${source.toLowerCase()}/${patientId}` : patientId;
 
 /** Builds the AuditEvent for one decision. */
 export function auditEventFor(d: Decision, recorded = new Date()): AuditEvent {
@@ -54,6 +63,13 @@ export function auditEventFor(d: Decision, recorded = new Date()): AuditEvent {
       what: { reference: `Patient/${d.patientId}` },
       type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1', display: 'Person' },
       role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' },
+    });
+  }
+  if (d.source) {
+    entity.push({
+      what: { identifier: { system: ADDRESS_SYSTEM, value: d.source.toLowerCase() } },
+      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
+      description: `replica of the records of provider ${d.source.toLowerCase()}`,
     });
   }
   return {
@@ -74,40 +90,24 @@ export function auditEventFor(d: Decision, recorded = new Date()): AuditEvent {
   };
 }
 
-/** The Merkle leaf of an AuditEvent: keccak256 of its canonical JSON. */
-export const auditLeaf = (event: AuditEvent): Hex => keccak256(stringToBytes(canonicalJson(event)));
+export { auditLeaf, verifyAuditEntry, type AuditEntry } from '../sdk/audit.js';
 
-const auditRow = (event: AuditEvent, d: Decision) =>
-  sql`(${event.recorded}, ${d.patientId ?? null}, ${d.requester.toLowerCase()}, ${JSON.stringify(event)}, ${auditLeaf(event)})`;
+/** auditLeaf with the gatekeeper's faster keccak (keccak.ts): every decision needs one. The canonical JSON is stored too. */
+const auditRow = (event: AuditEvent, d: Decision) => {
+  const json = canonicalJson(event);
+  return sql`(${event.recorded}, ${auditPatientKey(d.patientId, d.source)}, ${d.requester.toLowerCase()}, ${json}, ${keccak256Hex(json)})`;
+};
 
 /**
- * Group commit for the audit log: decisions that arrive while a write is in progress are written
- * together in the next multi-row INSERT. Each caller still waits until its own row is stored, so no
- * answer leaves the gatekeeper before its audit record exists.
+ * The audit log's writer. Rows are group-committed with the nonces (journal.ts): each caller waits
+ * until its own row is stored, so no answer leaves the gatekeeper before its audit record exists.
  */
 export function createAuditWriter(db: Db): (d: Decision) => Promise<void> {
-  let queue: { row: ReturnType<typeof auditRow>; done: () => void; fail: (e: unknown) => void }[] = [];
-  let writing = false;
-  async function flush(): Promise<void> {
-    writing = true;
-    while (queue.length) {
-      const batch = queue.slice(0, 500);
-      queue = queue.slice(batch.length);
-      try {
-        await db.query(sql`INSERT INTO audit_log (recorded, patient_id, requester, event, leaf) VALUES ${join(batch.map((b) => b.row), ', ')}`);
-        for (const b of batch) b.done();
-      } catch (err) {
-        for (const b of batch) b.fail(err);
-      }
-    }
-    writing = false;
-  }
-  return (d) =>
-    new Promise<void>((done, fail) => {
-      const event = auditEventFor(d);
-      queue.push({ row: auditRow(event, d), done, fail });
-      if (!writing) void flush();
-    });
+  const journal = journalOf(db);
+  return (d) => {
+    const event = auditEventFor(d);
+    return journal.appendAudit(auditRow(event, d));
+  };
 }
 
 /**
@@ -123,15 +123,6 @@ export async function anchorPending(db: Db, provider: LedgerClient, max = 50_000
   await writeLedger(provider, 'anchorAudit', [root, BigInt(first), BigInt(rows.length)]);
   await db.query(sql`UPDATE audit_log SET root = ${root} WHERE root IS NULL AND seq BETWEEN ${first}::bigint AND ${last}::bigint`);
   return { root, count: rows.length };
-}
-
-export interface AuditEntry {
-  seq: string;
-  event: AuditEvent;
-  leaf: Hex;
-  /** Absent until the batch is anchored. */
-  root?: Hex;
-  proof?: Hex[];
 }
 
 /** A patient's audit trail with a Merkle proof for every anchored entry. */
@@ -151,17 +142,4 @@ export async function auditTrail(db: Db, patientId: string): Promise<AuditEntry[
     const index = seqs.get(r.root)!.indexOf(r.seq);
     return { seq: r.seq, event: r.event, leaf: r.leaf, root: r.root, proof: merkleProof(batches.get(r.root)!, index) };
   });
-}
-
-/**
- * Verifies an audit entry from the chain alone: the event hashes to the leaf, the proof leads to the
- * root, and `provider` anchored that root. Returns the anchoring time (unix seconds), or throws.
- */
-export async function verifyAuditEntry(client: LedgerClient, provider: Address, entry: AuditEntry): Promise<number> {
-  if (auditLeaf(entry.event) !== entry.leaf) throw new Error(`audit entry ${entry.seq}: the event does not hash to its leaf`);
-  if (!entry.root || !entry.proof) throw new Error(`audit entry ${entry.seq} is not anchored yet`);
-  if (processProof(entry.leaf, entry.proof) !== entry.root) throw new Error(`audit entry ${entry.seq}: the proof does not lead to the root`);
-  const at = await client.publicClient.readContract({ address: client.contract, abi: medLedgerAbi, functionName: 'auditAnchorOf', args: [provider, entry.root] });
-  if (at === 0n) throw new Error(`audit entry ${entry.seq}: root ${entry.root} was never anchored by ${provider}`);
-  return Number(at);
 }

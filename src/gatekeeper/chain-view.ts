@@ -1,12 +1,22 @@
 /**
- * What the chain says about access at this provider, cached and kept fresh: before each decision
- * the view looks at the latest block and drops every cached answer that block's events could change,
- * so no decision is older than the newest block the node knows when the request arrives.
+ * What the chain says about access at this provider, cached and invalidated by chain events.
+ *
+ * Each cached answer remembers the block it was read at; the MedLedger events of every later block
+ * drop the answers they could change (a grant or revoke for that viewer, a status change or a lost
+ * accreditation for everyone) before any decision is taken on that block.
+ *
+ * Freshness. The view follows the head with a `newHeads` subscription (heads.ts): a decision waits
+ * until every block announced before the request arrived has been applied, and costs no RPC call
+ * otherwise. The only block it can miss is one whose announcement is still on the wire — the view is
+ * never stale past one block. While no subscription is live (starting, lost, or a node without
+ * WebSocket), it asks the node for the latest block before each decision instead (concurrent callers
+ * share one look), which is as strict and costs a round trip.
  */
 import { getAbiItem, parseEventLogs, type Address } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
 import { medLedgerAbi } from '../chain/generated/contracts.js';
 import { hashQuery, patientOf } from '../sdk/relationships.js';
+import { followHeads, webSocketUrlOf, type HeadFollower } from './heads.js';
 
 export interface ViewerGrant {
   relationshipId: bigint;
@@ -22,14 +32,30 @@ export interface ChainView {
   /** Live grants `viewer` holds on this provider's relationships (rejected relationships excluded). */
   grantsOf(viewer: Address): Promise<ViewerGrant[]>;
   readonly provider: Address;
+  /** True while blocks are followed by subscription (false: each decision asks the node). */
+  readonly following: boolean;
+  /** Stops following the head. */
+  close(): void;
+}
+
+export interface ChainViewOptions {
+  /** WebSocket JSON-RPC URL to follow the head on; default: the client's HTTP URL as ws(s):. `false`: never subscribe. */
+  headsUrl?: string | false;
 }
 
 const viewerGranted = getAbiItem({ abi: medLedgerAbi, name: 'ViewerGranted' });
 const REJECTED = 5;
 
-export function createChainView(client: LedgerClient, provider: Address): ChainView {
+export function createChainView(client: LedgerClient, provider: Address, options: ChainViewOptions = {}): ChainView {
   const pc = client.publicClient;
+  /** Events are applied up to this block. */
   let block = -1n;
+  /** Newest block announced by the subscription, while `live`; `reorg` when a height came again. */
+  let head = -1n;
+  let live = false;
+  let reorg = false;
+  let follower: HeadFollower | undefined;
+  let closed = false;
   // Each cached answer remembers the block it was read at; it is reused only if no event since then
   // could have changed it (per viewer, or for everyone).
   const grants = new Map<string, { at: bigint; value: Promise<ViewerGrant[]> }>();
@@ -38,11 +64,43 @@ export function createChainView(client: LedgerClient, provider: Address): ChainV
   let running: Promise<bigint> | undefined;
   let queued: Promise<bigint> | undefined;
 
+  const httpUrl = (pc.transport as { url?: string }).url;
+  const headsUrl = options.headsUrl ?? (httpUrl ? webSocketUrlOf(httpUrl) : false);
+  /** Starts following on first use (a view nobody asks opens no socket). */
+  function follow() {
+    if (follower || closed || !headsUrl) return;
+    follower = followHeads(headsUrl, {
+      onSubscribed() {
+        // Announcements flow from here on; the block they start after is read once.
+        pc.getBlockNumber({ cacheTime: 0 }).then(
+          (latest) => {
+            if (latest > head) head = latest;
+            live = true;
+          },
+          () => undefined, // stays strict; the next loss and resubscription try again
+        );
+      },
+      onHead(number) {
+        if (number <= head) reorg = true; // a height announced again: the chain reorganised
+        head = number;
+        if (live) void sync().catch(() => undefined); // apply its events before anyone asks
+      },
+      onLost() {
+        live = false;
+        head = -1n; // announcements restart with the next subscription (the chain may have rolled back meanwhile)
+      },
+    });
+  }
+
+  /** One step: to the announced head (live) or to the latest block the node reports (strict). */
   async function look(): Promise<bigint> {
-    const latest = await pc.getBlockNumber({ cacheTime: 0 });
-    if (latest < block) {
-      grants.clear(); // the chain rolled back (dev node crash): forget everything
+    const latest = live ? head : await pc.getBlockNumber({ cacheTime: 0 });
+    if (latest < block || reorg) {
+      // The chain rolled back (dev node crash) or reorganised: forget everything.
+      grants.clear();
+      changedAt.clear();
       allChangedAt = latest;
+      reorg = false;
     } else if (latest > block && block >= 0n) {
       const logs = parseEventLogs({
         abi: medLedgerAbi,
@@ -61,7 +119,10 @@ export function createChainView(client: LedgerClient, provider: Address): ChainV
   }
 
   function sync(): Promise<bigint> {
-    // A caller must see a look that *started* after it arrived: join the queued one, or queue one.
+    follow();
+    // Following, with every announced block applied: nothing can have changed since.
+    if (live && block >= head && !running && !reorg) return Promise.resolve(block);
+    // Otherwise a caller must see a look that *started* after it arrived: join the queued one, or queue one.
     if (!running) {
       running = look().finally(() => (running = undefined));
       return running;
@@ -95,6 +156,14 @@ export function createChainView(client: LedgerClient, provider: Address): ChainV
 
   return {
     provider,
+    get following() {
+      return live;
+    },
+    close() {
+      closed = true;
+      live = false;
+      follower?.close();
+    },
     sync,
     async grantsOf(viewer) {
       const at = await sync();

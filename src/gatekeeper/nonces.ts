@@ -1,9 +1,11 @@
 /**
  * Replay protection: each signed request's nonce is recorded in the provider database (so it survives
- * a restart) until the signature's expiry; a nonce seen before is a replay.
+ * a restart) until the signature's expiry; a nonce seen before is a replay. Claims are group-committed
+ * with the audit log (journal.ts), and the request is decided only once its nonce is stored.
  */
 import type { Db } from '../records/db.js';
 import { sql } from '../records/sql.js';
+import { journalOf } from './journal.js';
 
 export const NONCE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS gatekeeper_nonces (
@@ -15,12 +17,9 @@ CREATE TABLE IF NOT EXISTS gatekeeper_nonces (
 CREATE INDEX IF NOT EXISTS gatekeeper_nonces_expiry ON gatekeeper_nonces (expires_at);
 `;
 
-/** Records the nonce; false when it was already used (a replay). */
-export async function useNonce(db: Db, address: string, nonce: string, expiry: number): Promise<boolean> {
-  const rows = await db.query(sql`
-    INSERT INTO gatekeeper_nonces (address, nonce, expires_at) VALUES (${address.toLowerCase()}, ${nonce.toLowerCase()}, to_timestamp(${expiry}))
-    ON CONFLICT DO NOTHING RETURNING 1 AS ok`);
-  return rows.length === 1;
+/** Records the nonce durably; false when it was already used (a replay). */
+export function useNonce(db: Db, address: string, nonce: string, expiry: number): Promise<boolean> {
+  return journalOf(db).claimNonce(address, nonce, expiry);
 }
 
 /** Forgets nonces whose signatures have expired (they can no longer be replayed anyway). */

@@ -65,6 +65,30 @@ export async function publishRecord(store: RecordStore, ledger: LedgerClient, re
 }
 
 /**
+ * Publishes every record of a (newly linked) patient: one pointer per narrowest query their records
+ * fall under, each with the hash of what it returns now. Pointers already up to date are skipped.
+ */
+export async function publishPatient(store: RecordStore, ledger: LedgerClient, patientId: string): Promise<PublishedPointer[]> {
+  const patient = (await store.read('Patient', patientId)) as Patient;
+  const address = addressOfPatient(patient);
+  if (!address) throw new Error(`Patient/${patientId} is not linked to a chain address`);
+  const queries = new Set<string>();
+  for (const r of await store.everything(patientId)) {
+    const covering = queriesCovering(r);
+    if (covering.length) queries.add(covering[covering.length - 1]!);
+  }
+  const onChain = new Map((await currentPointers(ledger, address, ledger.account!.address)).map((p) => [p.query, p.dataHash]));
+  const published: PublishedPointer[] = [];
+  for (const query of [...queries].sort()) {
+    const dataHash = hashResultSet((await store.resultSet(query, patientId)) as ResourceLike[]);
+    if (onChain.get(query) === dataHash) continue;
+    const r = await addRecordPointer(ledger, { patient: address, query, dataHash });
+    published.push({ query, dataHash, action: r.action });
+  }
+  return published;
+}
+
+/**
  * Looks `identity` up in the Registrar and records the patient's chain address on the local Patient
  * (Patient.identifier `urn:medledger:address|0x…`), so their records can be pointed to and they can
  * read them through the gatekeeper.

@@ -3,6 +3,7 @@
  * audit anchoring every `anchorIntervalMs`, and the HTTP server.
  */
 import type { FastifyInstance } from 'fastify';
+import type { Hex } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
 import { openDb, type Db } from '../records/db.js';
 import { RecordStore } from '../records/store.js';
@@ -10,6 +11,8 @@ import { anchorPending, AUDIT_SCHEMA } from './audit.js';
 import { createChainView, type ChainView } from './chain-view.js';
 import { NONCE_SCHEMA, pruneNonces } from './nonces.js';
 import { buildGatekeeper } from './server.js';
+import { openReplicas, type ReplicaSet } from './replica.js';
+import { replicaRoutes } from './replica-routes.js';
 import { createTokenIssuer } from './tokens.js';
 
 export interface GatekeeperOptions {
@@ -20,6 +23,10 @@ export interface GatekeeperOptions {
   host?: string;
   /** 0 = no periodic anchoring (tests call anchorPending themselves). */
   anchorIntervalMs?: number;
+  /** Browser origins allowed to call (the EHR Manager). */
+  corsOrigins?: readonly string[];
+  /** The identity pepper, for the provider's Registrar lookups. */
+  pepper?: Hex;
 }
 
 export interface RunningGatekeeper {
@@ -28,6 +35,10 @@ export interface RunningGatekeeper {
   db: Db;
   store: RecordStore;
   chain: ChainView;
+  /** The provider's signing client. */
+  ledger: LedgerClient;
+  /** This provider's copies of other providers' records (replica.ts). */
+  replicas: ReplicaSet;
   /** Anchors pending audit events now. */
   anchor(): ReturnType<typeof anchorPending>;
   close(): Promise<void>;
@@ -39,7 +50,10 @@ export async function startGatekeeper(options: GatekeeperOptions): Promise<Runni
   await db.exec(NONCE_SCHEMA + AUDIT_SCHEMA);
   const store = await RecordStore.open(db);
   const chain = createChainView(options.ledger, options.ledger.account.address);
-  const app = buildGatekeeper({ db, store, chain, ledger: options.ledger, tokens: createTokenIssuer() });
+  const tokens = createTokenIssuer();
+  const app = buildGatekeeper({ db, store, chain, ledger: options.ledger, tokens, corsOrigins: options.corsOrigins, pepper: options.pepper });
+  const replicas = openReplicas(db);
+  await app.register(replicaRoutes, { db, store, chain, ledger: options.ledger, tokens, replicas });
   const address = await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
   let anchoring = Promise.resolve<unknown>(undefined);
   const anchor = () => {
@@ -56,6 +70,8 @@ export async function startGatekeeper(options: GatekeeperOptions): Promise<Runni
     db,
     store,
     chain,
+    ledger: options.ledger,
+    replicas,
     anchor,
     async close() {
       for (const t of timers) clearInterval(t);

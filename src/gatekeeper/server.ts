@@ -6,7 +6,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import { zeroAddress, type Address } from 'viem';
+import { zeroAddress, type Address, type Hex } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
 import { compilePolicy, explainDenial, policyFilter, type Requester } from '../consent/policy.js';
 import type { Db } from '../records/db.js';
@@ -16,9 +16,11 @@ import { auditTrail, createAuditWriter, type Decision } from './audit.js';
 import type { ChainView } from './chain-view.js';
 import { useNonce } from './nonces.js';
 import { GatekeeperError, toOutcome } from './outcomes.js';
+import { createReadCache, type CachedSearch } from './read-cache.js';
 import { HEADERS, verifyRequest } from './request-signature.js';
-import { resolveRequester } from './requester.js';
-import { publishRecord } from './publish.js';
+import { formerGrantors, resolveRequester } from './requester.js';
+import { linkPatient, publishPatient, publishRecord } from './publish.js';
+import { allowBrowserOrigins } from './cors.js';
 import { verifyPointers } from './verify.js';
 import type { TokenIssuer } from './tokens.js';
 import { capabilityStatement } from './metadata.js';
@@ -33,6 +35,10 @@ export interface GatekeeperDeps {
   tokens: TokenIssuer;
   /** Largest request body in bytes (413 above). */
   bodyLimit?: number;
+  /** Browser origins allowed to call (e.g. the EHR Manager); none by default. */
+  corsOrigins?: readonly string[];
+  /** The network's identity pepper: lets the provider's apps find patients in the Registrar. */
+  pepper?: Hex;
 }
 
 interface Ctx {
@@ -47,6 +53,7 @@ export function buildGatekeeper(deps: GatekeeperDeps): FastifyInstance {
   const { db, store, chain, ledger, tokens } = deps;
   const provider = chain.provider;
   const app = Fastify({ bodyLimit: deps.bodyLimit ?? 1_048_576, logger: false });
+  if (deps.corsOrigins?.length) allowBrowserOrigins(app, deps.corsOrigins);
 
   // Keep the raw body: its hash is part of what the requester signed.
   for (const type of ['application/json', 'application/fhir+json']) {
@@ -60,6 +67,13 @@ export function buildGatekeeper(deps: GatekeeperDeps): FastifyInstance {
   }
 
   const writeAudit = createAuditWriter(db);
+  const reads = createReadCache(store);
+  // Cached resources come back for many requests: extract each one's patient once.
+  const patientIds = new WeakMap<Resource, string | undefined>();
+  const patientOf = (r: Resource) => {
+    if (!patientIds.has(r)) patientIds.set(r, patientIdOfResource(r));
+    return patientIds.get(r);
+  };
   const audit = (d: Omit<Decision, 'requester' | 'gatekeeper'> & { requester?: Address }) =>
     writeAudit({ ...d, requester: d.requester ?? zeroAddress, gatekeeper: provider });
 
@@ -91,38 +105,43 @@ export function buildGatekeeper(deps: GatekeeperDeps): FastifyInstance {
   }
 
   /** Runs a handler, audits its decision, and turns errors into OperationOutcomes. */
-  function route(interaction: string, handler: (req: FastifyRequest, ctx: Ctx) => Promise<{ body: unknown; resources?: Resource[]; status?: number }>) {
+  // A string body is sent as it is (JSON serialised once, from the read cache); `dataHash`, when given, is hashResultSet(resources).
+  function route(interaction: string, handler: (req: FastifyRequest, ctx: Ctx) => Promise<{ body: unknown; resources?: Resource[]; status?: number; dataHash?: Hex }>) {
     return async (req: FastifyRequest, reply: FastifyReply) => {
       let ctx: Ctx | undefined;
       try {
         ctx = await authenticate(req);
         const result = await handler(req, ctx);
-        const patients = new Set((result.resources ?? []).map((r) => patientIdOfResource(r)).filter((p): p is string => !!p));
+        const patients = new Set((result.resources ?? []).map(patientOf).filter((p): p is string => !!p));
         if (patients.size === 0) patients.add(ctx.patientId ?? '');
         await Promise.all(
           [...patients].map((patientId) =>
             audit({ requester: ctx!.address, interaction, method: req.method, path: req.url, patientId: patientId || undefined, permitted: true, status: result.status ?? 200 }),
           ),
         );
-        if (result.resources) reply.header(HEADERS.dataHash, hashResultSet(result.resources as ResourceLike[]));
+        if (result.resources) reply.header(HEADERS.dataHash, result.dataHash ?? hashResultSet(result.resources as ResourceLike[]));
         return reply.code(result.status ?? 200).type('application/fhir+json').send(result.body);
       } catch (err) {
         const { status, body } = toOutcome(err);
         const params = req.params as { id?: string };
-        await audit({
-          requester: ctx?.address,
-          interaction,
-          method: req.method,
-          path: req.url,
-          patientId: ctx?.patientId ?? (req.url.includes('/Patient/') ? params.id : undefined),
-          permitted: false,
-          status,
-          reason: body.issue?.[0]?.diagnostics,
-        }).catch(() => undefined);
+        const patientId = ctx?.patientId ?? (req.url.includes('/Patient/') ? params.id : undefined);
+        // A viewer refused without a patient in the request: file it under whoever once granted them.
+        const patients = patientId || ctx?.requester.role !== 'viewer' ? [patientId] : await formerGrantors(store, ledger, provider, ctx.address).catch(() => []);
+        await Promise.all(
+          (patients.length ? patients : [undefined]).map((p) =>
+            audit({ requester: ctx?.address, interaction, method: req.method, path: req.url, patientId: p, permitted: false, status, reason: body.issue?.[0]?.diagnostics }),
+          ),
+        ).catch(() => undefined);
         return reply.code(status).type('application/fhir+json').send(body);
       }
     };
   }
+
+  /** The searchset Bundle of a cached search as JSON, byte for byte what JSON.stringify(searchset(…)) gives. */
+  const searchsetJson = (req: FastifyRequest, found: CachedSearch): string =>
+    `{"resourceType":"Bundle","type":"searchset","total":${found.total},"link":[{"relation":"self","url":${JSON.stringify(req.url)}}],"entry":[${found.json
+      .map((json, i) => `{"fullUrl":${JSON.stringify(`${FHIR}/${found.resources[i]!.resourceType}/${found.resources[i]!.id}`)},"resource":${json},"search":{"mode":"match"}}`)
+      .join(',')}]}`;
 
   const searchset = (req: FastifyRequest, resources: Resource[], total: number): Bundle => ({
     resourceType: 'Bundle',
@@ -135,6 +154,26 @@ export function buildGatekeeper(deps: GatekeeperDeps): FastifyInstance {
   app.get(`${FHIR}/metadata`, async (_req, reply) => reply.type('application/fhir+json').send(capabilityStatement()));
 
   app.post('/auth/login', route('login', async (_req, ctx) => ({ body: tokens.issue(ctx.address) })));
+
+  // The provider's own apps: find a patient in the Registrar by identity, link the local Patient to
+  // the address, and publish pointers to what the provider holds for them.
+  app.post('/registrar/link', route('operation', async (req, ctx) => {
+    if (ctx.requester.role !== 'provider') throw new GatekeeperError(403, 'only the provider links its patients');
+    if (!deps.pepper) throw new GatekeeperError(501, 'this gatekeeper has no identity pepper configured');
+    const identity = (req.body as { json?: { identity?: unknown } } | undefined)?.json?.identity;
+    const m = typeof identity === 'string' ? /^([^|\s]{1,200})\|([^|\s]{1,200})$/.exec(identity) : null;
+    if (!m) throw new GatekeeperError(400, 'identity must be "system|value", e.g. urn:medledger:demo-mrn|100001');
+    const local = await store.findPatientByIdentifier(m[1]!, m[2]!);
+    if (!local?.id) throw new GatekeeperError(404, 'no local patient has that identifier');
+    let address: Address;
+    try {
+      address = await linkPatient(store, ledger, local.id, identity as string, deps.pepper);
+    } catch (err) {
+      throw new GatekeeperError(404, (err as Error).message);
+    }
+    const published = await publishPatient(store, ledger, local.id);
+    return { body: { address, patientId: local.id, published } };
+  }));
 
   app.get('/audit', route('search-type', async (_req, ctx) => {
     if (!ctx.patientId) throw new GatekeeperError(403, 'only a patient of this provider has an audit trail here');
@@ -157,23 +196,22 @@ export function buildGatekeeper(deps: GatekeeperDeps): FastifyInstance {
   app.get(`${FHIR}/:type`, route('search-type', async (req, ctx) => {
     const { type } = req.params as { type: string };
     const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
-    const { resources, total } = await store.search(type, query, { filter: filterFor(ctx, type) });
-    return { body: searchset(req, resources, total), resources };
+    const found = await reads.search(type, query, filterFor(ctx, type));
+    return { body: searchsetJson(req, found), resources: found.resources, dataHash: found.dataHash };
   }));
 
-  /** The current resource if the requester may read it; else 404/410 (absent, deleted) or 403. */
-  async function permittedRead(ctx: Ctx, type: string, id: string): Promise<Resource> {
-    const filter = filterFor(ctx, type);
-    const { resources } = await store.search(type, `_id=${encodeURIComponent(id)}`, { filter });
-    if (resources[0]) return resources[0];
+  /** The current resource (as a one-resource search) if the requester may read it; else 404/410 (absent, deleted) or 403. */
+  async function permittedRead(ctx: Ctx, type: string, id: string): Promise<CachedSearch> {
+    const found = await reads.search(type, `_id=${encodeURIComponent(id)}`, filterFor(ctx, type));
+    if (found.resources[0]) return found;
     await store.read(type, id); // throws 404 or 410 when there is nothing to be refused
     throw new GatekeeperError(403, `not granted: ${type}/${id}`);
   }
 
   app.get(`${FHIR}/:type/:id`, route('read', async (req, ctx) => {
     const { type, id } = req.params as { type: string; id: string };
-    const resource = await permittedRead(ctx, type, id);
-    return { body: resource, resources: [resource] };
+    const found = await permittedRead(ctx, type, id);
+    return { body: found.json[0], resources: found.resources, dataHash: found.dataHash };
   }));
 
   app.get(`${FHIR}/:type/:id/_history`, route('history-instance', async (req, ctx) => {

@@ -2,12 +2,12 @@
  * Patient actions on viewers: grant a third party a scope (a query at most as wide as one of the
  * relationship's pointers) with an expiry, revoke it, and check access as a gatekeeper would.
  */
-import { type Address } from 'viem';
+import { getAbiItem, type Address } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
 import { medLedgerAbi } from '../chain/generated/contracts.js';
 import { toLedgerError, writeLedger } from '../chain/write.js';
 import { isWithin, normalizePointerQuery } from '../consent/query.js';
-import { hashQuery } from './relationships.js';
+import { hashQuery, patientOf, STATUSES, type Status } from './relationships.js';
 import { txResult, type TxResult } from './registrar.js';
 
 /** A scope that is not within any pointer of the relationship. */
@@ -67,4 +67,42 @@ export async function checkAccess(
   } catch (err) {
     toLedgerError(err);
   }
+}
+
+/** A grant someone holds, as the chain has it now. */
+export interface ReceivedGrant {
+  relationshipId: bigint;
+  patient: Address;
+  provider: Address;
+  status: Status;
+  scope: string;
+  /** Unix seconds; 0 = no expiry. */
+  expiresAt: number;
+}
+
+const viewerGranted = getAbiItem({ abi: medLedgerAbi, name: 'ViewerGranted' });
+
+/**
+ * Every grant `viewer` still holds (not revoked; expired ones included, with their expiry), found
+ * from the ViewerGranted events and checked against contract storage at `blockNumber`.
+ */
+export async function grantsReceived(client: LedgerClient, { viewer, blockNumber }: { viewer: Address; blockNumber?: bigint }): Promise<ReceivedGrant[]> {
+  const pc = client.publicClient;
+  const at = blockNumber ?? (await pc.getBlockNumber({ cacheTime: 0 }));
+  const logs = await pc.getLogs({ address: client.contract, event: viewerGranted, args: { viewer }, fromBlock: client.deployBlock, toBlock: at });
+  const seen = new Map<string, { relationshipId: bigint; scope: string }>();
+  for (const l of logs) seen.set(`${l.args.relationshipId}:${l.args.scopeHash}`, { relationshipId: l.args.relationshipId!, scope: l.args.scope! });
+  const read = { address: client.contract, abi: medLedgerAbi, blockNumber: at } as const;
+  const grants = await Promise.all(
+    [...seen.values()].map(async ({ relationshipId, scope }): Promise<ReceivedGrant | undefined> => {
+      const [rel, grant] = await Promise.all([
+        pc.readContract({ ...read, functionName: 'relationshipOf', args: [relationshipId] }),
+        pc.readContract({ ...read, functionName: 'grantOf', args: [relationshipId, viewer, hashQuery(scope)] }),
+      ]);
+      if (!grant.active) return undefined;
+      const status = STATUSES[Number(rel.status)] ?? 'none';
+      return { relationshipId, patient: patientOf(relationshipId), provider: rel.provider, status, scope, expiresAt: Number(grant.expiresAt) };
+    }),
+  );
+  return grants.filter((g): g is ReceivedGrant => g !== undefined);
 }

@@ -46,3 +46,4 @@ export {
   type RelationshipState,
   type Summary,
 } from './summary.js';
+export { allowReplication, replicateRecords, withdrawReplication } from './replication.js';

@@ -46,7 +46,8 @@ const relationshipAdded = getAbiItem({ abi: medLedgerAbi, name: 'RelationshipAdd
 /** Reads every relationship, live pointer and live grant of `patient`, consistently at one block. */
 export async function readSummary(client: LedgerClient, patient: Address): Promise<Summary> {
   const { publicClient: pc, contract: address } = client;
-  const blockNumber = await pc.getBlockNumber();
+  // Not viem's cached number: a summary read right after the caller's own transaction must include it.
+  const blockNumber = await pc.getBlockNumber({ cacheTime: 0 });
   const at = { address, abi: medLedgerAbi, blockNumber } as const;
   const ids = await pc.readContract({ ...at, functionName: 'relationshipsOf', args: [patient] });
   if (ids.length === 0) return { patient, blockNumber: blockNumber.toString(), relationships: [] };

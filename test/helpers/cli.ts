@@ -16,7 +16,7 @@ export interface CliResult {
 
 /** Environment for a CLI run on `dataDir`, on the embedded node unless the suite runs against an external one. */
 export function cliEnv(dataDir: string): NodeJS.ProcessEnv {
-  return { ...process.env, MEDLEDGER_DATA_DIR: dataDir, MEDLEDGER_CHAIN_PORT: '0' };
+  return { ...process.env, MEDLEDGER_DATA_DIR: dataDir, MEDLEDGER_CHAIN_PORT: '0', MEDLEDGER_PORT: '0', MEDLEDGER_GATEKEEPER_PORT: '0' };
 }
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
@@ -29,8 +29,8 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResul
 }
 
 /** Starts `medledger start` and resolves once it prints that it is running. */
-export async function startCli(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, [BIN, 'start'], { env, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startCli(env: NodeJS.ProcessEnv, args: string[] = ['--chain-only']): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = spawn(process.execPath, [BIN, 'start', ...args], { env, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

@@ -1,0 +1,113 @@
+/**
+ * The EHR Manager's server: the web app's files, its configuration, the demo users' *encrypted*
+ * keystores (decrypted in the browser; no password or key ever reaches this server), a JSON-RPC relay
+ * to the chain node limited to what a wallet needs, and server-sent notifications.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { extname, join, normalize } from 'node:path';
+import type { Address } from 'viem';
+import type { NotificationHub } from './notifications.js';
+
+export interface ManagerProvider {
+  name: string;
+  label: string;
+  address: Address;
+  /** The gatekeeper's base URL, as the browser reaches it. */
+  gatekeeperUrl: string;
+}
+
+export interface ManagerUser {
+  name: string;
+  role: string;
+  label?: string;
+  address: Address;
+  /** Shown on the sign-in page of a demo, never sent by the browser. */
+  demoPassword?: string;
+}
+
+export interface ManagerOptions {
+  chainId: number;
+  contract: Address;
+  deployBlock: bigint;
+  /** Where the relay forwards JSON-RPC. */
+  rpcUrl: string;
+  providers: ManagerProvider[];
+  users: ManagerUser[];
+  /** The encrypted v3 keystore of a user (JSON text), if the data directory has it. */
+  keystoreOf(address: Address): string | undefined;
+  hub: NotificationHub;
+  /** The built web app (vite build output). */
+  webRoot: string;
+  /** Show demo passwords on the sign-in page (demo data directories only). */
+  demo: boolean;
+}
+
+/** What a wallet and the SDK need; no anvil_*, evm_*, debug_* or admin methods pass the relay. */
+export const RPC_METHODS = new Set([
+  'eth_chainId', 'eth_blockNumber', 'eth_call', 'eth_estimateGas', 'eth_gasPrice', 'eth_maxPriorityFeePerGas', 'eth_feeHistory',
+  'eth_getBalance', 'eth_getCode', 'eth_getTransactionCount', 'eth_getTransactionReceipt', 'eth_getTransactionByHash',
+  'eth_getBlockByNumber', 'eth_getBlockByHash', 'eth_getLogs', 'eth_sendRawTransaction', 'net_version',
+]);
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml',
+  '.png': 'image/png', '.json': 'application/json', '.ico': 'image/x-icon', '.wasm': 'application/wasm',
+};
+
+type RpcCall = { jsonrpc?: string; id?: unknown; method?: unknown; params?: unknown };
+
+export function buildManager(o: ManagerOptions): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: 1_048_576 });
+
+  app.get('/api/config', async () => ({
+    chainId: o.chainId,
+    contract: o.contract,
+    deployBlock: o.deployBlock.toString(),
+    rpcPath: '/rpc',
+    providers: o.providers,
+    users: o.users.map(({ demoPassword, ...u }) => (o.demo ? { ...u, demoPassword } : u)),
+  }));
+
+  app.get('/api/keystores/:address', async (req, reply) => {
+    const { address } = req.params as { address: string };
+    const keystore = /^0x[0-9a-fA-F]{40}$/.test(address) ? o.keystoreOf(address as Address) : undefined;
+    if (!keystore) return reply.code(404).send({ error: 'no keystore for that address here' });
+    return reply.type('application/json').send(keystore);
+  });
+
+  app.post('/rpc', async (req, reply) => {
+    const calls = (Array.isArray(req.body) ? req.body : [req.body]) as RpcCall[];
+    const refused = calls.find((c) => typeof c?.method !== 'string' || !RPC_METHODS.has(c.method));
+    if (refused) {
+      return reply.code(403).send({ jsonrpc: '2.0', id: refused?.id ?? null, error: { code: -32601, message: `method not allowed through the relay: ${String(refused?.method)}` } });
+    }
+    const res = await fetch(o.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(req.body) });
+    return reply.code(res.status).type('application/json').send(await res.text());
+  });
+
+  app.get('/api/notifications/:address', (req, reply) => {
+    const { address } = req.params as { address: string };
+    if (!/^0x[0-9a-fA-F]{40}$/.test(address)) return reply.code(400).send({ error: 'not an address' });
+    reply.hijack();
+    reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    reply.raw.write(': connected\n\n');
+    const unsubscribe = o.hub.subscribe(address as Address, (n) => reply.raw.write(`event: notification\ndata: ${JSON.stringify(n)}\n\n`));
+    const ping = setInterval(() => reply.raw.write(': ping\n\n'), 15_000);
+    req.raw.on('close', () => {
+      clearInterval(ping);
+      unsubscribe();
+    });
+  });
+
+  // The single-page app: files from webRoot, index.html for every other path.
+  app.get('/*', async (req, reply) => {
+    const path = normalize(decodeURIComponent(req.url.split('?')[0]!)).replace(/^(\.\.[/\\])+/, '');
+    const file = join(o.webRoot, path);
+    const target = file.startsWith(o.webRoot) && existsSync(file) && statSync(file).isFile() ? file : join(o.webRoot, 'index.html');
+    if (!existsSync(target)) return reply.code(503).type('text/plain').send('the web app is not built: run `npm run build`');
+    const cache = target.includes(`${join(o.webRoot, 'assets')}`) ? 'public, max-age=31536000, immutable' : 'no-cache';
+    return reply.type(TYPES[extname(target)] ?? 'application/octet-stream').header('cache-control', cache).send(readFileSync(target));
+  });
+  return app;
+}

@@ -1,0 +1,139 @@
+/**
+ * `medledger start`: the whole system in one process, for a demo or a single-site trial — the chain
+ * (embedded anvil or MEDLEDGER_RPC_URL), the contract, demo users, one records store and gatekeeper per
+ * demo provider seeded from the FHIR generator, the manager's Ethereum client, and the EHR Manager.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Address, Hex } from 'viem';
+import type { Config } from '../config.js';
+import { createLedgerClient } from '../chain/client.js';
+import { announceNode, startChain, withdrawNode, type ChainRuntime } from '../chain/runtime.js';
+import { createWatcher } from '../client/watcher.js';
+import { ensureDemoUsers } from '../cli/demo.js';
+import { DEMO_MRN_SYSTEM, DEMO_PROVIDERS, generatePatients, resourcesOf, type DemoProvider } from '../demo/generate.js';
+import { seedStore } from '../demo/seed.js';
+import { addressOfPatient, linkPatient, publishPatient } from '../gatekeeper/publish.js';
+import { startGatekeeper, type RunningGatekeeper } from '../gatekeeper/run.js';
+import { loadUsers, unlockUser, type UserRecord } from '../keys/users.js';
+import { openDb } from '../records/db.js';
+import { loadPepper } from '../sdk/identity.js';
+import { buildManager, type ManagerProvider } from './server.js';
+import { createNotificationHub } from './notifications.js';
+
+export interface SystemOptions {
+  /** Demo patients per provider store (0 = no seeding). */
+  patients: number;
+  /** Where the built web app is (default: dist/web of this package). */
+  webRoot?: string;
+  log?: (line: string) => void;
+}
+
+export interface RunningSystem {
+  url: string;
+  runtime: ChainRuntime;
+  gatekeepers: Map<DemoProvider, RunningGatekeeper>;
+  stop(): Promise<void>;
+}
+
+const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../dist/web', import.meta.url));
+/** Fixed so every data directory gets the same demo patients. */
+const DEMO_SEED = 'medledger-demo-1';
+
+export async function startSystem(cfg: Config, options: SystemOptions): Promise<RunningSystem> {
+  const log = options.log ?? (() => undefined);
+  const runtime = await startChain(cfg);
+  const closers: (() => Promise<unknown>)[] = [async () => runtime.stop(), async () => withdrawNode(cfg.dataDir)];
+  const stop = async () => {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+  };
+  try {
+    announceNode(cfg.dataDir, runtime.deployment.rpcUrl, runtime.node?.process.pid);
+    const pepper = loadPepper(cfg.dataDir, cfg.identityPepper);
+    await ensureDemoUsers(runtime, cfg.dataDir, pepper, (l) => log(l));
+    const users = loadUsers(cfg.dataDir);
+    const managerOrigin = `http://127.0.0.1:${cfg.port}`;
+
+    const gatekeepers = new Map<DemoProvider, RunningGatekeeper>();
+    const generated = options.patients ? generatePatients({ seed: DEMO_SEED, count: options.patients, now: demoNow(cfg.dataDir) }) : [];
+    for (const [i, name] of DEMO_PROVIDERS.entries()) {
+      const ledger = createLedgerClient(runtime.deployment, { account: unlockUser(cfg.dataDir, name), pollingIntervalMs: cfg.pollingIntervalMs });
+      const dataDir = join(cfg.dataDir, 'providers', name, 'pgdata');
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      const gk = await startGatekeeper({
+        ledger,
+        database: { dataDir },
+        port: cfg.gatekeeperPort ? cfg.gatekeeperPort + i : 0,
+        anchorIntervalMs: 30_000,
+        corsOrigins: cfg.port ? [managerOrigin, `http://localhost:${cfg.port}`] : ['*'],
+        pepper,
+      });
+      closers.push(() => gk.close());
+      gatekeepers.set(name, gk);
+      if (generated.length) {
+        const resources = resourcesOf(generated, name);
+        const r = await seedStore(gk.store, resources, (done, total) => log(`seeding ${name}: ${done}/${total} resources`));
+        if (r.stored) log(`seeded ${name}: ${r.stored} resources of ${generated.length} patients`);
+      }
+      await linkDemoPatients(gk, users, pepper, log, name);
+    }
+
+    const managerDir = join(cfg.dataDir, 'manager', 'pgdata');
+    mkdirSync(managerDir, { recursive: true, mode: 0o700 });
+    const managerDb = await openDb({ dataDir: managerDir });
+    closers.push(() => managerDb.close());
+    const reader = createLedgerClient(runtime.deployment, { pollingIntervalMs: cfg.pollingIntervalMs });
+    const watcher = createWatcher({ ledger: reader, db: managerDb });
+    await watcher.init();
+    await watcher.sync();
+    watcher.start(250);
+    closers.push(() => watcher.stop());
+    const hub = createNotificationHub(watcher, managerDb);
+    closers.push(async () => hub.close());
+
+    const providers: ManagerProvider[] = DEMO_PROVIDERS.map((name) => {
+      const user = users.find((u) => u.name === name)!;
+      return { name, label: user.label ?? name, address: user.address, gatekeeperUrl: gatekeepers.get(name)!.url };
+    });
+    const app = buildManager({
+      chainId: runtime.deployment.chainId,
+      contract: runtime.deployment.contract,
+      deployBlock: runtime.deployment.deployBlock,
+      rpcUrl: runtime.deployment.rpcUrl,
+      providers,
+      users: users.filter((u) => u.role !== 'governor'),
+      keystoreOf: (address: Address) => {
+        const file = join(cfg.dataDir, 'keys', `${address.toLowerCase()}.json`);
+        return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+      },
+      hub,
+      webRoot: options.webRoot ?? DEFAULT_WEB_ROOT,
+      demo: true,
+    });
+    const url = await app.listen({ port: cfg.port, host: '127.0.0.1' });
+    closers.push(() => app.close());
+    return { url, runtime, gatekeepers, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** The demo's "today", fixed at the first start so the generated history does not move. */
+function demoNow(dataDir: string): string {
+  const file = join(dataDir, 'demo-now.txt');
+  if (!existsSync(file)) writeFileSync(file, new Date().toISOString());
+  return readFileSync(file, 'utf8').trim();
+}
+
+/** Links the demo patients' local records to their Registrar addresses and publishes pointers to them. */
+async function linkDemoPatients(gk: RunningGatekeeper, users: UserRecord[], pepper: Hex, log: (line: string) => void, provider: string) {
+  for (const user of users.filter((u) => u.role === 'patient' && u.identity?.startsWith(`${DEMO_MRN_SYSTEM}|`))) {
+    const local = await gk.store.findPatientByIdentifier(DEMO_MRN_SYSTEM, user.identity!.split('|')[1]!);
+    if (!local?.id) continue;
+    if (!addressOfPatient(local)) await linkPatient(gk.store, gk.ledger, local.id, user.identity!, pepper);
+    const published = await publishPatient(gk.store, gk.ledger, local.id);
+    if (published.length) log(`${provider}: published ${published.length} pointers to ${user.name}'s records`);
+  }
+}

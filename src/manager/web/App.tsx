@@ -1,0 +1,56 @@
+/** The EHR Manager: sign in as a patient, provider or third party; live notifications; switch user. */
+import { useState } from 'react';
+import { notificationText, useNotifications } from './lib/notifications.js';
+import type { ManagerConfig, Session } from './lib/session.js';
+import { PatientView } from './views/Patient.js';
+import { ProviderView } from './views/Provider.js';
+import { SignIn } from './views/SignIn.js';
+import { ThirdPartyView } from './views/ThirdParty.js';
+
+export function App({ config }: { config: ManagerConfig }) {
+  const [session, setSession] = useState<Session>();
+  const notes = useNotifications(session?.account.address);
+  const signOut = () => setSession(undefined);
+  const forget = () => {
+    localStorage.clear();
+    sessionStorage.clear();
+    signOut();
+  };
+  if (!session) {
+    return (
+      <Shell>
+        <SignIn config={config} onSession={setSession} />
+      </Shell>
+    );
+  }
+  return (
+    <Shell>
+      <div className="who">
+        Signed in as <strong data-testid="signed-in-as">{session.name}</strong>{session.name.includes(session.role) ? '' : ` (${session.role})`} <code>{session.account.address}</code>{' '}
+        <button className="secondary" onClick={signOut}>Switch user</button>
+      </div>
+      {notes.length > 0 && (
+        <ul className="notifications" data-testid="notifications" aria-live="polite">
+          {notes.slice(0, 5).map((n, i) => (
+            <li key={`${n.blockNumber}/${i}`} data-kind={n.kind}>{notificationText(n, session.nameOf)} <span className="muted">block {n.blockNumber}</span></li>
+          ))}
+        </ul>
+      )}
+      {session.role === 'patient' && <PatientView s={session} notes={notes} onForget={forget} />}
+      {session.role === 'provider' && <ProviderView s={session} version={notes.length} />}
+      {session.role !== 'patient' && session.role !== 'provider' && <ThirdPartyView s={session} version={notes.length} />}
+    </Shell>
+  );
+}
+
+function Shell({ children }: { children: React.ReactNode }) {
+  return (
+    <>
+      <header>
+        <h1>MedLedger <span>EHR Manager</span></h1>
+        <p>Your records stay with your providers; the chain holds only who may see what.</p>
+      </header>
+      <main>{children}</main>
+    </>
+  );
+}

@@ -1,0 +1,42 @@
+/** The patient's manager: inbox, records, sharing, who read my data, backup. */
+import { useState } from 'react';
+import { readSummary } from '../../../sdk/summary.js';
+import type { Notification } from '../lib/notifications.js';
+import type { Session } from '../lib/session.js';
+import { useLoad } from '../lib/use.js';
+import { AuditTrail } from './patient/AuditTrail.js';
+import { Backup } from './patient/Backup.js';
+import { Inbox } from './patient/Inbox.js';
+import { Sharing } from './patient/Sharing.js';
+import { Timeline } from './patient/Timeline.js';
+
+const TABS = ['Inbox', 'Records', 'Sharing', 'Who read my data', 'Backup'] as const;
+
+export function PatientView({ s, notes, onForget }: { s: Session; notes: Notification[]; onForget: () => void }) {
+  const [tab, setTab] = useState<(typeof TABS)[number]>('Inbox');
+  const [version, setVersion] = useState(0);
+  const summary = useLoad(() => readSummary(s.ledger, s.account.address), [s.account.address, notes.length, version]);
+  const changed = () => setVersion((v) => v + 1);
+  const attention = summary.data?.relationships.filter((r) => r.status === 'new' || r.status === 'updated' || r.status === 'awaiting-approval').length ?? 0;
+  return (
+    <div>
+      <nav className="tabs">
+        {TABS.map((t) => (
+          <button key={t} className={t === tab ? 'active' : ''} onClick={() => setTab(t)}>
+            {t}{t === 'Inbox' && attention > 0 ? ` (${attention})` : ''}
+          </button>
+        ))}
+      </nav>
+      {summary.error && <p className="error">{summary.error}</p>}
+      {!summary.data ? <p className="muted">Reading your Summary from the chain…</p> : (
+        <>
+          {tab === 'Inbox' && <Inbox s={s} summary={summary.data} onChange={changed} />}
+          {tab === 'Records' && <Timeline s={s} summary={summary.data} version={version} />}
+          {tab === 'Sharing' && <Sharing s={s} summary={summary.data} onChange={changed} />}
+          {tab === 'Who read my data' && <AuditTrail s={s} summary={summary.data} version={version} />}
+          {tab === 'Backup' && <Backup s={s} onForget={onForget} />}
+        </>
+      )}
+    </div>
+  );
+}

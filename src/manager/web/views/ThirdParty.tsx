@@ -1,0 +1,61 @@
+/** A third party (researcher, another doctor): the grants received, their expiry, and the granted data. */
+import { useRef, useState } from 'react';
+import type { Resource } from '@medplum/fhirtypes';
+import { grantsReceived, type ReceivedGrant } from '../../../sdk/grants.js';
+import { resourcesOf, scopeLabel } from '../lib/fhir.js';
+import type { Session } from '../lib/session.js';
+import { expiryText, unixNow, useAction, useLoad } from '../lib/use.js';
+import { Records } from './Records.js';
+
+const keyOf = (g: ReceivedGrant) => `${g.relationshipId}/${g.scope}`;
+
+export function ThirdPartyView({ s, version }: { s: Session; version: number }) {
+  // Grants seen earlier in this session stay listed after a revoke, marked as such, so the viewer
+  // understands why a read that worked a minute ago is now refused.
+  const seen = useRef(new Map<string, ReceivedGrant>());
+  const grants = useLoad(async () => {
+    const live = await grantsReceived(s.ledger, { viewer: s.account.address });
+    const liveKeys = new Set(live.map(keyOf));
+    const revoked = [...seen.current.values()].filter((g) => !liveKeys.has(keyOf(g))).map((g) => ({ ...g, revoked: true }));
+    for (const g of live) seen.current.set(keyOf(g), g);
+    return [...live.map((g) => ({ ...g, revoked: false })), ...revoked];
+  }, [version]);
+  const [open, setOpen] = useState<string>();
+  const [data, setData] = useState<{ key: string; resources: Resource[]; hash?: string }>();
+  const action = useAction();
+  const read = (g: ReceivedGrant) =>
+    action.run(async () => {
+      setOpen(keyOf(g));
+      setData(undefined);
+      const r = await s.gatekeeper(g.provider).get(`/fhir/R4/${g.scope}${g.scope.includes('?') ? '&' : '?'}_count=200`);
+      setData({ key: keyOf(g), resources: resourcesOf(r.body).filter((x) => x.resourceType !== 'OperationOutcome'), hash: r.dataHash });
+    });
+  if (grants.error) return <p className="error">{grants.error}</p>;
+  if (!grants.data) return <p className="muted">Reading your grants from the chain…</p>;
+  return (
+    <div>
+      <h3>Data shared with you</h3>
+      {grants.data.length === 0 ? <p className="muted" data-testid="no-grants">No one has shared data with you.</p> : (
+        <table data-testid="received-grants">
+          <thead><tr><th>Patient</th><th>What</th><th>Held by</th><th>Expiry</th><th></th></tr></thead>
+          <tbody>
+            {grants.data.map((g) => (
+              <tr key={keyOf(g)} className={g.revoked || (g.expiresAt && g.expiresAt <= unixNow()) ? 'expired' : ''} data-testid="received-grant">
+                <td>{s.nameOf(g.patient)}</td><td>{scopeLabel(g.scope)}</td><td>{s.nameOf(g.provider)}</td><td>{g.revoked ? 'revoked by the patient' : expiryText(g.expiresAt)}</td>
+                <td><button onClick={() => read(g)} disabled={action.busy}>Read</button></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <p><button className="secondary" onClick={grants.reload}>Refresh</button></p>
+      {action.error && <p className="error" role="alert" data-testid="read-error">{action.error}</p>}
+      {open && data?.key === open && (
+        <div data-testid="granted-data">
+          <p className="muted">{data.resources.length} resources · data hash {data.hash}</p>
+          <Records items={data.resources.map((resource) => ({ resource, source: open.split('/')[0]! }))} />
+        </div>
+      )}
+    </div>
+  );
+}

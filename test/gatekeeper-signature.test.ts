@@ -1,0 +1,65 @@
+/**
+ * The gatekeeper's own EIP-712 digest and signature recovery (request-signature.ts) agree with viem's
+ * generic hashTypedData / recoverAddress, which the signing side uses.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { bytesToHex, hashTypedData, keccak256, recoverAddress, stringToBytes, type Hex } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { keccak256Bytes, keccak256Hex } from '../src/gatekeeper/keccak.js';
+import { REQUEST_TYPES, bodyHash, recoverSigner, requestDigest, signRequest } from '../src/gatekeeper/request-signature.js';
+
+const hex = (bytes: number) => fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => bytesToHex(b));
+
+test('the gatekeeper keccak256 equals viem keccak256 for any bytes and any string (UTF-8, lone surrogates too)', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 400 }), fc.string({ unit: 'binary', maxLength: 300 }), (bytes, text) => {
+      assert.equal(bytesToHex(keccak256Bytes(bytes)), keccak256(bytes));
+      assert.equal(keccak256Hex(bytes), keccak256(bytes));
+      assert.equal(keccak256Hex(text), keccak256(stringToBytes(text)));
+    }),
+    { numRuns: 100 },
+  );
+});
+
+test('requestDigest equals viem hashTypedData for any method, path, body, gatekeeper, chain, nonce and expiry', () => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom('GET', 'post', 'PUT'),
+      fc.string({ unit: 'grapheme', maxLength: 80 }).map((s) => `/fhir/R4/${s}`),
+      fc.option(fc.string({ unit: 'binary', maxLength: 200 }), { nil: undefined }),
+      hex(20),
+      fc.integer({ min: 1, max: 2 ** 40 }),
+      hex(32),
+      fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+      (method, path, body, gatekeeper, chainId, nonce, expiry) => {
+        const expected = hashTypedData({
+          domain: { name: 'MedLedger Gatekeeper', version: '1', chainId },
+          types: REQUEST_TYPES,
+          primaryType: 'Request',
+          message: { method: method.toUpperCase(), path, bodyHash: bodyHash(body), gatekeeper: gatekeeper as Hex, nonce: nonce as Hex, expiry },
+        });
+        assert.equal(bytesToHex(requestDigest({ method, path, body, gatekeeper: gatekeeper as Hex, chainId }, nonce as Hex, expiry)), expected);
+      },
+    ),
+    { numRuns: 100 },
+  );
+});
+
+test('recoverSigner recovers what viem recovers, for v = 27/28 and 0/1, and refuses other recovery bytes', async () => {
+  const account = privateKeyToAccount(generatePrivateKey());
+  const fields = { method: 'GET', path: '/fhir/R4/Observation?category=laboratory', gatekeeper: account.address, chainId: 31337 };
+  for (let i = 0; i < 4; i++) {
+    const h = await signRequest(account, fields);
+    const signature = h['x-medledger-signature'] as Hex;
+    const digest = requestDigest(fields, h['x-medledger-nonce'] as Hex, BigInt(h['x-medledger-expiry']!));
+    assert.equal(recoverSigner(digest, signature), account.address);
+    assert.equal(recoverSigner(digest, signature), await recoverAddress({ hash: bytesToHex(digest), signature }));
+    const yParity = (Number.parseInt(signature.slice(130), 16) - 27).toString(16).padStart(2, '0');
+    assert.equal(recoverSigner(digest, `${signature.slice(0, 130)}${yParity}` as Hex), account.address);
+    assert.throws(() => recoverSigner(digest, `${signature.slice(0, 130)}1d` as Hex));
+    // Another digest recovers some other address, never the signer's.
+    assert.notEqual(recoverSigner(digest.map((b, j) => (j === 0 ? b ^ 1 : b)), signature), account.address);
+  }
+});

@@ -1,0 +1,31 @@
+/**
+ * Headless Chromium for browser tests: Debian's `chromium` (.ci/run installs it; Playwright's own
+ * browser download is not reachable here). CHROMIUM_PATH overrides the binary.
+ */
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type Page } from '@playwright/test';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Why browser tests cannot run here, or undefined when they can. */
+export const noBrowser = existsSync(CHROMIUM) ? undefined : `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`;
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    // Without the networking flags Chromium keeps trying to reach Google's services from a closed network.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+}
+
+/** Opens the manager in a new context and signs in as a demo user (password from the demo config). */
+export async function signIn(browser: Browser, url: string, user: { label?: string; name: string; role: string; demoPassword?: string }): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.getByTestId('signin-user').selectOption({ label: `${user.label ?? user.name} — ${user.role}` });
+  await page.getByTestId('signin-password').fill(user.demoPassword!);
+  await page.getByTestId('signin-submit').click();
+  await page.getByTestId('signed-in-as').waitFor({ timeout: 60_000 });
+  return page;
+}

@@ -1,0 +1,100 @@
+/**
+ * The seed's whole flow, clicked through the EHR Manager in Chromium: a provider adds a lab result,
+ * the patient sees the notification without reloading and accepts, shares labs with a researcher for
+ * one day, the researcher sees exactly the labs, the patient revokes, the researcher is denied, and the
+ * patient sees both reads in "who read my data". Also writes the README's screenshot of the patient view.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from '@playwright/test';
+import { startSystem, type RunningSystem } from '../src/manager/system.js';
+import { launchChromium, noBrowser, signIn } from './helpers/browser.js';
+import { testConfig } from './helpers/chain.js';
+
+const screenshotDir = fileURLToPath(new URL('../docs/', import.meta.url));
+let system: RunningSystem;
+let browser: Browser;
+let users: { name: string; label?: string; role: string; demoPassword?: string }[];
+
+before(async () => {
+  if (noBrowser) return;
+  const cfg = { ...testConfig(), port: 0, gatekeeperPort: 0 };
+  system = await startSystem(cfg, { patients: 3 });
+  users = ((await (await fetch(`${system.url}/api/config`)).json()) as { users: typeof users }).users;
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await system?.stop();
+});
+
+const user = (name: string) => users.find((u) => u.name === name)!;
+const row = (page: Page, testId: string, text: string) => page.getByTestId(testId).locator('tr', { hasText: text });
+
+test('the seed flow through the browser', { skip: noBrowser, timeout: 300_000 }, async () => {
+  const alice = await signIn(browser, system.url, user('alice'));
+  const hospital = await signIn(browser, system.url, user('st-marys'));
+  const carol = await signIn(browser, system.url, user('carol'));
+
+  // The patient's inbox shows both providers (opened at start from the demo records).
+  await row(alice, 'inbox', "St Mary's Hospital").waitFor();
+
+  // The provider adds a lab result for Alice.
+  await hospital.getByTestId('provider-patients').getByRole('button', { name: /Alice/ }).click();
+  await hospital.getByTestId('record-lab').selectOption('hba1c');
+  await hospital.getByTestId('record-value').fill('7.2');
+  await hospital.getByTestId('record-save').click();
+  await hospital.getByTestId('record-form').getByRole('status').waitFor({ timeout: 60_000 });
+  assert.match(await hospital.getByTestId('record-form').getByRole('status').innerText(), /Saved Observation\//);
+
+  // Alice gets the notification without reloading, and the inbox row changes.
+  await alice.getByTestId('notifications').locator('li', { hasText: /New record|Updated record/ }).first().waitFor({ timeout: 30_000 });
+  await row(alice, 'inbox', "St Mary's Hospital").getByRole('button', { name: 'Accept' }).click();
+  await row(alice, 'inbox', "St Mary's Hospital").getByTestId('status').filter({ hasText: 'Accepted' }).waitFor({ timeout: 30_000 });
+
+  // Alice shares St Mary's lab results with Carol for one day.
+  await alice.getByRole('button', { name: 'Sharing' }).click();
+  await alice.getByTestId('share-provider').selectOption({ label: "St Mary's Hospital" });
+  await alice.getByTestId('share-scope').selectOption({ label: 'Lab results' });
+  await alice.getByTestId('share-viewer').selectOption({ label: 'Carol (researcher)' });
+  await alice.getByTestId('share-expiry').selectOption({ label: '1 day' });
+  await alice.getByRole('button', { name: 'Share' }).click();
+  await alice.getByRole('status').filter({ hasText: /Shared Lab results/ }).waitFor({ timeout: 30_000 });
+
+  // Carol sees exactly the labs: the one result St Mary's holds, nothing else.
+  const grantRow = carol.getByTestId('received-grant').filter({ hasText: 'Lab results' });
+  await grantRow.waitFor({ timeout: 30_000 }).catch(async (e) => { await carol.screenshot({ path: '.scratch/carol.png' }); await alice.screenshot({ path: '.scratch/alice.png' }); throw e; });
+  await grantRow.getByRole('button', { name: 'Read' }).click();
+  const data = carol.getByTestId('granted-data');
+  await data.waitFor({ timeout: 30_000 });
+  const labRows = data.getByTestId('lab-table').locator('tbody tr');
+  assert.equal(await labRows.count(), 1);
+  assert.match(await labRows.first().innerText(), /Hemoglobin A1c[\s\S]*7\.2 %[\s\S]*High/);
+  assert.equal(await data.locator('.timeline li').count(), 0, 'no conditions, visits or other records');
+  assert.match(await data.locator('p.muted').first().innerText(), /^1 resources · data hash 0x[0-9a-f]{64}$/);
+
+  // Alice revokes; Carol's next read is refused.
+  await alice.getByTestId('grants').locator('tr', { hasText: 'Carol' }).getByRole('button', { name: 'Revoke' }).click();
+  await alice.getByRole('status').filter({ hasText: /Revoked/ }).waitFor({ timeout: 30_000 });
+  await carol.getByTestId('received-grant').filter({ hasText: 'revoked by the patient' }).waitFor({ timeout: 30_000 });
+  await carol.getByTestId('received-grant').filter({ hasText: 'Lab results' }).getByRole('button', { name: 'Read' }).click();
+  await carol.getByTestId('read-error').waitFor({ timeout: 30_000 });
+  assert.match(await carol.getByTestId('read-error').innerText(), /gatekeeper answered 403/);
+
+  // "Who read my data" lists Carol's permitted read and her refused one.
+  await alice.getByRole('button', { name: 'Who read my data' }).click();
+  const carolRows = alice.getByTestId('audit-row').filter({ hasText: 'Carol' });
+  await carolRows.nth(1).waitFor({ timeout: 30_000 });
+  const texts = await carolRows.allInnerTexts();
+  assert.ok(texts.some((t) => /permitted \(200\)/.test(t)), texts.join('\n'));
+  assert.ok(texts.some((t) => /denied \(403\)/.test(t)), texts.join('\n'));
+
+  // The README's picture of the patient view.
+  await alice.getByRole('button', { name: 'Records' }).click();
+  await alice.getByTestId('trend-chart').waitFor({ timeout: 60_000 });
+  mkdirSync(screenshotDir, { recursive: true });
+  await alice.screenshot({ path: `${screenshotDir}/patient-view.png` });
+});
