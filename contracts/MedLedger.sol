@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Registrar} from "./Registrar.sol";
+import {PatientControl} from "./PatientControl.sol";
 
 /**
  * @title MedLedger
@@ -16,8 +17,12 @@ import {Registrar} from "./Registrar.sol";
  * - one slot per relationship: provider, status, pointer count, last change;
  * - a pointer is one slot keyed by keccak(relationshipId, queryHash) holding the data hash;
  * - a grant is one slot keyed by keccak(relationshipId, viewer, scopeHash), deleted on revoke.
+ *
+ * What the patient may do (respond, grant, revoke) is done by the patient's controller or a delegate
+ * (PatientControl). The relationship slot carries `keyMoved`, copied from the patient's account, so the
+ * usual case — the patient's own key, never recovered — is decided without another storage read.
  */
-contract MedLedger is Registrar {
+contract MedLedger is PatientControl {
     /// @notice Summary status of a relationship. New/Updated/AwaitingApproval are set by the provider,
     /// Accepted/Rejected by the patient.
     enum Status {
@@ -34,6 +39,8 @@ contract MedLedger is Registrar {
         Status status;
         uint16 pointerCount;
         uint40 updatedAt;
+        /// The patient's key was moved by a recovery: ask PatientControl who signs for them.
+        bool keyMoved;
     }
 
     struct Grant {
@@ -90,8 +97,6 @@ contract MedLedger is Registrar {
     error InvalidStatus(Status status);
     /// @notice `viewer` cannot be granted (zero address, or the patient or provider themself).
     error InvalidViewer(address viewer);
-    /// @notice A grant's expiry `expiresAt` is not in the future.
-    error ExpiryInPast(uint64 expiresAt);
     /// @notice The patient rejected relationship `relationshipId`; it cannot be shared.
     error RelationshipRejected(uint256 relationshipId);
     /// @notice The audit root is zero, empty, or already anchored by this provider.
@@ -126,7 +131,7 @@ contract MedLedger is Registrar {
         relationshipId = (uint256(uint160(patient)) << 32) | account.relationshipCount;
         account.relationshipCount += 1;
         relationshipIdOf[patient][msg.sender] = relationshipId;
-        _relationships[relationshipId] = Relationship(msg.sender, Status.New, 1, uint40(block.timestamp));
+        _relationships[relationshipId] = Relationship(msg.sender, Status.New, 1, uint40(block.timestamp), account.keyMoved);
         bytes32 queryHash = keccak256(bytes(query));
         _pointers[_pointerKey(relationshipId, queryHash)] = dataHash;
         emit RelationshipAdded(relationshipId, patient, msg.sender);
@@ -204,36 +209,41 @@ contract MedLedger is Registrar {
     // ------------------------------------------------------------------ patient
 
     /**
-     * @notice Accept or reject a relationship in the caller's Summary. Patient only; may be repeated
-     * (a patient can change their mind).
+     * @notice Accept or reject a relationship in the caller's Summary. Patient (their controller, or a
+     * delegate with DELEGATE_RESPOND) only; may be repeated (a patient can change their mind).
      */
     function respond(uint256 relationshipId, bool accept) external {
-        _onlyPatient(relationshipId);
         Relationship storage rel = _existing(relationshipId);
+        _actingPatient(relationshipId, rel, DELEGATE_RESPOND);
         _setStatus(relationshipId, rel, accept ? Status.Accepted : Status.Rejected);
     }
 
     /**
      * @notice Let `viewer` run `scope` (a FHIR search at most as wide as one of the relationship's
-     * pointers) until `expiresAt`. Patient only. Granting again replaces the expiry.
+     * pointers) until `expiresAt`. Patient (controller, or a delegate with DELEGATE_GRANT, whose grants
+     * cannot outlive the delegation) only. Granting again replaces the expiry.
      * @param expiresAt unix time the grant stops working; 0 = no expiry
      */
     function grantViewer(uint256 relationshipId, address viewer, string calldata scope, uint64 expiresAt) external {
-        address patient = _onlyPatient(relationshipId);
         Relationship storage rel = _existing(relationshipId);
+        (address patient, uint64 limit) = _actingPatient(relationshipId, rel, DELEGATE_GRANT);
         if (rel.status == Status.Rejected) revert RelationshipRejected(relationshipId);
-        if (viewer == address(0) || viewer == patient || viewer == rel.provider) revert InvalidViewer(viewer);
+        if (viewer == address(0) || viewer == patient || viewer == rel.provider || viewer == msg.sender) {
+            revert InvalidViewer(viewer);
+        }
         if (expiresAt != 0 && expiresAt <= block.timestamp) revert ExpiryInPast(expiresAt);
+        if (limit != 0 && (expiresAt == 0 || expiresAt > limit)) revert BeyondDelegation(expiresAt, limit);
         bytes32 scopeHash = keccak256(bytes(scope));
         _grants[_grantKey(relationshipId, viewer, scopeHash)] = Grant(true, expiresAt);
         emit ViewerGranted(relationshipId, viewer, scopeHash, scope, expiresAt);
     }
 
     /**
-     * @notice Withdraw `viewer`'s grant for `scopeHash`. Patient only. Effective from this block.
+     * @notice Withdraw `viewer`'s grant for `scopeHash`. Patient (controller, or a delegate with
+     * DELEGATE_GRANT) only. Effective from this block.
      */
     function revokeViewer(uint256 relationshipId, address viewer, bytes32 scopeHash) external {
-        _onlyPatient(relationshipId);
+        _actingPatient(relationshipId, _existing(relationshipId), DELEGATE_GRANT);
         bytes32 key = _grantKey(relationshipId, viewer, scopeHash);
         if (!_grants[key].active) revert NotGranted();
         delete _grants[key];
@@ -260,6 +270,108 @@ contract MedLedger is Registrar {
     /// @notice When `provider` anchored audit `root` (0 = never).
     function auditAnchorOf(address provider, bytes32 root) external view returns (uint256) {
         return _auditAnchors[keccak256(abi.encode(provider, root))];
+    }
+
+    // ------------------------------------------------------------------ model registry
+    //
+    // Provenance of trained models (issue 6): for each published model, or each round of a
+    // federated training run, which consent set it was trained on and which providers' data went
+    // into it, so anyone holding the model file can check what it was trained on.
+    //
+    // Who may record: anyone. A record is a claim by its recorder, so the recorder is part of its
+    // key: `modelRecordOf(recorder, modelHash)`. A verifier asks about the publisher they got the model
+    // from; nobody can squat or overwrite another recorder's records (with a key of the model hash
+    // alone, a front-runner could copy the hash from the mempool and block the real record). Limiting
+    // recording to accredited providers would shut out researchers, who read through gatekeepers like
+    // any third party and hold no role on chain. The providers named must be accredited now, so the
+    // public list can only ever hold providers (never a patient's address) and each named provider
+    // can be asked for its audit trail of the reads.
+    //
+    // consentSetHash is keccak256(abi.encode(address[] patients sorted ascending)) for a model
+    // trained on one extraction (src/ml/consent-set.ts), or the per-provider combination a federated
+    // run documents (src/ml/federated-research.ts); the contract treats it as an opaque commitment.
+    // Storage holds only what a verifier or another contract must look up (two slots per record, one
+    // per model for the round order); the providers are in the event only.
+
+    /// @notice What was recorded for a model: its consent set, round, and the block it was recorded in.
+    struct ModelRecord {
+        bytes32 consentSetHash;
+        uint32 round;
+        uint64 recordedAt;
+    }
+
+    /// @dev keccak(recorder, modelHash) → record.
+    mapping(bytes32 recordKey => ModelRecord) internal _modelRecords;
+    /// @dev keccak(recorder, modelId) → the last round recorded (rounds only go up).
+    mapping(bytes32 modelKey => uint32 round) internal _modelRounds;
+
+    /// @notice `recorder` recorded round `round` of model `modelId`: the model with hash `modelHash`
+    /// was trained on consent set `consentSetHash` from the data of `providers` (ascending).
+    event ModelRoundRecorded(
+        bytes32 indexed modelId,
+        bytes32 indexed modelHash,
+        address indexed recorder,
+        uint32 round,
+        bytes32 consentSetHash,
+        address[] providers
+    );
+
+    /// @notice A model id, model hash or consent-set hash is zero, or the round is 0.
+    error InvalidModelRecord();
+    /// @notice Rounds of a model only go up; the recorder's last round of it is `lastRound`.
+    error RoundNotAfter(uint32 lastRound);
+    /// @notice The caller already recorded a model with hash `modelHash`.
+    error ModelAlreadyRecorded(bytes32 modelHash);
+    /// @notice Providers must be given, without duplicates, in ascending address order.
+    error ProvidersNotSorted();
+
+    /**
+     * @notice Record that the model with hash `modelHash`, round `round` of the caller's model
+     * `modelId`, was trained on consent set `consentSetHash` from the data of `providers`.
+     * @param modelId the caller's name for the model (e.g. keccak256 of a study name); its rounds go up
+     * @param round 1, 2, … (a model trained in one go is round 1); greater than the last one recorded
+     * @param modelHash keccak256 of the model's canonical JSON (src/ml/logistic.ts hashModel)
+     * @param consentSetHash commitment to the patients whose data the model was trained on
+     * @param providers the accredited providers whose data was used, in ascending address order
+     */
+    function recordModelRound(
+        bytes32 modelId,
+        uint32 round,
+        bytes32 modelHash,
+        bytes32 consentSetHash,
+        address[] calldata providers
+    ) external {
+        if (modelId == bytes32(0) || modelHash == bytes32(0) || consentSetHash == bytes32(0) || round == 0) {
+            revert InvalidModelRecord();
+        }
+        if (providers.length == 0) revert ProvidersNotSorted();
+        address previous = address(0);
+        for (uint256 i = 0; i < providers.length; i++) {
+            address p = providers[i];
+            if (p <= previous) revert ProvidersNotSorted();
+            if (!_accounts[p].accredited) revert NotAccredited(p);
+            previous = p;
+        }
+        bytes32 modelKey = keccak256(abi.encode(msg.sender, modelId));
+        uint32 lastRound = _modelRounds[modelKey];
+        if (round <= lastRound) revert RoundNotAfter(lastRound);
+        ModelRecord storage record = _modelRecords[keccak256(abi.encode(msg.sender, modelHash))];
+        if (record.consentSetHash != bytes32(0)) revert ModelAlreadyRecorded(modelHash);
+        _modelRounds[modelKey] = round;
+        record.consentSetHash = consentSetHash;
+        record.round = round;
+        record.recordedAt = uint64(block.number);
+        emit ModelRoundRecorded(modelId, modelHash, msg.sender, round, consentSetHash, providers);
+    }
+
+    /// @notice What `recorder` recorded for the model with hash `modelHash` (all zero if nothing).
+    function modelRecordOf(address recorder, bytes32 modelHash) external view returns (ModelRecord memory) {
+        return _modelRecords[keccak256(abi.encode(recorder, modelHash))];
+    }
+
+    /// @notice The last round of model `modelId` that `recorder` recorded (0 = none).
+    function lastModelRound(address recorder, bytes32 modelId) external view returns (uint32) {
+        return _modelRounds[keccak256(abi.encode(recorder, modelId))];
     }
 
     // ------------------------------------------------------------------ views
@@ -324,9 +436,34 @@ contract MedLedger is Registrar {
         if (!_accounts[msg.sender].accredited) revert NotAccredited(msg.sender);
     }
 
-    function _onlyPatient(uint256 relationshipId) private view returns (address patient) {
+    /**
+     * @dev The relationship's patient, if the caller acts for them with `permission`; `limit` is the
+     * latest expiry the caller may give (0 = any). The patient's own key, never moved, is decided from
+     * the relationship slot alone.
+     */
+    function _actingPatient(uint256 relationshipId, Relationship storage rel, uint8 permission)
+        private
+        view
+        returns (address patient, uint64 limit)
+    {
         patient = patientOf(relationshipId);
-        if (patient != msg.sender) revert NotRelationshipPatient(relationshipId, msg.sender);
+        if (msg.sender == patient && !rel.keyMoved) return (patient, 0);
+        bool ok;
+        (ok, limit) = _authority(patient, msg.sender, permission);
+        if (!ok) revert NotRelationshipPatient(relationshipId, msg.sender);
+    }
+
+    /// @dev After a recovery: every relationship of the patient asks for the controller from now on
+    /// (about 5,000 gas per relationship, once per patient; later ones copy the account's flag).
+    function _onKeyMoved(address patient) internal override {
+        Account storage account = _accounts[patient];
+        if (account.keyMoved) return;
+        account.keyMoved = true;
+        uint256 base = uint256(uint160(patient)) << 32;
+        uint256 count = account.relationshipCount;
+        for (uint256 i = 0; i < count; i++) {
+            _relationships[base | i].keyMoved = true;
+        }
     }
 
     function _setStatus(uint256 relationshipId, Relationship storage rel, Status status) private {

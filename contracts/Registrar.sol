@@ -19,15 +19,20 @@ abstract contract Registrar is Ownable2Step, EIP712 {
     enum Role {
         None,
         Patient,
-        Provider
+        Provider,
+        /// A key that holds a patient's identity after guardian recovery (PatientControl).
+        Controller
     }
 
-    /// @dev One storage slot per participant (role 1 byte, accredited 1 byte, count 4 bytes, time 5 bytes).
+    /// @dev One storage slot per participant (role 1 byte, accredited 1 byte, count 4 bytes, time 5 bytes,
+    /// keyMoved 1 byte). keyMoved: a patient whose key a guardian recovery moved; the patient address no
+    /// longer signs for itself (PatientControl).
     struct Account {
         Role role;
         bool accredited;
         uint32 relationshipCount;
         uint40 registeredAt;
+        bool keyMoved;
     }
 
     /// @dev EIP-712 type a provider signs to vouch that `identityHash` belongs to `patient`.
@@ -75,7 +80,7 @@ abstract contract Registrar is Ownable2Step, EIP712 {
      */
     function accreditProvider(address provider, bytes32 identityHash) external onlyOwner {
         Account storage account = _accounts[provider];
-        if (account.role == Role.Patient) revert AlreadyRegistered(provider);
+        if (account.role == Role.Patient || account.role == Role.Controller) revert AlreadyRegistered(provider);
         if (account.role == Role.None) {
             _bindIdentity(provider, identityHash);
             account.role = Role.Provider;

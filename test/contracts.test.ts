@@ -392,7 +392,7 @@ test('relationships: only accredited providers open them, with registered patien
   assert.equal(id >> 32n, BigInt(addr(pt)));
   assert.equal(id & 0xffffffffn, 0n);
   assert.equal(await findRelationship(stranger, { patient: addr(pt), provider: addr(p) }), id);
-  assert.deepEqual({ ...(await relationshipOf(id)), updatedAt: 0 }, { provider: addr(p), status: STATUS.new, pointerCount: 1, updatedAt: 0 });
+  assert.deepEqual({ ...(await relationshipOf(id)), updatedAt: 0 }, { provider: addr(p), status: STATUS.new, pointerCount: 1, updatedAt: 0, keyMoved: false });
   assert.equal(await getPointer(p, { relationshipId: id, query: LAB }), data('r'));
 
   // One relationship per pair, whatever the query.

@@ -9,7 +9,8 @@ import type { Bundle, Observation, Resource } from '@medplum/fhirtypes';
 import pg from 'pg';
 import type { Address, LocalAccount } from 'viem';
 import { linkPatient, publishRecord } from '../src/gatekeeper/publish.js';
-import { replicaSchema, replicateFrom, ReplicationError, scopedDb } from '../src/gatekeeper/replica.js';
+import { exportPath, replicaSchema, replicateFrom, ReplicationError, scopedDb } from '../src/gatekeeper/replica.js';
+import { REPLICATION_CONSENT_TYPES } from '../src/gatekeeper/replication-consent.js';
 import type { RunningGatekeeper } from '../src/gatekeeper/run.js';
 import { verifyPointers } from '../src/gatekeeper/verify.js';
 import { canonicalResultSet, hashResultSet, type ResourceLike } from '../src/records/hash.js';
@@ -39,9 +40,10 @@ let relationshipId: bigint;
 let ownPatientAtB: string;
 let labAtA: { resources: Resource[]; dataHash?: string };
 
-function observation(subject: string, category: string, value: number): Observation {
+function observation(subject: string, category: string, value: number, label?: string): Observation {
   return {
     resourceType: 'Observation',
+    ...(label ? { meta: { security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: label }] } } : {}),
     status: 'final',
     category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: category }] }],
     code: { coding: [{ system: 'http://loinc.org', code: category === 'laboratory' ? '718-7' : '8867-4' }] },
@@ -85,12 +87,13 @@ before(async () => {
   gkA = await startTestGatekeeper(providerA);
   gkB = await startTestGatekeeper(providerB);
 
-  // A holds labs, vitals and a problem; B holds a record of its own for the same patient.
+  // A holds labs (one labelled PSY), vitals and a problem; B holds a record of its own for the same patient.
   const atA = await gkA.store.create({ resourceType: 'Patient', name: [{ family: 'Replicated' }] });
   await linkPatient(gkA.store, providerA, atA.id, 'urn:test|replicated', PEPPER);
   const records: Resource[] = [
     observation(atA.id, 'laboratory', 13.2),
     observation(atA.id, 'laboratory', 12.9),
+    observation(atA.id, 'laboratory', 4.1, 'PSY'),
     observation(atA.id, 'vital-signs', 72),
     { resourceType: 'Condition', subject: { reference: `Patient/${atA.id}` }, category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-category', code: 'problem-list-item' }] }], code: { coding: [{ system: 'http://snomed.info/sct', code: '38341003' }] } },
   ];
@@ -129,16 +132,27 @@ test('without the patient\'s consent, replication fails with a clear error', asy
 test('with consent, B copies every pointer and the copy hashes to the chain', async () => {
   const pointers = await pointersAtA();
   assert.deepEqual(pointers.map((p) => p.query).sort(), [PROBLEMS, LAB, VITALS].sort());
-  assert.deepEqual((await allowReplication(patient, { source: A, replica: B })).sort(), pointers.map((p) => p.query).sort());
-  assert.deepEqual(await allowReplication(patient, { source: A, replica: B }), [], 'nothing left to grant');
+  const { granted, consent } = await allowReplication(patient, { source: A, replica: B });
+  assert.deepEqual(granted.sort(), pointers.map((p) => p.query).sort());
+  assert.deepEqual((await allowReplication(patient, { source: A, replica: B })).granted, [], 'nothing left to grant');
   const ownBefore = await verifyPointers(gkB.store, providerB, B, ownPatientAtB);
   const ownCount = await gkB.store.countResources();
 
   // A patient cannot point B's gatekeeper at a URL; B's operator can.
   assert.equal(await statusOf(replicateRecords(viaB(patient.account!), { source: A, patient: me, sourceUrl: gkA.url })), 403);
-  const first = await replicateRecords(viaB(providerB.account!), { source: A, patient: me, sourceUrl: gkA.url });
+  // The grants alone: A withholds the PSY-labelled lab from B, as from any viewer, so the copy fails verification.
+  await assert.rejects(replicateRecords(viaB(providerB.account!), { source: A, patient: me, sourceUrl: gkA.url }), (err: unknown) => {
+    assert.ok(err instanceof GatekeeperRequestError);
+    assert.equal(err.status, 502);
+    assert.match(err.message, /pointer "Observation\?category=laboratory": the data from 0x[0-9a-fA-F]{40} hashes to/);
+    assert.match(err.message, /a full copy needs the patient's signed replication consent/);
+    return true;
+  });
+  assert.equal(await gkB.replicas.open(A), undefined, 'nothing was stored');
+
+  const first = await replicateRecords(viaB(providerB.account!), { source: A, patient: me, sourceUrl: gkA.url, consent });
   assert.deepEqual(first.pointers.map(({ query, dataHash }) => ({ query, dataHash })).sort((a, b) => a.query.localeCompare(b.query)), pointers);
-  assert.deepEqual([first.created, first.updated, first.deleted], [4, 0, 0]);
+  assert.deepEqual([first.created, first.updated, first.deleted], [5, 0, 0]);
   assert.deepEqual(first.skipped, []);
 
   const replica = (await gkB.replicas.open(A))!;
@@ -147,7 +161,7 @@ test('with consent, B copies every pointer and the copy hashes to the chain', as
   }
   // B's own records and pointers are untouched; the copy is in the replica's schema.
   assert.equal(await gkB.store.countResources(), ownCount);
-  assert.deepEqual(await gkB.db.query(sql`SELECT count(*)::int AS n FROM ${raw(replicaSchema(A))}.resources`), [{ n: 4 }]);
+  assert.deepEqual(await gkB.db.query(sql`SELECT count(*)::int AS n FROM ${raw(replicaSchema(A))}.resources`), [{ n: 5 }]);
   assert.deepEqual(await verifyPointers(gkB.store, providerB, B, ownPatientAtB), ownBefore);
   assert.equal(ownBefore.parameter?.[0]?.valueBoolean, true);
 
@@ -191,6 +205,27 @@ test('a copy whose data does not match the on-chain hash is refused, naming the 
   assert.deepEqual([again.created, again.updated, again.deleted], [0, 0, 0]);
 });
 
+test('A exports sensitive records only to the provider the patient\'s signed consent names, for pointers it holds grants on', async () => {
+  await grantViewer(patient, { relationshipId, viewer: carol.address, scope: LAB, expiresAt: 0 });
+  const { consent } = await allowReplication(patient, { source: A, replica: B });
+  const asCarol = clientFor(gkA, providerA, carol);
+  assert.equal(await statusOf(asCarol.get(exportPath(me, LAB, consent))), 403, 'the consent names B, not carol');
+  const plain = await asCarol.get<Bundle>(exportPath(me, LAB));
+  assert.equal(plain.body.total, 3, 'without it, carol gets what her grant shows: no PSY record');
+  assert.ok(resourcesOf(plain.body).every((r) => !r.meta?.security));
+  assert.equal(await statusOf(asCarol.get(`${exportPath(me, LAB)}&query=Patient`)), 400);
+  // A consent signed by anyone but the patient is refused by B before it asks.
+  const forged = await stranger.signTypedData({
+    domain: { name: 'MedLedger Replication', version: '1', chainId: providerB.chainId, verifyingContract: providerB.contract },
+    types: REPLICATION_CONSENT_TYPES,
+    primaryType: 'ReplicationConsent',
+    message: { patient: me, source: A, replica: B },
+  });
+  await assert.rejects(replicateFrom({ replicas: gkB.replicas, ledger: providerB, sourceUrl: gkA.url, source: A, patient: me, consent: forged }), { status: 400 });
+  // Presented by B, without grants covering the pointer, it gives nothing either.
+  assert.equal(await statusOf(clientFor(gkA, providerA, providerB.account!).get(exportPath(me, 'DiagnosticReport', consent))), 403);
+});
+
 test('with A stopped, the patient reads their records through B: same resources, hash equal to the chain', async () => {
   const atA = await clientFor(gkA, providerA, patient.account!).get<Bundle>(`/fhir/R4/Observation?category=laboratory&_count=1000`);
   labAtA = { resources: resourcesOf(atA.body), dataHash: atA.dataHash };
@@ -199,7 +234,8 @@ test('with A stopped, the patient reads their records through B: same resources,
 
   const viaReplica = await viaB(patient.account!).get<Bundle>(`/replica/${A}/fhir/R4/Observation?category=laboratory&_count=1000`);
   const resources = resourcesOf(viaReplica.body);
-  assert.equal(resources.length, 3);
+  assert.equal(resources.length, 4);
+  assert.ok(resources.some((r) => r.meta?.security?.[0]?.code === 'PSY'), 'the patient sees their labelled record through B too');
   assert.equal(canonicalResultSet(resources as ResourceLike[]), canonicalResultSet(labAtA.resources as ResourceLike[]));
   assert.equal(viaReplica.dataHash, labAtA.dataHash);
   assert.equal(viaReplica.dataHash, await chainHash(LAB));
@@ -214,10 +250,11 @@ test('with A stopped, the patient reads their records through B: same resources,
 });
 
 test('a third party granted on A\'s relationship reads through B; a stranger is refused', async () => {
-  await grantViewer(patient, { relationshipId, viewer: carol.address, scope: LAB, expiresAt: 0 });
+  // Carol's grant (given above) reads the labs without the PSY-labelled one, exactly as at A.
+  const unlabelled = labAtA.resources.filter((r) => !r.meta?.security) as ResourceLike[];
   const asCarol = await viaB(carol).get<Bundle>(`/replica/${A}/fhir/R4/Observation?_count=1000`);
-  assert.equal(canonicalResultSet(resourcesOf(asCarol.body) as ResourceLike[]), canonicalResultSet(labAtA.resources as ResourceLike[]));
-  assert.equal(asCarol.dataHash, await chainHash(LAB));
+  assert.equal(canonicalResultSet(resourcesOf(asCarol.body) as ResourceLike[]), canonicalResultSet(unlabelled));
+  assert.equal(asCarol.dataHash, hashResultSet(unlabelled));
   assert.equal(await statusOf(viaB(carol).get(`/replica/${A}/fhir/R4/Condition`)), 403);
 
   const id = labAtA.resources[0]!.id;

@@ -12,6 +12,7 @@ import { loadLocalSummary, saveLocalSummary, wipeLocalSummary } from '../client/
 import { readConfig, type Config } from '../config.js';
 import { createUser, findUser, loadUsers, resolveAddress, unlockUser, USER_ROLES, type UserRole } from '../keys/users.js';
 import { hashResultSet, type ResourceLike } from '../records/hash.js';
+import { decryptKeystore, type KeystoreV3 } from '../keys/keystore.js';
 import * as sdk from '../sdk/index.js';
 import { ensureDemoUsers } from './demo.js';
 import { describeError } from './errors.js';
@@ -199,6 +200,28 @@ program
     if (!USER_ROLES.includes(opts.role as UserRole)) throw new Error(`role must be one of ${USER_ROLES.join(', ')}`);
     const user = createUser(config().dataDir, { name, role: opts.role as UserRole, identity: opts.identity, password });
     console.log(`created ${user.name} ${user.address}`);
+  });
+
+program
+  .command('user-import <name>')
+  .description('add an existing key to this data directory from a v3 keystore file (e.g. on a new device; needs its --password)')
+  .requiredOption('--keystore <file>', 'the keystore JSON file')
+  .option('--role <role>', `one of ${USER_ROLES.join(', ')}`, 'patient')
+  .option('--identity <identity>', 'identity string (patients and providers)')
+  .action((name: string, opts: { keystore: string; role: string; identity?: string }) => {
+    const { password } = program.opts<GlobalOptions>();
+    if (!password) throw new Error('give the keystore\'s --password (or MEDLEDGER_PASSWORD)');
+    if (!USER_ROLES.includes(opts.role as UserRole)) throw new Error(`role must be one of ${USER_ROLES.join(', ')}`);
+    let keystore: KeystoreV3;
+    try {
+      keystore = JSON.parse(readFileSync(opts.keystore, 'utf8')) as KeystoreV3;
+    } catch (err) {
+      throw new Error(`cannot read keystore ${opts.keystore}: ${(err as Error).message.split('\n')[0]}`);
+    }
+    const privateKey = decryptKeystore(keystore, password);
+    mkdirSync(config().dataDir, { recursive: true, mode: 0o700 });
+    const user = createUser(config().dataDir, { name, role: opts.role as UserRole, identity: opts.identity, password, privateKey });
+    console.log(`imported ${user.name} ${user.address}`);
   });
 
 // ---------------------------------------------------------------- registrar

@@ -11,6 +11,7 @@ import type { AccessPolicy, AccessPolicyResource } from '@medplum/fhirtypes';
 import { and, or, sql, type Sql } from '../records/sql.js';
 import { parsePointerQuery } from './query.js';
 import { intersectScopes, parseScopes, type ResourceScope, type SmartScope } from './smart.js';
+import { EMERGENCY_DATA_SET } from './emergency.js';
 
 /**
  * Security labels that hide a resource from every third-party viewer, whatever the grant says. A
@@ -45,10 +46,27 @@ export interface ViewerGrant {
   expiresAt: number;
 }
 
+/** A delegate holding the read permission (MedLedger setDelegate): the patient's records, no sensitive labels. */
+export interface DelegateRead {
+  patientId: string;
+  /** Unix seconds; 0 = no expiry. */
+  expiresAt: number;
+}
+
+/** An open break-glass (MedLedger openBreakGlass): the patient's emergency data set (emergency.ts), no sensitive labels. */
+export interface EmergencyRead {
+  patientId: string;
+  /** Unix seconds. */
+  expiresAt: number;
+  /** The reason the provider stated, checked against the chain. */
+  reason: string;
+}
+
 export type Requester =
   | { role: 'provider' } // this gatekeeper's own provider: every resource
   | { role: 'patient'; patientId: string } // the patient: all of their own resources, every label
-  | { role: 'viewer'; grants: readonly ViewerGrant[] }; // a third party: granted slices, no sensitive labels
+  // a third party: granted slices, what patients delegated, an emergency set; never sensitive labels
+  | { role: 'viewer'; grants: readonly ViewerGrant[]; delegations?: readonly DelegateRead[]; emergencies?: readonly EmergencyRead[] };
 
 export type ReadInteraction = 'read' | 'search';
 type RuleInteraction = 'read' | 'vread' | 'history' | 'search';
@@ -61,6 +79,8 @@ export interface ConsentRule extends AccessPolicyResource {
   patientId?: string;
   /** Each list is one `categories && list` test: a bare code or `system|code`, OR-ed within a list. */
   categories: string[][];
+  /** Each list is one `codes && list` test, like categories (the emergency data set's blood type). */
+  codes?: string[][];
   /** Resources whose `security` holds any of these are left out. */
   excludeSecurity: readonly string[];
 }
@@ -95,7 +115,7 @@ function baseRules(requester: Requester, now: number, denials: ConsentPolicy['de
     denials.push({ resourceType: '*', reason: 'the requester has no patient id' });
     return [];
   }
-  return requester.grants.flatMap((grant) => {
+  const granted = requester.grants.flatMap((grant) => {
     let query;
     try {
       query = parsePointerQuery(grant.scope); // the contract cannot check it, so readers must
@@ -117,6 +137,33 @@ function baseRules(requester: Requester, now: number, denials: ConsentPolicy['de
     const categories = query.categories.length ? [query.categories] : [];
     return [rule(query.resourceType, { patientId: grant.patientId, categories, excludeSecurity: SENSITIVE_TOKENS })];
   });
+  return [...granted, ...delegateRules(requester.delegations ?? [], now, denials), ...emergencyRules(requester.emergencies ?? [], now, denials)];
+}
+
+/** Read delegates see every type of the patient's, as a third party would (sensitive labels excluded). */
+function delegateRules(delegations: readonly DelegateRead[], now: number, denials: ConsentPolicy['denials']): ConsentRule[] {
+  return delegations.flatMap((d) => {
+    if (!(d.expiresAt === 0 || d.expiresAt > now)) {
+      denials.push({ resourceType: '*', reason: `the delegation expired at ${d.expiresAt}`, expired: true });
+      return [];
+    }
+    return d.patientId ? [rule('*', { patientId: d.patientId, excludeSecurity: SENSITIVE_TOKENS })] : [];
+  });
+}
+
+/** Break-glass: the emergency data set only, until the opening expires (0 is not "never" here). */
+function emergencyRules(emergencies: readonly EmergencyRead[], now: number, denials: ConsentPolicy['denials']): ConsentRule[] {
+  return emergencies.flatMap((e) =>
+    EMERGENCY_DATA_SET.flatMap((set) => {
+      if (!(e.expiresAt > now) || !e.patientId) {
+        denials.push({ resourceType: set.resourceType, reason: `the break-glass opening expired at ${e.expiresAt}`, expired: true });
+        return [];
+      }
+      const categories = set.categories ? [[...set.categories]] : [];
+      const codes = set.codes ? [[...set.codes]] : [];
+      return [rule(set.resourceType, { patientId: e.patientId, categories, codes, excludeSecurity: SENSITIVE_TOKENS })];
+    }),
+  );
 }
 
 /** The part of `r` that the presented scopes also allow, as rules. */
@@ -150,7 +197,7 @@ function narrow(r: ConsentRule, scopes: readonly SmartScope[], denials: ConsentP
       ...(s.permissions.includes('s') ? (['search'] as const) : []),
     ];
     const categories = s.params.map((p) => [...p.values]);
-    out.push(rule(s.resourceType, { patientId: r.patientId, categories, excludeSecurity: r.excludeSecurity, interaction }));
+    out.push(rule(s.resourceType, { patientId: r.patientId, categories, codes: r.codes, excludeSecurity: r.excludeSecurity, interaction }));
   }
   if (!out.some((o) => o.resourceType === r.resourceType)) {
     denials.push({ resourceType: r.resourceType, reason: 'the SMART scopes presented do not include it' });
@@ -160,13 +207,15 @@ function narrow(r: ConsentRule, scopes: readonly SmartScope[], denials: ConsentP
 
 function rule(
   resourceType: string,
-  c: { patientId?: string; categories?: string[][]; excludeSecurity?: readonly string[]; interaction?: RuleInteraction[] },
+  c: { patientId?: string; categories?: string[][]; codes?: string[][]; excludeSecurity?: readonly string[]; interaction?: RuleInteraction[] },
 ): ConsentRule {
   const categories = c.categories ?? [];
+  const codes = c.codes ?? [];
   const excludeSecurity = c.excludeSecurity ?? [];
   const params = [
     ...(c.patientId === undefined ? [] : [`_compartment=Patient/${encodeURIComponent(c.patientId)}`]),
     ...categories.map((values) => `category=${values.join(',')}`),
+    ...codes.map((values) => `code=${values.join(',')}`),
     ...(excludeSecurity.length ? [`_security:not=${excludeSecurity.filter((t) => t.includes('|')).join(',')}`] : []),
   ];
   return {
@@ -176,6 +225,7 @@ function rule(
     interaction: c.interaction ?? ['read', 'vread', 'history', 'search'],
     ...(c.patientId === undefined ? {} : { patientId: c.patientId }),
     categories,
+    ...(codes.length ? { codes } : {}),
     excludeSecurity,
   };
 }
@@ -199,6 +249,7 @@ export function policyFilter(
         sql`resource_type = ${resourceType}`,
         ...(r.patientId === undefined ? [] : [sql`patient_id = ${r.patientId}`]),
         ...r.categories.map((values) => sql`categories && ${[...values]}::text[]`),
+        ...(r.codes ?? []).map((values) => sql`codes && ${[...values]}::text[]`),
         ...(r.excludeSecurity.length ? [sql`NOT (security && ${[...r.excludeSecurity]}::text[])`] : []),
       ]),
     );

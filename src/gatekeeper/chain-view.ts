@@ -26,11 +26,23 @@ export interface ViewerGrant {
   expiresAt: number;
 }
 
+/** What an address holds as a key (MedLedger PatientControl), for resolving who signed a request. */
+export interface KeyHolding {
+  /** A patient whose key a guardian recovery moved: the address no longer signs for itself. */
+  moved: boolean;
+  /** The patient identity this key signs for after a recovery. */
+  controls?: Address;
+  /** Delegations to this address (permission bits, MedLedger DELEGATE_*), expired ones included. */
+  delegations: { patient: Address; permissions: number; expiresAt: number }[];
+}
+
 export interface ChainView {
   /** Brings the cache up to the latest block (coalesced: concurrent callers share one look). */
   sync(): Promise<bigint>;
   /** Live grants `viewer` holds on this provider's relationships (rejected relationships excluded). */
   grantsOf(viewer: Address): Promise<ViewerGrant[]>;
+  /** What `address` holds as a key; the same object until a ControllerChanged or DelegateSet event concerns it. */
+  keyOf(address: Address): Promise<KeyHolding>;
   readonly provider: Address;
   /** True while blocks are followed by subscription (false: each decision asks the node). */
   readonly following: boolean;
@@ -44,7 +56,9 @@ export interface ChainViewOptions {
 }
 
 const viewerGranted = getAbiItem({ abi: medLedgerAbi, name: 'ViewerGranted' });
+const delegateSet = getAbiItem({ abi: medLedgerAbi, name: 'DelegateSet' });
 const REJECTED = 5;
+const CONTROLLER = 3; // Registrar.Role.Controller
 
 export function createChainView(client: LedgerClient, provider: Address, options: ChainViewOptions = {}): ChainView {
   const pc = client.publicClient;
@@ -59,6 +73,7 @@ export function createChainView(client: LedgerClient, provider: Address, options
   // Each cached answer remembers the block it was read at; it is reused only if no event since then
   // could have changed it (per viewer, or for everyone).
   const grants = new Map<string, { at: bigint; value: Promise<ViewerGrant[]> }>();
+  const keys = new Map<string, { at: bigint; value: Promise<KeyHolding> }>();
   const changedAt = new Map<string, bigint>();
   let allChangedAt = -1n;
   let running: Promise<bigint> | undefined;
@@ -98,6 +113,7 @@ export function createChainView(client: LedgerClient, provider: Address, options
     if (latest < block || reorg) {
       // The chain rolled back (dev node crash) or reorganised: forget everything.
       grants.clear();
+      keys.clear();
       changedAt.clear();
       allChangedAt = latest;
       reorg = false;
@@ -111,6 +127,10 @@ export function createChainView(client: LedgerClient, provider: Address, options
           changedAt.set(log.args.viewer.toLowerCase(), log.blockNumber);
         } else if (log.eventName === 'StatusChanged' || log.eventName === 'AccreditationRevoked') {
           allChangedAt = log.blockNumber; // a rejection (or a lost accreditation) changes every viewer of it
+        } else if (log.eventName === 'ControllerChanged') {
+          for (const a of [log.args.patient, log.args.previous, log.args.controller]) changedAt.set(a.toLowerCase(), log.blockNumber);
+        } else if (log.eventName === 'DelegateSet') {
+          changedAt.set(log.args.delegate.toLowerCase(), log.blockNumber);
         }
       }
     }
@@ -154,6 +174,22 @@ export function createChainView(client: LedgerClient, provider: Address, options
     return result.filter((g): g is ViewerGrant => g !== undefined);
   }
 
+  async function loadKey(address: Address, at: bigint): Promise<KeyHolding> {
+    const read = { address: client.contract, abi: medLedgerAbi, blockNumber: at } as const;
+    const [account, logs] = await Promise.all([
+      pc.readContract({ ...read, functionName: 'accountOf', args: [address] }),
+      pc.getLogs({ address: client.contract, event: delegateSet, args: { delegate: address }, fromBlock: client.deployBlock, toBlock: at }),
+    ]);
+    const controls = account.role === CONTROLLER ? await pc.readContract({ ...read, functionName: 'patientOfController', args: [address] }) : undefined;
+    const delegations = await Promise.all(
+      [...new Set(logs.map((l) => l.args.patient!))].map(async (patient) => {
+        const d = await pc.readContract({ ...read, functionName: 'delegationOf', args: [patient, address] });
+        return { patient, permissions: d.permissions, expiresAt: Number(d.expiresAt) };
+      }),
+    );
+    return { moved: account.keyMoved, ...(controls ? { controls } : {}), delegations: delegations.filter((d) => d.permissions !== 0) };
+  }
+
   return {
     provider,
     get following() {
@@ -174,6 +210,16 @@ export function createChainView(client: LedgerClient, provider: Address, options
       const value = load(viewer, at);
       grants.set(key, { at, value });
       value.catch(() => grants.delete(key));
+      return value;
+    },
+    async keyOf(address) {
+      const at = await sync();
+      const key = address.toLowerCase();
+      const entry = keys.get(key);
+      if (entry && entry.at >= allChangedAt && entry.at >= (changedAt.get(key) ?? -1n)) return entry.value;
+      const value = loadKey(address, at);
+      keys.set(key, { at, value });
+      value.catch(() => keys.delete(key));
       return value;
     },
   };

@@ -51,6 +51,13 @@ export function createReadCache(store: RecordStore, options: { maxEntries?: numb
   const maxAgeMs = options.maxAgeMs ?? 1000;
   const entries = new Map<string, { at: number; value: Promise<CachedSearch> }>();
   let generation = store.generation;
+  // Filters come back as the same object while consent is unchanged (policy-cache.ts): render each once.
+  const rendered = new WeakMap<Sql, string>();
+  const keyOf = (filter: Sql) => {
+    let text = rendered.get(filter);
+    if (text === undefined) rendered.set(filter, (text = JSON.stringify(render(filter))));
+    return text;
+  };
   return {
     search(type, query, filter) {
       // A write since the entries were read: they may all be wrong. (A search still running when the
@@ -59,8 +66,7 @@ export function createReadCache(store: RecordStore, options: { maxEntries?: numb
         entries.clear();
         generation = store.generation;
       }
-      const { text, values } = render(filter);
-      const key = JSON.stringify([type, query, text, values]);
+      const key = JSON.stringify(type) + JSON.stringify(query) + keyOf(filter); // each part self-delimiting
       const now = performance.now();
       const hit = entries.get(key);
       if (hit && now - hit.at <= maxAgeMs) return hit.value;

@@ -132,11 +132,12 @@ export const replicaRoutes: FastifyPluginAsync<ReplicaRoutesOptions> = async (ap
 
   app.get('/replica/export/Patient/:patient', route('operation', async (req, trail) => {
     const { patient } = req.params as { patient: string };
-    const { query } = req.query as { query?: string };
+    const { query, consent } = req.query as { query?: unknown; consent?: unknown };
     if (!isAddress(patient)) throw new GatekeeperError(400, 'the patient must be a chain address');
+    if (typeof query !== 'string' || !(consent === undefined || typeof consent === 'string')) throw new GatekeeperError(400, 'give one query (and at most one consent)');
     let pointer;
     try {
-      pointer = parsePointerQuery(query ?? '');
+      pointer = parsePointerQuery(query);
     } catch (err) {
       if (err instanceof UnsafeQueryError) throw new GatekeeperError(400, err.message);
       throw err;
@@ -146,13 +147,12 @@ export const replicaRoutes: FastifyPluginAsync<ReplicaRoutesOptions> = async (ap
     trail.patientId = patientId;
     const { requester } = await resolveRequester(store, chain, trail.address);
     const policy = compilePolicy(requester, { now: now() });
-    const { consent } = req.query as { consent?: string };
     if (consent !== undefined) {
       // The custodian the patient named gets the whole pointer, labels included — but only a pointer
       // its live grants cover in full (the grants are what the patient can revoke).
       const fields = { patient, source: provider, replica: trail.address, chainId: ledger.chainId, contract: ledger.contract };
       if (!(await isReplicationConsent(consent, fields))) throw new GatekeeperError(403, `the replication consent is not ${patient}'s signature naming ${trail.address} as the replica`);
-      const covered = requester.role === 'viewer' && requester.grants.some((g) => g.patientId === patientId && (g.expiresAt === 0 || g.expiresAt > now()) && scopeCovers(g.scope, query!));
+      const covered = requester.role === 'viewer' && requester.grants.some((g) => g.patientId === patientId && (g.expiresAt === 0 || g.expiresAt > now()) && scopeCovers(g.scope, query));
       if (!covered) throw new GatekeeperError(403, `${trail.address} holds no live grant covering "${query}"`);
     }
     // The pointer's result set (store.resultSet), narrowed by what the requester may read.

@@ -9,13 +9,19 @@ import { patientOf } from '../sdk/relationships.js';
 import type { Requester } from '../consent/policy.js';
 import type { RecordStore } from '../records/store.js';
 import { ADDRESS_SYSTEM } from './audit.js';
-import type { ChainView } from './chain-view.js';
+import type { ChainView, KeyHolding, ViewerGrant } from './chain-view.js';
+import type { OpenEmergency } from './break-glass.js';
 
 export interface ResolvedRequester {
   requester: Requester;
   /** Local Patient id of the requester when they are a patient here. */
   patientId?: string;
+  /** Set when the request reads under an open break-glass: whose records, and the stated reason. */
+  emergency?: { patientId: string; reason: string };
 }
+
+/** MedLedger PatientControl.DELEGATE_READ. */
+const DELEGATE_READ = 4;
 
 const viewerGranted = getAbiItem({ abi: medLedgerAbi, name: 'ViewerGranted' });
 
@@ -38,18 +44,74 @@ export async function patientIdOf(store: RecordStore, address: Address): Promise
   return id;
 }
 
-export async function resolveRequester(store: RecordStore, chain: ChainView, address: Address): Promise<ResolvedRequester> {
-  if (address.toLowerCase() === chain.provider.toLowerCase()) return { requester: { role: 'provider' } };
-  const own = await patientIdOf(store, address);
-  if (own) return { requester: { role: 'patient', patientId: own }, patientId: own };
+const PROVIDER: ResolvedRequester = Object.freeze({ requester: Object.freeze({ role: 'provider' }) });
+
+/** Remembered answers per store and chain view, by address; emptied when it grows past this. */
+const RESOLVED_MAX = 10_000;
+type Remembered = { generation: number; holding: KeyHolding; grants?: readonly ViewerGrant[]; value: ResolvedRequester };
+const remembered = new WeakMap<RecordStore, WeakMap<ChainView, Map<string, Remembered>>>();
+
+/**
+ * Who `address` is here. The same object comes back while the store has not been written and the
+ * chain view returns the same grants, so what is compiled from it can be cached by identity
+ * (policy-cache.ts). Treat it as read-only.
+ *
+ * Keys: a patient is found by the chain address on their local Patient — their identity, which never
+ * changes. After a guardian recovery the identity's new key is that patient here and the old key is
+ * nobody; a delegate with the read permission reads as a third party would. `emergency` (confirmed on
+ * chain by break-glass.ts) adds the emergency data set of that patient, for this request only.
+ */
+export async function resolveRequester(store: RecordStore, chain: ChainView, address: Address, emergency?: OpenEmergency): Promise<ResolvedRequester> {
+  const key = address.toLowerCase();
+  if (key === chain.provider.toLowerCase()) return PROVIDER;
+  let byChain = remembered.get(store);
+  if (!byChain) remembered.set(store, (byChain = new WeakMap()));
+  let known = byChain.get(chain);
+  if (!known) byChain.set(chain, (known = new Map()));
+  const generation = store.generation;
+  const last = known.get(key);
+  const holding = await chain.keyOf(address);
+  const remember = (value: ResolvedRequester, grants?: readonly ViewerGrant[]) => {
+    if (known.size >= RESOLVED_MAX) known.clear();
+    known.set(key, { generation, holding, grants, value });
+    return value;
+  };
+  const own =
+    (holding.moved ? undefined : await patientIdOf(store, address)) ?? (holding.controls ? await patientIdOf(store, holding.controls) : undefined);
+  if (own) {
+    if (last && last.generation === generation && last.holding === holding && !last.grants && last.value.patientId === own) return last.value;
+    return remember({ requester: { role: 'patient', patientId: own }, patientId: own });
+  }
   const grants = await chain.grantsOf(address);
+  if (!emergency && last && last.generation === generation && last.holding === holding && last.grants === grants) return last.value;
   const resolved = await Promise.all(
     grants.map(async (g) => {
       const patientId = await patientIdOf(store, g.patient);
       return patientId ? { patientId, scope: g.scope, expiresAt: g.expiresAt } : undefined;
     }),
   );
-  return { requester: { role: 'viewer', grants: resolved.filter((g) => g !== undefined) } };
+  const delegations = await Promise.all(
+    holding.delegations
+      .filter((d) => (d.permissions & DELEGATE_READ) !== 0)
+      .map(async (d) => {
+        const patientId = await patientIdOf(store, d.patient);
+        return patientId ? { patientId, expiresAt: d.expiresAt } : undefined;
+      }),
+  );
+  const viewer = {
+    role: 'viewer' as const,
+    grants: resolved.filter((g) => g !== undefined),
+    ...(delegations.some((d) => d) ? { delegations: delegations.filter((d) => d !== undefined) } : {}),
+  };
+  const emergent = emergency && (await patientIdOf(store, emergency.patient));
+  if (emergency && emergent) {
+    // Never remembered: each emergency request is confirmed on chain afresh.
+    return {
+      requester: { ...viewer, emergencies: [{ patientId: emergent, expiresAt: emergency.expiresAt, reason: emergency.reason }] },
+      emergency: { patientId: emergent, reason: emergency.reason },
+    };
+  }
+  return remember({ requester: viewer }, grants);
 }
 
 /**

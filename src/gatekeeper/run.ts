@@ -7,7 +7,7 @@ import type { Hex } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
 import { openDb, type Db } from '../records/db.js';
 import { RecordStore } from '../records/store.js';
-import { anchorPending, AUDIT_SCHEMA } from './audit.js';
+import { anchorPending, AUDIT_SCHEMA, type Decision } from './audit.js';
 import { createChainView, type ChainView } from './chain-view.js';
 import { NONCE_SCHEMA, pruneNonces } from './nonces.js';
 import { buildGatekeeper } from './server.js';
@@ -25,6 +25,8 @@ export interface GatekeeperOptions {
   anchorIntervalMs?: number;
   /** Browser origins allowed to call (the EHR Manager). */
   corsOrigins?: readonly string[];
+  /** Hears every audited decision once it is stored. */
+  onDecision?: (d: Decision) => void;
   /** The identity pepper, for the provider's Registrar lookups. */
   pepper?: Hex;
 }
@@ -51,7 +53,7 @@ export async function startGatekeeper(options: GatekeeperOptions): Promise<Runni
   const store = await RecordStore.open(db);
   const chain = createChainView(options.ledger, options.ledger.account.address);
   const tokens = createTokenIssuer();
-  const app = buildGatekeeper({ db, store, chain, ledger: options.ledger, tokens, corsOrigins: options.corsOrigins, pepper: options.pepper });
+  const app = buildGatekeeper({ db, store, chain, ledger: options.ledger, tokens, corsOrigins: options.corsOrigins, pepper: options.pepper, onDecision: options.onDecision });
   const replicas = openReplicas(db);
   await app.register(replicaRoutes, { db, store, chain, ledger: options.ledger, tokens, replicas });
   const address = await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });

@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { zeroAddress, type Address, type Hex } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
-import { compilePolicy, explainDenial, policyFilter, type Requester } from '../consent/policy.js';
+import { explainDenial, type Requester } from '../consent/policy.js';
 import type { Db } from '../records/db.js';
 import { hashResultSet, type ResourceLike } from '../records/hash.js';
 import type { RecordStore } from '../records/store.js';
@@ -16,6 +16,7 @@ import { auditTrail, createAuditWriter, type Decision } from './audit.js';
 import type { ChainView } from './chain-view.js';
 import { useNonce } from './nonces.js';
 import { GatekeeperError, toOutcome } from './outcomes.js';
+import { createPolicyCache } from './policy-cache.js';
 import { createReadCache, type CachedSearch } from './read-cache.js';
 import { HEADERS, verifyRequest } from './request-signature.js';
 import { formerGrantors, resolveRequester } from './requester.js';
@@ -35,6 +36,8 @@ export interface GatekeeperDeps {
   tokens: TokenIssuer;
   /** Largest request body in bytes (413 above). */
   bodyLimit?: number;
+  /** Hears every audited decision once it is stored (e.g. to tell a patient their data was read). */
+  onDecision?: (d: Decision) => void;
   /** Browser origins allowed to call (e.g. the EHR Manager); none by default. */
   corsOrigins?: readonly string[];
   /** The network's identity pepper: lets the provider's apps find patients in the Registrar. */
@@ -68,14 +71,18 @@ export function buildGatekeeper(deps: GatekeeperDeps): FastifyInstance {
 
   const writeAudit = createAuditWriter(db);
   const reads = createReadCache(store);
+  const policies = createPolicyCache();
   // Cached resources come back for many requests: extract each one's patient once.
   const patientIds = new WeakMap<Resource, string | undefined>();
   const patientOf = (r: Resource) => {
     if (!patientIds.has(r)) patientIds.set(r, patientIdOfResource(r));
     return patientIds.get(r);
   };
-  const audit = (d: Omit<Decision, 'requester' | 'gatekeeper'> & { requester?: Address }) =>
-    writeAudit({ ...d, requester: d.requester ?? zeroAddress, gatekeeper: provider });
+  const audit = async (d: Omit<Decision, 'requester' | 'gatekeeper'> & { requester?: Address }) => {
+    const decision: Decision = { ...d, requester: d.requester ?? zeroAddress, gatekeeper: provider };
+    await writeAudit(decision);
+    deps.onDecision?.(decision);
+  };
 
   /** Authenticates the request (token or signature + fresh nonce) and resolves the requester. */
   async function authenticate(req: FastifyRequest): Promise<Ctx> {
@@ -96,8 +103,7 @@ export function buildGatekeeper(deps: GatekeeperDeps): FastifyInstance {
 
   /** The SQL filter for `type`, or the right refusal (410 when only expired grants cover it). */
   function filterFor(ctx: Ctx, type: string) {
-    const policy = compilePolicy(ctx.requester, { now: Math.floor(Date.now() / 1000) });
-    const filter = policyFilter(policy, type);
+    const { policy, filter } = policies.filter(ctx.requester, type, Math.floor(Date.now() / 1000));
     if (filter) return filter;
     const expired = policy.denials.find((d) => d.resourceType === type && d.expired);
     if (expired) throw new GatekeeperError(410, expired.reason);

@@ -20,7 +20,9 @@ import { loadUsers, unlockUser, type UserRecord } from '../keys/users.js';
 import { openDb } from '../records/db.js';
 import { loadPepper } from '../sdk/identity.js';
 import { buildManager, type ManagerProvider } from './server.js';
-import { createNotificationHub } from './notifications.js';
+import { createNotificationHub, type NotificationHub } from './notifications.js';
+import type { Decision } from '../gatekeeper/audit.js';
+import type { Patient } from '@medplum/fhirtypes';
 
 export interface SystemOptions {
   /** Demo patients per provider store (0 = no seeding). */
@@ -56,6 +58,8 @@ export async function startSystem(cfg: Config, options: SystemOptions): Promise<
     const managerOrigin = `http://127.0.0.1:${cfg.port}`;
 
     const gatekeepers = new Map<DemoProvider, RunningGatekeeper>();
+    // Set once the hub exists; gatekeepers start first.
+    let grantUsed: (gk: RunningGatekeeper, d: Decision) => void = () => undefined;
     const generated = options.patients ? generatePatients({ seed: DEMO_SEED, count: options.patients, now: demoNow(cfg.dataDir) }) : [];
     for (const [i, name] of DEMO_PROVIDERS.entries()) {
       const ledger = createLedgerClient(runtime.deployment, { account: unlockUser(cfg.dataDir, name), pollingIntervalMs: cfg.pollingIntervalMs });
@@ -68,6 +72,7 @@ export async function startSystem(cfg: Config, options: SystemOptions): Promise<
         anchorIntervalMs: 30_000,
         corsOrigins: cfg.port ? [managerOrigin, `http://localhost:${cfg.port}`] : ['*'],
         pepper,
+        onDecision: (d) => grantUsed(gk, d),
       });
       closers.push(() => gk.close());
       gatekeepers.set(name, gk);
@@ -91,6 +96,7 @@ export async function startSystem(cfg: Config, options: SystemOptions): Promise<
     closers.push(() => watcher.stop());
     const hub = createNotificationHub(watcher, managerDb);
     closers.push(async () => hub.close());
+    grantUsed = (gk, d) => void tellPatientOfRead(gk, d, hub).catch(() => undefined);
 
     const providers: ManagerProvider[] = DEMO_PROVIDERS.map((name) => {
       const user = users.find((u) => u.name === name)!;
@@ -118,6 +124,14 @@ export async function startSystem(cfg: Config, options: SystemOptions): Promise<
     await stop();
     throw err;
   }
+}
+
+/** A permitted read by someone other than the patient and their provider: tell the patient now. */
+async function tellPatientOfRead(gk: RunningGatekeeper, d: Decision, hub: NotificationHub): Promise<void> {
+  if (!d.permitted || !d.patientId || d.interaction === 'login' || d.requester.toLowerCase() === d.gatekeeper.toLowerCase()) return;
+  const patient = addressOfPatient((await gk.store.read('Patient', d.patientId)) as Patient);
+  if (!patient || patient.toLowerCase() === d.requester.toLowerCase()) return;
+  hub.publish(patient, { kind: 'grant-used', blockNumber: '0', payload: { viewer: d.requester, provider: d.gatekeeper, request: `${d.method} ${d.path}` } });
 }
 
 /** The demo's "today", fixed at the first start so the generated history does not move. */

@@ -111,7 +111,7 @@ export function encoderFromSums(layout: Layout, sums: readonly { n: number; sum:
  * the objective, scaled by 1/nₛ so the step size does not depend on the site's size.
  * `penaltyShare` is λ·nₛ/N.
  */
-export function siteLocalUpdate(z: Matrix, y: Uint8Array, start: Float64Array, options: { penaltyShare: number; steps: number; learningRate: number }): Float64Array {
+export function siteLocalUpdate(z: Matrix, y: Uint8Array, start: Float64Array, options: LocalUpdateOptions): Float64Array {
   const d = z.cols;
   const beta = Float64Array.from(start);
   const gradient = new Float64Array(d + 1);
@@ -130,38 +130,96 @@ export function siteLocalUpdate(z: Matrix, y: Uint8Array, start: Float64Array, o
   return beta;
 }
 
+/** What a site shares in step 2: n, Σx and Σx² of its rows encoded with the shared layout. */
+export interface SiteEncodedSums {
+  n: number;
+  sum: ArrayLike<number>;
+  sumSquares: ArrayLike<number>;
+}
+
+export interface LocalUpdateOptions {
+  /** λ·nₛ/N. */
+  penaltyShare: number;
+  steps: number;
+  learningRate: number;
+}
+
 /**
- * Trains the model by federated averaging. The sites' rows are used only through the site-side
- * functions above; in a deployment each of those calls runs at its site and only its return value
- * travels. `onRound` is awaited, so a caller can record each round before the next starts.
+ * A site as the coordinator sees it: three calls, each answered with counts, sums or a coefficient
+ * vector, never a row. In a deployment each call crosses the network to the site;
+ * src/ml/federated-research.ts runs one over a provider's own records store, `localSite` wraps rows
+ * held in memory.
  */
-export async function fedTrain(
-  sites: readonly Site[],
+export interface FederatedSite {
+  readonly name: string;
+  /** Step 1: rows, and per raw feature the count of present values and their sum. */
+  featureSums(): SiteFeatureSums | Promise<SiteFeatureSums>;
+  /** Step 2: sums of the site's rows encoded with the shared layout (encodedSums). */
+  encodedSums(layout: Layout): SiteEncodedSums | Promise<SiteEncodedSums>;
+  /** Step 3: siteLocalUpdate from `start` on the site's rows standardised with the shared `encoder`. */
+  localUpdate(encoder: Encoder, start: ArrayLike<number>, options: LocalUpdateOptions): ArrayLike<number> | Promise<ArrayLike<number>>;
+}
+
+/** A site over rows in memory; it standardises them once per encoder. */
+export function localSite(site: Site): FederatedSite {
+  let encoded: { encoder: Encoder; z: Matrix } | undefined;
+  return {
+    name: site.name,
+    featureSums: () => siteFeatureSums(site),
+    encodedSums: (layout) => encodedSums(layout, site.x),
+    localUpdate(encoder, start, options) {
+      if (encoded?.encoder !== encoder) encoded = { encoder, z: encodeRows(encoder, site.x) };
+      return siteLocalUpdate(encoded.z, site.y, Float64Array.from(start), options);
+    },
+  };
+}
+
+/**
+ * Trains the model by federated averaging over sites that answer only with aggregates (the
+ * coordinator's side of the protocol above). Sites without rows sit the run out. `onRound` is
+ * awaited, so a caller can record each round (e.g. on chain) before the next starts.
+ */
+export async function fedTrainSites(
+  sites: readonly FederatedSite[],
   options: FedOptions,
   onRound?: (report: RoundReport) => void | Promise<void>,
 ): Promise<{ model: LogisticModel; rounds: number }> {
-  if (sites.length === 0) throw new Error('fedTrain: no sites');
   const { features, lambda = 3, rounds = 100, localSteps = 2, learningRate = 1 } = options;
   const encodeOptions: EncodeOptions = { oneHot: options.oneHot, missingIndicatorShare: options.missingIndicatorShare };
-  const layout = layoutFromSums(features, sites.map(siteFeatureSums), encodeOptions);
-  const encoder = encoderFromSums(layout, sites.map((s) => encodedSums(layout, s.x)));
-  // Each site standardises its own rows with the shared encoder (local work, nothing shared).
-  const local = sites.map((s) => ({ z: encodeRows(encoder, s.x), y: s.y }));
-  const total = sites.reduce((n, s) => n + s.x.rows, 0);
-  const participants = sites.map((s) => ({ name: s.name, rows: s.x.rows }));
+  const allSums = await Promise.all(sites.map((s) => s.featureSums()));
+  const taking = sites.map((site, i) => ({ site, sums: allSums[i]! })).filter((s) => s.sums.rows > 0);
+  if (taking.length === 0) throw new Error('fedTrain: no site has rows');
+  const layout = layoutFromSums(features, taking.map((s) => s.sums), encodeOptions);
+  const encoder = encoderFromSums(layout, await Promise.all(taking.map((s) => s.site.encodedSums(layout))));
+  const total = taking.reduce((n, s) => n + s.sums.rows, 0);
+  const participants = taking.map((s) => ({ name: s.site.name, rows: s.sums.rows }));
 
   let global = new Float64Array(encoder.columns.length + 1);
   for (let round = 1; round <= rounds; round++) {
+    const start = global;
+    const updates = await Promise.all(
+      taking.map((s) => s.site.localUpdate(encoder, start, { penaltyShare: lambda * (s.sums.rows / total), steps: localSteps, learningRate })),
+    );
     const next = new Float64Array(global.length);
-    local.forEach(({ z, y }, s) => {
-      const weight = z.rows / total;
-      const updated = siteLocalUpdate(z, y, global, { penaltyShare: lambda * weight, steps: localSteps, learningRate });
+    updates.forEach((updated, i) => {
+      if (updated.length !== next.length) throw new Error(`fedTrain: site ${taking[i]!.site.name} sent ${updated.length} coefficients, expected ${next.length}`);
+      const weight = taking[i]!.sums.rows / total;
       for (let j = 0; j < next.length; j++) next[j]! += weight * updated[j]!;
     });
     global = next;
     if (onRound) await onRound({ round, modelHash: hashModel(modelOf(encoder, global, lambda)), sites: participants });
   }
   return { model: modelOf(encoder, global, lambda), rounds };
+}
+
+/** Trains the model by federated averaging over sites whose rows are in memory (see fedTrainSites). */
+export async function fedTrain(
+  sites: readonly Site[],
+  options: FedOptions,
+  onRound?: (report: RoundReport) => void | Promise<void>,
+): Promise<{ model: LogisticModel; rounds: number }> {
+  if (sites.length === 0) throw new Error('fedTrain: no sites');
+  return fedTrainSites(sites.map(localSite), options, onRound);
 }
 
 function modelOf(encoder: Encoder, beta: Float64Array, lambda: number): LogisticModel {

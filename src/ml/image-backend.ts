@@ -5,8 +5,8 @@
  *   one 64-image step takes tens of seconds).
  * - `wasm`: XNNPACK kernels, much faster, but tfjs-backend-wasm 4.22 has no `Conv2DBackpropFilter`
  *   kernel, so a conv layer cannot train on it out of the box. We register one here: the filter
- *   gradient dW[r,c,i,o] = Σ_{n,y,x} X[n, y·s+r−pad, x·s+c−pad, i] · dY[n,y,x,o], a plain loop over
- *   the wasm heap with the output channel innermost (contiguous), so it stays cheap.
+ *   gradient dW[r,c,i,o] = Σ_{n,y,x} X[n, y·s+r−pad, x·s+c−pad, i] · dY[n,y,x,o], as an im2col copy
+ *   in JavaScript and one matrix product by the wasm backend's own BatchMatMul kernel.
  * The wasm binaries are read from the installed package, never fetched.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -53,18 +53,20 @@ function conv2dBackpropFilterWasm({ inputs, backend, attrs }: { inputs: { x: tf.
     tf.backend_util.convertConv2DDataFormat(attrs.dataFormat),
   );
   if (info.dataFormat !== 'channelsLast') throw new Error('Conv2DBackpropFilter (wasm): only NHWC is supported');
-  const out = backend.makeOutput(info.filterShape, 'float32');
-  // Views are taken after makeOutput: allocating may grow the wasm memory and detach older views.
-  const xs = backend.typedArrayFromHeap(x) as Float32Array;
-  const dys = backend.typedArrayFromHeap(dy) as Float32Array;
-  const dW = backend.typedArrayFromHeap(out) as Float32Array;
-  dW.fill(0);
   const { batchSize, inHeight, inWidth, inChannels: C, outHeight, outWidth, outChannels: F, filterHeight, filterWidth, strideHeight, strideWidth } = info;
   const { top, left } = info.padInfo;
-  for (let n = 0; n < batchSize; n++) {
+  // im2col, transposed: row k = (fr·filterWidth + fc)·C + c holds that tap's input under every
+  // output position, so dW (as [taps·C, F]) = patchesᵀ · dY, one wasm matrix product.
+  const positions = batchSize * outHeight * outWidth;
+  const taps = filterHeight * filterWidth * C;
+  const patches = backend.makeOutput([taps, positions], 'float32');
+  // Views are taken after makeOutput: allocating may grow the wasm memory and detach older views.
+  const xs = backend.typedArrayFromHeap(x) as Float32Array;
+  const cols = backend.typedArrayFromHeap(patches) as Float32Array;
+  cols.fill(0); // taps that fall in the padding stay zero
+  for (let n = 0, p = 0; n < batchSize; n++) {
     for (let yr = 0; yr < outHeight; yr++) {
-      for (let yc = 0; yc < outWidth; yc++) {
-        const dyAt = ((n * outHeight + yr) * outWidth + yc) * F;
+      for (let yc = 0; yc < outWidth; yc++, p++) {
         for (let fr = 0; fr < filterHeight; fr++) {
           const xr = yr * strideHeight + fr - top;
           if (xr < 0 || xr >= inHeight) continue;
@@ -72,17 +74,17 @@ function conv2dBackpropFilterWasm({ inputs, backend, attrs }: { inputs: { x: tf.
             const xc = yc * strideWidth + fc - left;
             if (xc < 0 || xc >= inWidth) continue;
             const xAt = ((n * inHeight + xr) * inWidth + xc) * C;
-            const wAt = (fr * filterWidth + fc) * C * F;
-            for (let c = 0; c < C; c++) {
-              const xv = xs[xAt + c]!;
-              if (xv === 0) continue; // after a ReLU most inputs are zero
-              const o = wAt + c * F;
-              for (let f = 0; f < F; f++) dW[o + f] = dW[o + f]! + xv * dys[dyAt + f]!;
-            }
+            const k = (fr * filterWidth + fc) * C;
+            for (let c = 0; c < C; c++) cols[(k + c) * positions + p] = xs[xAt + c]!;
           }
         }
       }
     }
   }
-  return out;
+  const matMul = tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc;
+  const dyMatrix: tf.TensorInfo = { dataId: dy.dataId, shape: [positions, F], dtype: 'float32' };
+  const product = matMul({ inputs: { a: patches, b: dyMatrix }, backend, attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo;
+  backend.disposeData(patches.dataId);
+  // [taps·C, F] in row-major order is exactly the filter layout [filterHeight, filterWidth, C, F].
+  return { dataId: product.dataId, shape: info.filterShape, dtype: 'float32' };
 }

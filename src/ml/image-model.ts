@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keccak256, type Hex } from 'viem';
+import { useImageBackend } from './image-backend.js';
 import { decodePng, isPng } from './image-png.js';
 import type { ImageSet } from './images.js';
 import { auc } from './metrics.js';
@@ -96,8 +97,18 @@ export interface EpochReport {
   validationAuc?: number;
 }
 
+/**
+ * Importing tfjs-backend-wasm makes wasm the preferred backend, and any op before it is set up
+ * fails; so the entry points here start the faster backend (image-backend.ts) unless the caller
+ * already chose one.
+ */
+async function backendReady(): Promise<void> {
+  if (!tf.getBackend()) await useImageBackend();
+}
+
 /** Trains a fresh CNN on a binary image set. Deterministic for a given seed and backend. */
 export async function trainImageCnn(train: ImageSet, options: TrainImageOptions = {}): Promise<{ net: ImageCnn; history: EpochReport[] }> {
+  await backendReady();
   const { epochs = 6, batchSize = 64, learningRate = 1e-3, augmentShift = 2, validation, log = () => {} } = options;
   const seed = options.seed ?? 1;
   const model = createImageCnn({ ...options, width: train.width, height: train.height, seed });
@@ -168,6 +179,7 @@ function augmentInto(dst: Float32Array, src: Uint8Array, width: number, height: 
 
 /** Probability of label 1 for every image of a set (batched, no augmentation). */
 export async function predictImageSet(net: ImageCnn, set: ImageSet, batchSize = 256): Promise<Float32Array> {
+  await backendReady();
   const size = set.width * set.height;
   const out = new Float32Array(set.count);
   for (let at = 0; at < set.count; at += batchSize) {
@@ -238,6 +250,7 @@ export async function saveImageCnn(net: ImageCnn, dir: string): Promise<{ weight
 
 /** Loads a directory written by saveImageCnn; refuses weights whose hash differs from the manifest's. */
 export async function loadImageCnn(dir: string, expectedHash?: Hex): Promise<{ net: ImageCnn; weightsHash: Hex }> {
+  await backendReady();
   const manifest = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as SavedManifest;
   if (manifest.format !== FORMAT) throw new Error(`${dir}/model.json: format ${String(manifest.format)}, expected ${FORMAT}`);
   const bytes = new Uint8Array(readFileSync(join(dir, 'weights.bin')));

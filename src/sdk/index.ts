@@ -47,3 +47,49 @@ export {
   type Summary,
 } from './summary.js';
 export { allowReplication, replicateRecords, withdrawReplication } from './replication.js';
+export {
+  BREAK_GLASS_DURATION,
+  BREAK_GLASS_HEADER,
+  breakGlassAllowed,
+  breakGlassOpenings,
+  checkBreakGlass,
+  closeBreakGlass,
+  formatBreakGlassHeader,
+  hashBreakGlassReason,
+  InvalidReasonError,
+  newBreakGlassStatement,
+  openBreakGlass,
+  parseBreakGlassHeader,
+  setBreakGlassAllowed,
+  type BreakGlassOpening,
+  type BreakGlassStatement,
+} from './emergency.js';
+export {
+  actsFor,
+  DELEGATE_PERMISSIONS,
+  delegatesOf,
+  delegationOf,
+  delegationsTo,
+  permissionBits,
+  permissionNames,
+  removeDelegate,
+  setDelegate,
+  type DelegatePermission,
+  type Delegation,
+} from './delegates.js';
+export {
+  approveRecovery,
+  cancelRecovery,
+  controllerOf,
+  DEFAULT_RECOVERY_DELAY,
+  finalizeRecovery,
+  MAX_GUARDIANS,
+  MAX_RECOVERY_DELAY,
+  MIN_RECOVERY_DELAY,
+  patientOfKey,
+  patientsGuardedBy,
+  recoveryOf,
+  setGuardians,
+  type RecoveryState,
+} from './recovery.js';
+export { lastModelRound, modelHistory, modelIdOf, modelRecordOf, recordModelRound, type ModelRecord, type ModelRound } from './models.js';

@@ -6,7 +6,7 @@ import type { LedgerClient } from '../chain/client.js';
 import { medLedgerAbi } from '../chain/generated/contracts.js';
 import { writeLedger } from '../chain/write.js';
 
-export const ROLES = ['none', 'patient', 'provider'] as const;
+export const ROLES = ['none', 'patient', 'provider', 'controller'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Account {

@@ -7,8 +7,12 @@ import { chromium, type Browser, type Page } from '@playwright/test';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** Why browser tests cannot run here, or undefined when they can. */
-export const noBrowser = existsSync(CHROMIUM) ? undefined : `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`;
+/**
+ * Why browser tests cannot run here, or undefined when they can. When CHROMIUM_PATH is set (.ci/run
+ * sets it) the tests always run, so a missing browser in CI fails instead of skipping.
+ */
+export const noBrowser =
+  existsSync(CHROMIUM) || process.env.CHROMIUM_PATH ? undefined : `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`;
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({

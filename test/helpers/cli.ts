@@ -21,7 +21,7 @@ export function cliEnv(dataDir: string): NodeJS.ProcessEnv {
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env, cwd: REPO, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { env, cwd: REPO, timeout: 180_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -35,7 +35,7 @@ export async function startCli(env: NodeJS.ProcessEnv, args: string[] = ['--chai
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`medledger start did not come up:\n${out}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`medledger start did not come up:\n${out}`)), 240_000);
     const check = () => {
       if (out.includes('Stop with Ctrl-C')) {
         clearTimeout(timer);
