@@ -17,7 +17,7 @@ export interface PolicyCache {
 function nextExpiry(requester: Requester, now: number): number {
   if (requester.role !== 'viewer') return Infinity;
   let until = Infinity;
-  for (const g of requester.grants) if (g.expiresAt > now && g.expiresAt < until) until = g.expiresAt;
+  for (const g of [...requester.grants, ...(requester.delegations ?? []), ...(requester.emergencies ?? [])]) if (g.expiresAt > now && g.expiresAt < until) until = g.expiresAt;
   return until;
 }
 

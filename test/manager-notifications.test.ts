@@ -1,0 +1,98 @@
+/**
+ * The manager's notification hub: one Ethereum client following every event, each subscriber told
+ * about exactly what concerns them (the same rules as a single user's client), with the provider
+ * named; grant expiries from the clock; off-chain notifications from gatekeepers.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Address, Hex } from 'viem';
+import type { Notification } from '../src/client/apply.js';
+import { createWatcher } from '../src/client/watcher.js';
+import { createNotificationHub, type NotificationHub } from '../src/manager/notifications.js';
+import { openDb, type Db } from '../src/records/db.js';
+import { addRecordPointer, grantViewer, respond, revokeViewer, type LedgerClient } from '../src/sdk/index.js';
+import { startFixture, type Fixture } from './helpers/chain.js';
+
+let f: Fixture;
+let db: Db;
+let hub: NotificationHub;
+let sync: () => Promise<unknown>;
+let clock = Math.floor(Date.now() / 1000);
+let provider: LedgerClient;
+let patient: LedgerClient;
+let other: LedgerClient;
+const hash = (n: number) => `0x${n.toString(16).padStart(64, '0')}` as Hex;
+
+before(async () => {
+  f = await startFixture();
+  provider = await f.newProvider();
+  patient = await f.newPatient(provider);
+  other = await f.newPatient(provider);
+  db = await openDb({ dataDir: 'memory://' });
+  const watcher = createWatcher({ ledger: f.as((await f.newAccount())), db });
+  await watcher.init();
+  hub = createNotificationHub(watcher, db, () => clock);
+  sync = () => watcher.sync();
+});
+after(async () => {
+  hub.close();
+  await db.close();
+  await f.close();
+});
+
+/** Collects what `address` is told while `action` runs and the hub catches up. */
+async function heard(address: Address, action: () => Promise<unknown>): Promise<Notification[]> {
+  const got: Notification[] = [];
+  const stop = hub.subscribe(address, (n) => got.push(n));
+  await action();
+  await sync();
+  await new Promise((r) => setTimeout(r, 50)); // dispatch runs after the batch commits
+  stop();
+  return got;
+}
+
+test('a patient hears about their own records, named by provider; another patient hears nothing', async () => {
+  const me = patient.account!.address;
+  const stranger: Notification[] = [];
+  const stop = hub.subscribe(other.account!.address, (n) => stranger.push(n));
+  const got = await heard(me, () => addRecordPointer(provider, { patient: me, query: 'Observation?category=laboratory', dataHash: hash(1) }));
+  stop();
+  assert.deepEqual(got.map((n) => n.kind).sort(), ['new-record', 'new-record']); // RelationshipAdded + its first PointerAdded
+  assert.ok(got.every((n) => String(n.payload.provider).toLowerCase() === provider.account!.address.toLowerCase()));
+  assert.deepEqual(stranger, []);
+});
+
+test('viewers hear of grants and revokes; expiry comes from the clock', async () => {
+  const viewer = await f.newAccount();
+  const me = patient.account!.address;
+  const { relationshipId } = await addRecordPointer(provider, { patient: me, query: 'Observation?category=laboratory', dataHash: hash(2) });
+  await heard(me, () => respond(patient, { relationshipId, accept: true }));
+  const granted = await heard(viewer.address, () =>
+    grantViewer(patient, { relationshipId, viewer: viewer.address, scope: 'Observation?category=laboratory', expiresAt: clock + 3600 }),
+  );
+  assert.deepEqual(granted.map((n) => n.kind), ['grant-received']);
+
+  const expired: Notification[] = [];
+  const stopPatient = hub.subscribe(me, (n) => expired.push(n));
+  const stopViewer = hub.subscribe(viewer.address, (n) => expired.push(n));
+  clock += 3601;
+  await new Promise((r) => setTimeout(r, 5_500)); // the expiry check runs every 5 s
+  stopPatient();
+  stopViewer();
+  assert.deepEqual(expired.map((n) => n.kind), ['grant-expired', 'grant-expired']);
+
+  const revoked = await heard(viewer.address, () => revokeViewer(patient, { relationshipId, viewer: viewer.address, scope: 'Observation?category=laboratory' }));
+  assert.deepEqual(revoked.map((n) => n.kind), ['grant-revoked']);
+});
+
+test('off-chain notifications reach only their addressee', () => {
+  const a: Notification[] = [];
+  const b: Notification[] = [];
+  const stopA = hub.subscribe(patient.account!.address, (n) => a.push(n));
+  const stopB = hub.subscribe(other.account!.address, (n) => b.push(n));
+  hub.publish(patient.account!.address.toUpperCase().replace('0X', '0x'), { kind: 'grant-used', blockNumber: '0', payload: { viewer: '0x01' } });
+  stopA();
+  stopB();
+  assert.equal(a.length, 1);
+  assert.equal(b.length, 0);
+});
