@@ -7,6 +7,7 @@
  * federation could not build) and with fedTrain on the same rows in memory (must be the same model).
  */
 import type { Resource } from '@medplum/fhirtypes';
+import type { LedgerClient } from '../src/chain/client.js';
 import { startGatekeeper, type RunningGatekeeper } from '../src/gatekeeper/run.js';
 import { HEART_FEATURES, HEART_HOSPITALS, loadHeartDisease } from '../src/ml/data.js';
 import { fedTrain } from '../src/ml/federated.js';
@@ -25,7 +26,7 @@ export async function benchMlFederated(log: (line: string) => void = console.log
   const f = await startFixture();
   const gatekeepers: RunningGatekeeper[] = [];
   try {
-    const providers = [];
+    const providers: LedgerClient[] = [];
     for (let i = 0; i < HEART_HOSPITALS.length; i++) providers.push(await f.newProvider());
     let start = performance.now();
     for (const ledger of providers) gatekeepers.push(await startGatekeeper({ ledger, database: { dataDir: 'memory://' } }));
