@@ -189,7 +189,8 @@ abstract contract PatientControl is Registrar {
     {
         Control storage c = _onlyController(patient);
         uint256 n = guardians.length;
-        if (n > MAX_GUARDIANS || threshold > n || uint256(threshold) * 2 <= n) revert InvalidThreshold(threshold, n);
+        // A majority (2m > n) of at most MAX_GUARDIANS; none at all (0 of 0) removes them.
+        if (n > MAX_GUARDIANS || threshold > n || (n != 0 && uint256(threshold) * 2 <= n)) revert InvalidThreshold(threshold, n);
         if (recoveryDelay != 0 && (recoveryDelay < MIN_RECOVERY_DELAY || recoveryDelay > MAX_RECOVERY_DELAY)) {
             revert InvalidRecoveryDelay(recoveryDelay);
         }

@@ -3,14 +3,20 @@
  * blocks — the block period of the Besu QBFT network in deploy/besu — reached only through
  * MEDLEDGER_RPC_URL, so nothing may assume a transaction is mined the moment it is sent.
  *
+ * The tests reach anvil through a proxy that answers only the eth_, net_ and web3_ namespaces, what
+ * a provider's Besu RPC node serves (deploy/besu/config-rpc-*.toml): an anvil_*, evm_* or debug_*
+ * call fails as it would there, and tests that need one skip themselves in this mode.
+ *
  * Each file deploys its own contract with its own deployer: one of the node's prefunded accounts
  * (on Besu, a genesis `alloc` entry), so two files running side by side never race for one nonce.
- * No anvil_* or evm_* method is called here; tests that need one skip themselves in this mode.
  *
  * `npm run test:external -- test/flow.test.ts` runs only the files given.
  */
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toHex } from 'viem';
@@ -21,17 +27,20 @@ import { startAnvil } from '../src/chain/anvil.js';
 const BLOCK_TIME = 2;
 
 /**
- * The files that talk to the chain, longest first so that the workers finish together. Left out:
- * external-node.test.ts (it starts its own 1 s node; it runs in `npm test`), manager-browser.test.ts
- * (Chromium plus two seeded gatekeepers: minutes of 2 s blocks for SDK paths that flow and
- * gatekeeper-* already cover), and every file that never opens a chain (records, consent, ML, demo
- * generator, keystore, hash, query).
+ * The files whose chain use is the point (contract rules, the flow, the CLI, the Ethereum client, the
+ * gatekeeper's grants, freshness, audit anchoring and replication), longest first so that the
+ * workers finish together. Left out: external-node.test.ts (it starts its own 1 s node; it runs in
+ * `npm test`), manager-browser.test.ts (Chromium plus two seeded gatekeepers: minutes of 2 s blocks
+ * for SDK paths that flow and gatekeeper-* cover), the other chain-using files (they stay in
+ * `npm test`, to keep this run near 8 minutes on two cores; a file joins by being listed here), and
+ * every file that never opens a chain.
  */
 const EXTERNAL_FILES = [
   'test/contracts.test.ts',
   'test/cli.test.ts',
   'test/client-sync.test.ts',
   'test/gatekeeper-access.test.ts',
+  'test/gatekeeper-freshness.test.ts',
   'test/gatekeeper-replication.test.ts',
   'test/gatekeeper-security.test.ts',
   'test/gas.test.ts',
@@ -43,6 +52,73 @@ const DEV_MNEMONIC = 'test test test test test test test test test test test jun
 const DEV_ACCOUNTS = 10;
 /** Files at a time: they mostly wait for blocks (about a third of two cores busy at two), so four fit. */
 const CONCURRENCY = 4;
+
+/** The JSON-RPC namespaces a production RPC node serves (Besu with --rpc-http-api=ETH,NET,WEB3). */
+const STANDARD_METHOD = /^(eth|net|web3)_/;
+
+interface JsonRpcCall {
+  id?: unknown;
+  method?: unknown;
+}
+
+/**
+ * A JSON-RPC endpoint in front of `target` that forwards standard methods and answers any other
+ * (anvil_*, evm_*, debug_*, …) with "method not found", as Besu does for an API it does not enable.
+ */
+async function startStandardRpc(target: string): Promise<{ url: string; refused: Map<string, number>; close(): Promise<void> }> {
+  const refused = new Map<string, number>();
+  const notFound = (call: JsonRpcCall) => {
+    refused.set(String(call.method), (refused.get(String(call.method)) ?? 0) + 1);
+    return { jsonrpc: '2.0', id: call.id ?? null, error: { code: -32601, message: `Method not found: ${String(call.method)} (not served by a production RPC node)` } };
+  };
+  const forward = async (calls: JsonRpcCall[]): Promise<unknown[]> => {
+    const res = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(calls) });
+    return (await res.json()) as unknown[];
+  };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as JsonRpcCall | JsonRpcCall[];
+        const calls = Array.isArray(body) ? body : [body];
+        const allowed = calls.filter((c) => STANDARD_METHOD.test(String(c.method)));
+        const answers = allowed.length ? await forward(allowed) : [];
+        const byCall = new Map(allowed.map((c, i) => [c, answers[i]]));
+        const replies = calls.map((c) => (byCall.has(c) ? byCall.get(c) : notFound(c)));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(Array.isArray(body) ? replies : replies[0]));
+      } catch (err) {
+        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: (err as Error).message } }));
+      }
+    });
+  });
+  // WebSocket (eth_subscribe newHeads, which the gatekeeper's chain view follows) is passed through
+  // unfiltered: an RPC node with rpc-ws-enabled serves it, and subscriptions carry no dev methods.
+  const upstream = new URL(target);
+  server.on('upgrade', (req, socket, head) => {
+    const up = connect(Number(upstream.port), upstream.hostname, () => {
+      const headers = [];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      up.write(`${req.method} ${req.url} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`);
+      up.write(head);
+      socket.pipe(up).pipe(socket);
+    });
+    up.on('error', () => socket.destroy());
+    socket.on('error', () => up.destroy());
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    refused,
+    close: async () => {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
 
 interface FileResult {
   file: string;
@@ -74,8 +150,10 @@ async function main(): Promise<number> {
   const files = only.length ? only : EXTERNAL_FILES;
   if (files.length > DEV_ACCOUNTS) throw new Error(`at most ${DEV_ACCOUNTS} files: one prefunded deployer each`);
   const dir = mkdtempSync(join(tmpdir(), 'medledger-external-'));
-  const node = await startAnvil({ stateFile: join(dir, 'state.json'), blockTime: BLOCK_TIME });
-  console.log(`external node ${node.rpcUrl}: anvil, ${BLOCK_TIME} s blocks, ${files.length} files, ${CONCURRENCY} at a time`);
+  // Free gas, as the Besu genesis (zeroBaseFee): the base fee starts at 0 and stays there while blocks are under half full.
+  const node = await startAnvil({ stateFile: join(dir, 'state.json'), blockTime: BLOCK_TIME, baseFee: 0 });
+  const rpc = await startStandardRpc(node.rpcUrl);
+  console.log(`external node ${rpc.url} (eth_, net_, web3_ only) → anvil ${node.rpcUrl}, ${BLOCK_TIME} s blocks, base fee 0; ${files.length} files, ${CONCURRENCY} at a time`);
   const started = Date.now();
   // The PostgreSQL run belongs to `npm test`; here the chain is what is under test.
   const { MEDLEDGER_TEST_DATABASE_URL: _pg, MEDLEDGER_BLOCK_TIME: _bt, MEDLEDGER_CONTRACT_ADDRESS: _ca, ...base } = process.env;
@@ -86,11 +164,12 @@ async function main(): Promise<number> {
       for (let next = queue.shift(); next; next = queue.shift()) {
         const deployer = mnemonicToAccount(DEV_MNEMONIC, { addressIndex: next.index });
         const key = toHex(deployer.getHdKey().privateKey!);
-        results.push(await runFile(next.file, { ...base, MEDLEDGER_RPC_URL: node.rpcUrl, MEDLEDGER_DEPLOYER_KEY: key }));
+        results.push(await runFile(next.file, { ...base, MEDLEDGER_RPC_URL: rpc.url, MEDLEDGER_DEPLOYER_KEY: key }));
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   } finally {
+    await rpc.close();
     await node.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -98,6 +177,7 @@ async function main(): Promise<number> {
   for (const r of results.sort((a, b) => a.file.localeCompare(b.file))) {
     console.log(`  ${r.file.padEnd(40)} ${String(r.pass).padStart(3)} passed ${String(r.fail).padStart(2)} failed ${String(r.skip).padStart(2)} skipped  ${r.seconds.toFixed(0)} s`);
   }
+  if (rpc.refused.size) console.log(`\nrefused (not served by a production node): ${[...rpc.refused].map(([m, n]) => `${m} ×${n}`).join(', ')}`);
   const pass = results.reduce((n, r) => n + r.pass, 0);
   const fail = results.reduce((n, r) => n + r.fail, 0);
   console.log(`\n${pass} passed, ${fail} failed (${((Date.now() - started) / 1000).toFixed(0)} s)`);

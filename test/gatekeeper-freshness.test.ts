@@ -142,6 +142,7 @@ test('grant revoked: the next read after the revoke block is refused even with e
     const client = clientFor(gk, provider, viewer);
     const scope = { relationshipId: rel, viewer: viewer.address, scope: SCOPE };
     await grantViewer(patient, { ...scope, expiresAt: 0 });
+    await gk.chain.sync(); // the gatekeeper starts following on first use
     await until(() => gk.chain.following, 'the gatekeeper follows the head');
     for (let i = 0; i < 3; i++) {
       assert.equal((await client.get<Bundle>('/fhir/R4/Observation?category=laboratory')).body.total, 1);

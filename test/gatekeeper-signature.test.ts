@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { bytesToHex, hashTypedData, keccak256, recoverAddress, stringToBytes, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { keccak256Bytes, keccak256Hex } from '../src/gatekeeper/keccak.js';
-import { REQUEST_TYPES, bodyHash, recoverSigner, requestDigest, signRequest } from '../src/gatekeeper/request-signature.js';
+import { REQUEST_TYPES, bodyHash, createSignerKeys, recoverSigner, requestDigest, signRequest, verifyRequest, type SignerKeys } from '../src/gatekeeper/request-signature.js';
 
 const hex = (bytes: number) => fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => bytesToHex(b));
 
@@ -19,7 +19,7 @@ test('the gatekeeper keccak256 equals viem keccak256 for any bytes and any strin
       assert.equal(keccak256Hex(bytes), keccak256(bytes));
       assert.equal(keccak256Hex(text), keccak256(stringToBytes(text)));
     }),
-    { numRuns: 100 },
+    { numRuns: 1000 },
   );
 });
 
@@ -43,7 +43,7 @@ test('requestDigest equals viem hashTypedData for any method, path, body, gateke
         assert.equal(bytesToHex(requestDigest({ method, path, body, gatekeeper: gatekeeper as Hex, chainId }, nonce as Hex, expiry)), expected);
       },
     ),
-    { numRuns: 100 },
+    { numRuns: 1000 },
   );
 });
 
@@ -62,4 +62,53 @@ test('recoverSigner recovers what viem recovers, for v = 27/28 and 0/1, and refu
     // Another digest recovers some other address, never the signer's.
     assert.notEqual(recoverSigner(digest.map((b, j) => (j === 0 ? b ^ 1 : b)), signature), account.address);
   }
+});
+
+test('a known signer is checked against its key and decided exactly as recovery decides', async () => {
+  const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+  const account = privateKeyToAccount(generatePrivateKey());
+  const other = privateKeyToAccount(generatePrivateKey());
+  const gatekeeper = privateKeyToAccount(generatePrivateKey()).address;
+  const fields = { method: 'GET', path: '/fhir/R4/Observation', gatekeeper, chainId: 31337 };
+  const inner = createSignerKeys();
+  let decidedByKey = 0;
+  const keys: SignerKeys = {
+    check(...args) {
+      const known = inner.check(...args);
+      if (known !== undefined) decidedByKey++;
+      return known;
+    },
+    remember: (address, key) => inner.remember(address, key),
+  };
+  const verify = (h: Record<string, string>, k = keys) => verifyRequest(h, fields, undefined, k).then((v) => v.address, (e: Error) => e.message);
+  // Unknown at first: recovered, then remembered; later requests are checked against the key.
+  for (let i = 0; i < 3; i++) assert.equal(await verify(await signRequest(account, fields)), account.address);
+  const variants = async () => {
+    const h = await signRequest(account, fields);
+    const sig = h['x-medledger-signature']!;
+    const r = sig.slice(2, 66);
+    const s = BigInt(`0x${sig.slice(66, 130)}`);
+    const v = Number.parseInt(sig.slice(130), 16);
+    const hex = (n: bigint) => n.toString(16).padStart(64, '0');
+    const byte = (n: number) => n.toString(16).padStart(2, '0');
+    return {
+      good: h,
+      yParity: { ...h, 'x-medledger-signature': `${sig.slice(0, 130)}${byte(v - 27)}` },
+      flipped: { ...h, 'x-medledger-signature': `${sig.slice(0, 130)}${byte(v === 27 ? 28 : 27)}` },
+      // (r, n − s) with the other parity is the same key's signature too (malleability): both paths accept it.
+      malleated: { ...h, 'x-medledger-signature': `0x${r}${hex(N - s)}${byte(v === 27 ? 28 : 27)}` },
+      otherS: { ...h, 'x-medledger-signature': `0x${r}${hex(s === 1n ? 2n : s - 1n)}${byte(v)}` },
+      otherNonce: { ...h, 'x-medledger-nonce': `0x${'ab'.repeat(32)}` },
+      claimedByOther: { ...h, 'x-medledger-address': other.address },
+      signedByOther: { ...(await signRequest(other, fields)), 'x-medledger-address': account.address },
+    };
+  };
+  for (let i = 0; i < 3; i++) {
+    for (const [name, headers] of Object.entries(await variants())) {
+      const cold = await verify(headers, createSignerKeys()); // recovery only
+      assert.equal(await verify(headers), cold, name);
+    }
+  }
+  assert.equal(await verify((await variants()).good), account.address);
+  assert.ok(decidedByKey >= 3 * 6 + 1, `${decidedByKey} decisions made with the remembered key`);
 });

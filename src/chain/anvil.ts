@@ -25,6 +25,8 @@ export interface StartAnvilOptions {
   /** Seconds between blocks; 0/undefined = automine. */
   blockTime?: number;
   chainId?: number;
+  /** Base fee of every block in wei (0 = free gas, as a Besu network with zeroBaseFee); anvil's default when unset. */
+  baseFee?: number;
 }
 
 /** Path of the anvil binary for this platform, from the @foundry-rs/anvil-<os>-<arch> package. */
@@ -73,6 +75,7 @@ export async function startAnvil(options: StartAnvilOptions): Promise<AnvilNode>
     '--silent',
   ];
   if (options.blockTime) args.push('--block-time', String(options.blockTime));
+  if (options.baseFee !== undefined) args.push('--base-fee', String(options.baseFee));
   const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));

@@ -3,6 +3,7 @@
  * optionally the local account that signs. Writes are signed locally and sent raw.
  */
 import { createPublicClient, http, type Address, type LocalAccount, type PublicClient } from 'viem';
+import type { Outbox } from './outbox.js';
 
 export interface LedgerClient {
   publicClient: PublicClient;
@@ -13,6 +14,8 @@ export interface LedgerClient {
   /** Signer for writes and EIP-712 signatures; absent on read-only clients. */
   account?: LocalAccount;
   pollingIntervalMs: number;
+  /** Durable outbox for this account's transactions (outbox.ts); absent = sent without one. */
+  outbox?: Outbox;
 }
 
 export interface Deployment {
@@ -41,4 +44,9 @@ export function createLedgerClient(
 /** The same connection, signing as `account`. */
 export function withAccount(client: LedgerClient, account: LocalAccount): LedgerClient {
   return { ...client, account };
+}
+
+/** The same connection, its writes going through `outbox` (stored before sending, re-sent if the chain loses them). */
+export function withOutbox(client: LedgerClient, outbox: Outbox): LedgerClient {
+  return { ...client, outbox };
 }

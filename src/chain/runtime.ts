@@ -3,7 +3,7 @@
  * JSON-RPC node (MEDLEDGER_RPC_URL), with the contract deployed once and recorded in deployment.json.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPublicClient, http, parseEther, type Address, type LocalAccount, type PublicClient } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -35,6 +35,8 @@ const stateFile = (dataDir: string) => join(dataDir, 'chain', 'state.json');
 /** Creates the data directory, readable by its owner only. */
 export function ensureDataDir(dataDir: string): void {
   mkdirSync(join(dataDir, 'chain'), { recursive: true, mode: 0o700 });
+  // It holds keystores, passwords of demo users and health data: owner-only, also when it already existed.
+  if (statSync(dataDir).mode & 0o077) chmodSync(dataDir, 0o700);
 }
 
 function publicClientFor(rpcUrl: string, pollingIntervalMs: number): PublicClient {

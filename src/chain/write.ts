@@ -19,6 +19,7 @@ import {
 } from 'viem';
 import { medLedgerAbi } from './generated/contracts.js';
 import type { LedgerClient } from './client.js';
+import type { Outbox } from './outbox.js';
 
 type Ledger = typeof medLedgerAbi;
 export type WriteName = ContractFunctionName<Ledger, 'nonpayable'>;
@@ -67,15 +68,32 @@ function requireAccount(client: LedgerClient): LocalAccount {
   return client.account;
 }
 
-/** Signs and sends `data` to `to` (or deploys it when `to` is undefined); resolves with the receipt. */
+/**
+ * Signs and sends `data` to `to` (or deploys it when `to` is undefined); resolves with the receipt.
+ * With an `outbox` (outbox.ts) the signed bytes are stored before they are sent and sent again if the
+ * chain loses them.
+ */
 export async function sendRaw(
   publicClient: PublicClient,
   account: LocalAccount,
   chainId: number,
-  tx: { to?: Address; data: Hex; gas: bigint; value?: bigint },
+  tx: { to?: Address; data: Hex; gas: bigint | (() => Promise<bigint>); value?: bigint },
   pollingIntervalMs: number,
+  outbox?: Outbox,
 ): Promise<TransactionReceipt> {
   return serialised(account.address, async () => {
+    if (outbox) {
+      // The gas is estimated here, after the outbox re-sent what the chain lost: those change the state.
+      return outbox.send({ publicClient, chainId, pollingIntervalMs }, account.address, async (nonce) => {
+        const [gas, block] = await Promise.all([typeof tx.gas === 'function' ? tx.gas() : tx.gas, publicClient.getBlock({ blockTag: 'latest' })]);
+        const fees =
+          block.baseFeePerGas == null
+            ? { type: 'legacy' as const, gasPrice: await publicClient.getGasPrice() }
+            : { type: 'eip1559' as const, maxFeePerGas: block.baseFeePerGas * 2n + 1n, maxPriorityFeePerGas: 1n };
+        return account.signTransaction({ ...tx, gas, ...fees, nonce, chainId });
+      });
+    }
+    const gas = typeof tx.gas === 'function' ? await tx.gas() : tx.gas;
     const [nonce, block] = await Promise.all([
       publicClient.getTransactionCount({ address: account.address, blockTag: 'pending' }),
       publicClient.getBlock({ blockTag: 'latest' }),
@@ -84,7 +102,7 @@ export async function sendRaw(
       block.baseFeePerGas == null
         ? { type: 'legacy' as const, gasPrice: await publicClient.getGasPrice() }
         : { type: 'eip1559' as const, maxFeePerGas: block.baseFeePerGas * 2n + 1n, maxPriorityFeePerGas: 1n };
-    const serializedTransaction = await account.signTransaction({ ...tx, ...fees, nonce, chainId });
+    const serializedTransaction = await account.signTransaction({ ...tx, gas, ...fees, nonce, chainId });
     const hash = await publicClient.sendRawTransaction({ serializedTransaction });
     return publicClient.waitForTransactionReceipt({ hash, pollingInterval: pollingIntervalMs, timeout: 120_000 });
   });
@@ -99,19 +117,22 @@ export async function writeLedger<F extends WriteName>(
   const account = requireAccount(client);
   const call = { abi: medLedgerAbi as Abi, functionName: functionName as string, args: args as readonly unknown[] };
   const data = encodeFunctionData(call);
-  let gas: bigint;
-  try {
-    gas = await client.publicClient.estimateContractGas({ ...call, address: client.contract, account });
-  } catch (err) {
-    toLedgerError(err);
-  }
-  // Refunds (revoke, pointer removal) make the exact estimate too tight; a fixed margin is cheap.
+  const estimate = async () => {
+    try {
+      const gas = await client.publicClient.estimateContractGas({ ...call, address: client.contract, account });
+      // Refunds (revoke, pointer removal) make the exact estimate too tight; a fixed margin is cheap.
+      return (gas * 12n) / 10n + 5_000n;
+    } catch (err) {
+      toLedgerError(err);
+    }
+  };
   const receipt = await sendRaw(
     client.publicClient,
     account,
     client.chainId,
-    { to: client.contract, data, gas: (gas * 12n) / 10n + 5_000n },
+    { to: client.contract, data, gas: client.outbox ? estimate : await estimate() },
     client.pollingIntervalMs,
+    client.outbox,
   );
   if (receipt.status !== 'success') throw new LedgerError('Reverted', [], `transaction ${receipt.transactionHash} reverted`);
   return receipt;

@@ -26,6 +26,23 @@ const MESSAGES: Record<string, (args: readonly unknown[]) => string> = {
   RelationshipRejected: ([id]) => `relationship ${id} was rejected by the patient`,
   NotGranted: () => 'no active grant for that viewer and scope',
   GrantExpired: ([t]) => `the grant expired at ${new Date(Number(t) * 1000).toISOString()}`,
+  NotController: ([p, a]) => `${a} does not hold the key of patient ${p}`,
+  InvalidDelegate: ([a]) => `${a} cannot be a delegate (the patient and their key already act for them)`,
+  InvalidPermissions: ([bits]) => `delegate permissions ${bits} are not respond, grant and read`,
+  BeyondDelegation: ([, limit]) => `a delegate cannot grant beyond their own delegation (until ${new Date(Number(limit) * 1000).toISOString()})`,
+  InvalidGuardian: ([a]) => `${a} cannot be a guardian (zero, the patient, their key, or named twice)`,
+  InvalidThreshold: ([m, n]) => `${m} of ${n} guardians is not a majority (more than half must agree, at most 16 guardians)`,
+  InvalidRecoveryDelay: () => 'the waiting period must be 1 to 30 days',
+  NotGuardian: ([p, a]) => `${a} is not a guardian of ${p}`,
+  InvalidController: ([a]) => `${a} cannot become a patient's key (it is registered or already holds one)`,
+  AlreadyApproved: ([a]) => `you already approve ${a}`,
+  NoRecoveryScheduled: ([p]) => `no recovery of ${p} has enough approvals`,
+  RecoveryNotReady: ([t]) => `the waiting period runs until ${new Date(Number(t) * 1000).toISOString()}`,
+  BreakGlassDisabled: ([p]) => `patient ${p} has forbidden break-glass access`,
+  InvalidBreakGlassDuration: () => 'a break-glass opening lasts at most 24 hours',
+  ZeroReason: () => 'a break-glass opening needs a reason',
+  NoBreakGlass: ([p, a]) => `${a} has no open break-glass access to ${p}`,
+  BreakGlassExpired: ([t]) => `the break-glass opening expired at ${new Date(Number(t) * 1000).toISOString()}`,
 };
 
 /** The one-line message for any error a command can raise. */

@@ -16,6 +16,7 @@ import { decryptKeystore, type KeystoreV3 } from '../keys/keystore.js';
 import * as sdk from '../sdk/index.js';
 import { ensureDemoUsers } from './demo.js';
 import { describeError } from './errors.js';
+import { actingPatient, addCareCommands } from './care.js';
 import { startGatekeeper } from '../gatekeeper/run.js';
 import { gatekeeperClient } from '../sdk/gatekeeper.js';
 import { startSystem } from '../manager/system.js';
@@ -25,12 +26,14 @@ interface GlobalOptions {
   dataDir?: string;
   as?: string;
   password?: string;
+  for?: string;
 }
 
 const program = new Command('medledger')
   .description('Patient-controlled health records: who may see what, on an EVM chain.')
   .option('--data-dir <dir>', 'data directory (default: $MEDLEDGER_DATA_DIR or ./.medledger)')
   .option('--as <user>', 'act as this user (name or address from `medledger users`)')
+  .option('--for <patient>', "patient commands: act for this patient (as their delegate); a recovered key acts for its patient without it")
   .addOption(new Option('--password <password>', 'keystore password').env('MEDLEDGER_PASSWORD'))
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
@@ -69,7 +72,7 @@ async function relationshipOf(me: LedgerClient, dataDir: string, ref: string): P
   const id = parseRelationshipId(ref);
   if (id !== undefined) return id;
   const provider = resolveAddress(dataDir, ref);
-  const found = await sdk.findRelationship(me, { patient: requireAs(me), provider });
+  const found = await sdk.findRelationship(me, { patient: await actingPatient(me, dataDir, program.opts<GlobalOptions>().for), provider });
   if (found === undefined) throw new Error(`no relationship with ${ref}`);
   return found;
 }
@@ -370,7 +373,7 @@ patient
   .description('your Summary: relationships, pointers, grants (also saved locally)')
   .action(() =>
     withLedger(async ({ cfg, me }) => {
-      const summary = await sdk.readSummary(me, requireAs(me));
+      const summary = await sdk.readSummary(me, await actingPatient(me, cfg.dataDir, program.opts<GlobalOptions>().for));
       saveLocalSummary(cfg.dataDir, summary);
       print(summary);
     }),
@@ -399,7 +402,7 @@ patient
       requireAs(me);
       const relationshipId = await relationshipOf(me, cfg.dataDir, ref);
       const expiresAt = parseExpiry(opts.expires, Math.floor(Date.now() / 1000));
-      const summary = await sdk.readSummary(me, me.account!.address);
+      const summary = await sdk.readSummary(me, sdk.patientOf(relationshipId));
       const pointers = summary.relationships.find((r) => r.id === relationshipId.toString())?.pointers.map((p) => p.query);
       const r = await sdk.grantViewer(me, { relationshipId, viewer: resolveAddress(cfg.dataDir, opts.viewer), scope: opts.scope, expiresAt, pointers });
       console.log(`granted ${opts.viewer} ${r.scope} until ${expiresAt ? new Date(expiresAt * 1000).toISOString() : 'revoked'}`);
@@ -445,7 +448,7 @@ patient
   .description('delete your local copy and rebuild every relationship, pointer and grant from the chain alone')
   .action(() =>
     withLedger(async ({ cfg, me }) => {
-      const address = requireAs(me);
+      const address = await actingPatient(me, cfg.dataDir, program.opts<GlobalOptions>().for);
       const before = loadLocalSummary(cfg.dataDir, address);
       wipeLocalSummary(cfg.dataDir, address);
       const summary = await sdk.restoreFromChain(me, address);
@@ -495,6 +498,7 @@ program
     }),
   );
 
+addCareCommands({ program, patient, provider, withLedger, print });
 
 try {
   await program.parseAsync(process.argv);

@@ -30,7 +30,15 @@ export interface Notification {
     /** Off-chain, from a gatekeeper: someone other than the patient read through a grant. */
     | 'grant-used'
     /** Off-chain, from the clock: a grant's expiry passed. */
-    | 'grant-expired';
+    | 'grant-expired'
+    /** A provider opened an emergency read of the patient's record without consent (or closed it: payload.closed). */
+    | 'break-glass'
+    /** Guardians scheduled moving the patient's identity to a new key: the current key can still cancel. */
+    | 'recovery-scheduled'
+    /** The patient's identity moved to a new key (guardian recovery). */
+    | 'key-moved'
+    /** The patient named (changed, or removed: no permissions) a delegate. */
+    | 'delegate-set';
   relationshipId?: string;
   blockNumber: string;
   payload: Record<string, unknown>;
@@ -55,7 +63,16 @@ export function concerns(event: ClientEvent, user: Address, relationships: Reado
     case 'AuditAnchored':
       return a.provider === me || providers.has(String(a.provider));
     case 'PatientRegistered':
+    case 'RecoveryScheduled':
+    case 'RecoveryCancelled':
       return a.patient === me;
+    case 'BreakGlassOpened':
+    case 'BreakGlassClosed':
+      return a.patient === me || a.provider === me;
+    case 'ControllerChanged':
+      return a.patient === me || a.previous === me || a.controller === me;
+    case 'DelegateSet':
+      return a.patient === me || a.delegate === me;
     case 'ProviderAccredited':
     case 'AccreditationRevoked':
       return a.provider === me || providers.has(String(a.provider));
@@ -93,6 +110,16 @@ export function notificationFor(event: ClientEvent, user: Address): Notification
       return note('grant-revoked', { viewer: a.viewer });
     case 'AuditAnchored':
       return note('audit-anchored', { provider: a.provider, root: a.root, count: Number(a.count) });
+    case 'BreakGlassOpened':
+      return note('break-glass', { patient: a.patient, provider: a.provider, reasonHash: a.reasonHash, expiresAt: Number(a.expiresAt) });
+    case 'BreakGlassClosed':
+      return note('break-glass', { patient: a.patient, provider: a.provider, closed: true, by: a.by });
+    case 'RecoveryScheduled':
+      return note('recovery-scheduled', { candidate: a.candidate, readyAt: Number(a.readyAt) });
+    case 'ControllerChanged':
+      return note('key-moved', { patient: a.patient, previous: a.previous, controller: a.controller });
+    case 'DelegateSet':
+      return note('delegate-set', { patient: a.patient, delegate: a.delegate, permissions: Number(a.permissions), expiresAt: Number(a.expiresAt) });
     default:
       return undefined;
   }

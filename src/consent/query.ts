@@ -40,7 +40,8 @@ export interface PointerQuery {
 /** A query that may not go on chain, with the reason. */
 export class UnsafeQueryError extends Error {
   constructor(query: string, reason: string) {
-    super(`query "${query.length > 80 ? `${query.slice(0, 80)}…` : query}" is not allowed on chain: ${reason}`);
+    // JSON quoting escapes control characters: the message stays one printable line.
+    super(`query ${JSON.stringify(query.length > 80 ? `${query.slice(0, 80)}…` : query)} is not allowed on chain: ${reason}`);
     this.name = 'UnsafeQueryError';
   }
 }

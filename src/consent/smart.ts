@@ -46,7 +46,8 @@ export type SmartScope = ResourceScope | OtherScope;
 
 export class InvalidScopeError extends Error {
   constructor(scope: string, reason: string) {
-    super(`invalid SMART scope "${scope.length > 80 ? `${scope.slice(0, 80)}…` : scope}": ${reason}`);
+    // JSON quoting escapes control characters: the message stays one printable line.
+    super(`invalid SMART scope ${JSON.stringify(scope.length > 80 ? `${scope.slice(0, 80)}…` : scope)}: ${reason}`);
     this.name = 'InvalidScopeError';
   }
 }

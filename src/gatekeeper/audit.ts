@@ -32,6 +32,7 @@ CREATE INDEX IF NOT EXISTS audit_log_unanchored ON audit_log (seq) WHERE root IS
 `;
 
 export const ADDRESS_SYSTEM = 'urn:medledger:address';
+export const BREAK_THE_GLASS = { system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'BTG', display: 'break the glass' } as const;
 
 export interface Decision {
   requester: Address;
@@ -44,6 +45,8 @@ export interface Decision {
   permitted: boolean;
   status: number;
   reason?: string;
+  /** Set when the requester read under an open break-glass: the reason they stated (checked against the chain). */
+  breakGlass?: string;
   /** Set when this gatekeeper served its copy of another provider's records (replica-routes.ts): that
    * provider. `patientId` is then the source's Patient id. */
   source?: Address;
@@ -87,6 +90,8 @@ export function auditEventFor(d: Decision, recorded = new Date()): AuditEvent {
     ],
     source: { observer: { identifier: { system: ADDRESS_SYSTEM, value: d.gatekeeper.toLowerCase() } } },
     entity,
+    // Break-glass reads say so, with the stated reason (https://terminology.hl7.org/CodeSystem-v3-ActReason.html#v3-ActReason-BTG).
+    ...(d.breakGlass === undefined ? {} : { purposeOfEvent: [{ coding: [BREAK_THE_GLASS], text: d.breakGlass }] }),
   };
 }
 

@@ -22,6 +22,19 @@ import {
 } from '../sdk/emergency.js';
 import { GatekeeperError } from './outcomes.js';
 
+/** A refused break-glass statement: who stated it and, when the chain named one, whose record it was for (for the audit). */
+export class BreakGlassRefusal extends GatekeeperError {
+  constructor(
+    status: number,
+    message: string,
+    readonly requester: Address,
+    readonly patient?: Address,
+  ) {
+    super(status, message);
+    this.name = 'BreakGlassRefusal';
+  }
+}
+
 /** An emergency read the chain confirms for this request. */
 export interface OpenEmergency {
   patient: Address;
@@ -42,13 +55,13 @@ export async function statedEmergency(headers: IncomingHttpHeaders, ledger: Ledg
   try {
     statement = parseBreakGlassHeader(Array.isArray(value) ? value.join(',') : value);
   } catch (err) {
-    throw new GatekeeperError(400, (err as InvalidReasonError).message);
+    throw new BreakGlassRefusal(400, (err as InvalidReasonError).message, requester);
   }
   const reasonHash = hashBreakGlassReason(statement);
   const [stated] = await breakGlassOpenings(ledger, { provider: requester, reasonHash });
-  if (!stated) throw new GatekeeperError(403, 'break-glass: no opening on chain was made with this reason');
+  if (!stated) throw new BreakGlassRefusal(403, 'break-glass: no opening on chain was made with this reason', requester);
   const openings = await breakGlassOpenings(ledger, { patient: stated.patient, provider: requester });
-  if (openings.at(-1)?.reasonHash !== reasonHash) throw new GatekeeperError(403, 'break-glass: the opening was renewed with another reason');
+  if (openings.at(-1)?.reasonHash !== reasonHash) throw new BreakGlassRefusal(403, 'break-glass: the opening was renewed with another reason', requester, stated.patient);
   try {
     const expiresAt = await checkBreakGlass(ledger, { patient: stated.patient, provider: requester });
     return { patient: stated.patient, reason: statement.reason, reasonHash, expiresAt };
@@ -59,6 +72,6 @@ export async function statedEmergency(headers: IncomingHttpHeaders, ledger: Ledg
       NoBreakGlass: 'the opening was closed',
       BreakGlassExpired: 'the opening expired',
     };
-    throw new GatekeeperError(err.errorName === 'BreakGlassExpired' ? 410 : 403, `break-glass: ${why[err.errorName] ?? err.message}`);
+    throw new BreakGlassRefusal(err.errorName === 'BreakGlassExpired' ? 410 : 403, `break-glass: ${why[err.errorName] ?? err.message}`, requester, stated.patient);
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { HEADERS } from './request-signature.js';
+import { BREAK_GLASS_HEADER } from '../sdk/emergency.js';
 
 export function allowBrowserOrigins(app: FastifyInstance, origins: readonly string[]): void {
   const allowed = (origin: string | undefined) => origin !== undefined && (origins.includes('*') || origins.includes(origin));
@@ -16,7 +17,7 @@ export function allowBrowserOrigins(app: FastifyInstance, origins: readonly stri
     reply.header('access-control-expose-headers', HEADERS.dataHash);
     if (req.method === 'OPTIONS') {
       reply.header('access-control-allow-methods', 'GET, POST, PUT, DELETE');
-      reply.header('access-control-allow-headers', ['content-type', 'authorization', ...Object.values(HEADERS)].join(', '));
+      reply.header('access-control-allow-headers', ['content-type', 'authorization', ...Object.values(HEADERS), BREAK_GLASS_HEADER].join(', '));
       reply.header('access-control-max-age', '600');
       return reply.code(204).send();
     }

@@ -42,10 +42,33 @@ export async function currentPointers(ledger: LedgerClient, patient: Address, pr
   return summary.relationships.find((r) => r.provider.toLowerCase() === provider.toLowerCase())?.pointers ?? [];
 }
 
+const publishing = new WeakMap<RecordStore, Map<string, Promise<unknown>>>();
+
+/**
+ * Runs `fn` after every earlier publish for the same patient of `store` has finished. A hash is
+ * computed and sent inside one turn, so a later write's hash can never be overtaken on chain by an
+ * earlier, staler one (two concurrent writes, or a write and reconcile.ts).
+ */
+export async function publishingFor<T>(store: RecordStore, patientId: string, fn: () => Promise<T>): Promise<T> {
+  let locks = publishing.get(store);
+  if (!locks) publishing.set(store, (locks = new Map()));
+  const next = (locks.get(patientId) ?? Promise.resolve()).catch(() => undefined).then(fn);
+  locks.set(patientId, next);
+  try {
+    return await next;
+  } finally {
+    if (locks.get(patientId) === next) locks.delete(patientId);
+  }
+}
+
 /** Updates (or adds) the pointers `resource` affects; returns what was sent to the chain. */
 export async function publishRecord(store: RecordStore, ledger: LedgerClient, resource: Resource): Promise<PublishedPointer[]> {
   const patientId = patientIdOfResource(resource);
   if (!patientId) return [];
+  return publishingFor(store, patientId, () => publishRecordNow(store, ledger, resource, patientId));
+}
+
+async function publishRecordNow(store: RecordStore, ledger: LedgerClient, resource: Resource, patientId: string): Promise<PublishedPointer[]> {
   const patient = (await store.read('Patient', patientId)) as Patient;
   const address = addressOfPatient(patient);
   const covering = queriesCovering(resource);
@@ -69,6 +92,10 @@ export async function publishRecord(store: RecordStore, ledger: LedgerClient, re
  * fall under, each with the hash of what it returns now. Pointers already up to date are skipped.
  */
 export async function publishPatient(store: RecordStore, ledger: LedgerClient, patientId: string): Promise<PublishedPointer[]> {
+  return publishingFor(store, patientId, () => publishPatientNow(store, ledger, patientId));
+}
+
+async function publishPatientNow(store: RecordStore, ledger: LedgerClient, patientId: string): Promise<PublishedPointer[]> {
   const patient = (await store.read('Patient', patientId)) as Patient;
   const address = addressOfPatient(patient);
   if (!address) throw new Error(`Patient/${patientId} is not linked to a chain address`);

@@ -70,7 +70,8 @@ export async function resolveRequester(store: RecordStore, chain: ChainView, add
   if (!known) byChain.set(chain, (known = new Map()));
   const generation = store.generation;
   const last = known.get(key);
-  const holding = await chain.keyOf(address);
+  const at = await chain.sync(); // one look at the chain serves both questions below
+  const holding = await chain.keyOf(address, at);
   const remember = (value: ResolvedRequester, grants?: readonly ViewerGrant[]) => {
     if (known.size >= RESOLVED_MAX) known.clear();
     known.set(key, { generation, holding, grants, value });
@@ -82,7 +83,7 @@ export async function resolveRequester(store: RecordStore, chain: ChainView, add
     if (last && last.generation === generation && last.holding === holding && !last.grants && last.value.patientId === own) return last.value;
     return remember({ requester: { role: 'patient', patientId: own }, patientId: own });
   }
-  const grants = await chain.grantsOf(address);
+  const grants = await chain.grantsOf(address, at);
   if (!emergency && last && last.generation === generation && last.holding === holding && last.grants === grants) return last.value;
   const resolved = await Promise.all(
     grants.map(async (g) => {

@@ -14,6 +14,8 @@ import { buildGatekeeper } from './server.js';
 import { openReplicas, type ReplicaSet } from './replica.js';
 import { replicaRoutes } from './replica-routes.js';
 import { createTokenIssuer } from './tokens.js';
+import { RECONCILE_SCHEMA, createReconciler, trackWrites, type ReconcileResult } from './reconcile.js';
+import { applyRateLimits, resolveLimits, type LimitsOption } from './limits.js';
 
 export interface GatekeeperOptions {
   /** The provider's signing client (its account is the gatekeeper's identity). */
@@ -29,6 +31,10 @@ export interface GatekeeperOptions {
   onDecision?: (d: Decision) => void;
   /** The identity pepper, for the provider's Registrar lookups. */
   pepper?: Hex;
+  /** Rate and body limits (limits.ts DEFAULT_LIMITS for what is left out). */
+  limits?: LimitsOption;
+  /** Signers whose public keys are kept (server.ts GatekeeperDeps.signerKeys); 0 = recover every signature. */
+  signerKeys?: number;
 }
 
 export interface RunningGatekeeper {
@@ -43,19 +49,25 @@ export interface RunningGatekeeper {
   replicas: ReplicaSet;
   /** Anchors pending audit events now. */
   anchor(): ReturnType<typeof anchorPending>;
+  /** Publishes now what writes left unpublished (a crash, an unreachable chain; reconcile.ts). Also runs at start. */
+  reconcile(): Promise<ReconcileResult>;
   close(): Promise<void>;
 }
 
 export async function startGatekeeper(options: GatekeeperOptions): Promise<RunningGatekeeper> {
   if (!options.ledger.account) throw new Error('a gatekeeper needs its provider account');
   const db = await openDb(options.database);
-  await db.exec(NONCE_SCHEMA + AUDIT_SCHEMA);
+  await db.exec(NONCE_SCHEMA + AUDIT_SCHEMA + RECONCILE_SCHEMA);
   const store = await RecordStore.open(db);
   const chain = createChainView(options.ledger, options.ledger.account.address);
   const tokens = createTokenIssuer();
-  const app = buildGatekeeper({ db, store, chain, ledger: options.ledger, tokens, corsOrigins: options.corsOrigins, pepper: options.pepper, onDecision: options.onDecision });
+  const limits = resolveLimits(options.limits);
+  const app = buildGatekeeper({ db, store, chain, ledger: options.ledger, tokens, corsOrigins: options.corsOrigins, pepper: options.pepper, onDecision: options.onDecision, bodyLimit: limits.bodyBytes, signerKeys: options.signerKeys });
+  applyRateLimits(app, tokens, limits);
   const replicas = openReplicas(db);
   await app.register(replicaRoutes, { db, store, chain, ledger: options.ledger, tokens, replicas });
+  const reconciler = createReconciler({ db, store, ledger: options.ledger });
+  trackWrites(app, reconciler, store);
   const address = await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
   let anchoring = Promise.resolve<unknown>(undefined);
   const anchor = () => {
@@ -66,6 +78,7 @@ export async function startGatekeeper(options: GatekeeperOptions): Promise<Runni
   const timers = [setInterval(() => void pruneNonces(db).catch(() => undefined), 60_000)];
   if (options.anchorIntervalMs) timers.push(setInterval(() => void anchor().catch(() => undefined), options.anchorIntervalMs));
   for (const t of timers) t.unref();
+  reconciler.schedule(); // whatever a crash left between a store commit and its pointer update
   return {
     url: address,
     app,
@@ -75,10 +88,13 @@ export async function startGatekeeper(options: GatekeeperOptions): Promise<Runni
     ledger: options.ledger,
     replicas,
     anchor,
+    reconcile: reconciler.run,
     async close() {
+      reconciler.close();
       for (const t of timers) clearInterval(t);
       await anchoring;
       await app.close();
+      chain.close();
       await db.close();
     },
   };

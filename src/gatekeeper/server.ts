@@ -18,8 +18,9 @@ import { useNonce } from './nonces.js';
 import { GatekeeperError, toOutcome } from './outcomes.js';
 import { createPolicyCache } from './policy-cache.js';
 import { createReadCache, type CachedSearch } from './read-cache.js';
-import { HEADERS, verifyRequest } from './request-signature.js';
-import { formerGrantors, resolveRequester } from './requester.js';
+import { createSignerKeys, HEADERS, verifyRequest } from './request-signature.js';
+import { formerGrantors, patientIdOf, resolveRequester } from './requester.js';
+import { BreakGlassRefusal, statedEmergency } from './break-glass.js';
 import { linkPatient, publishPatient, publishRecord } from './publish.js';
 import { allowBrowserOrigins } from './cors.js';
 import { verifyPointers } from './verify.js';
@@ -36,6 +37,8 @@ export interface GatekeeperDeps {
   tokens: TokenIssuer;
   /** Largest request body in bytes (413 above). */
   bodyLimit?: number;
+  /** How many signers' public keys to keep for checking their next signatures without a recovery (request-signature.ts); 0 = recover every time. */
+  signerKeys?: number;
   /** Hears every audited decision once it is stored (e.g. to tell a patient their data was read). */
   onDecision?: (d: Decision) => void;
   /** Browser origins allowed to call (e.g. the EHR Manager); none by default. */
@@ -48,6 +51,8 @@ interface Ctx {
   address: Address;
   requester: Requester;
   patientId?: string;
+  /** Reading under an open break-glass (break-glass.ts): whose records, and the stated reason. */
+  emergency?: { patientId: string; reason: string };
 }
 
 const FHIR = '/fhir/R4';
@@ -72,6 +77,7 @@ export function buildGatekeeper(deps: GatekeeperDeps): FastifyInstance {
   const writeAudit = createAuditWriter(db);
   const reads = createReadCache(store);
   const policies = createPolicyCache();
+  const signers = deps.signerKeys === 0 ? undefined : createSignerKeys(deps.signerKeys);
   // Cached resources come back for many requests: extract each one's patient once.
   const patientIds = new WeakMap<Resource, string | undefined>();
   const patientOf = (r: Resource) => {
@@ -94,11 +100,11 @@ export function buildGatekeeper(deps: GatekeeperDeps): FastifyInstance {
       address = who;
     } else {
       const raw = (req.body as { raw?: string } | undefined)?.raw;
-      const verified = await verifyRequest(req.headers, { method: req.method, path: req.url, body: raw, gatekeeper: provider, chainId: ledger.chainId });
+      const verified = await verifyRequest(req.headers, { method: req.method, path: req.url, body: raw, gatekeeper: provider, chainId: ledger.chainId }, undefined, signers);
       if (!(await useNonce(db, verified.address, verified.nonce, verified.expiry))) throw new GatekeeperError(401, 'replayed request (nonce already used)');
       address = verified.address;
     }
-    return { address, ...(await resolveRequester(store, chain, address)) };
+    return { address, ...(await resolveRequester(store, chain, address, await statedEmergency(req.headers, ledger, address))) };
   }
 
   /** The SQL filter for `type`, or the right refusal (410 when only expired grants cover it). */
@@ -119,10 +125,12 @@ export function buildGatekeeper(deps: GatekeeperDeps): FastifyInstance {
         ctx = await authenticate(req);
         const result = await handler(req, ctx);
         const patients = new Set((result.resources ?? []).map(patientOf).filter((p): p is string => !!p));
-        if (patients.size === 0) patients.add(ctx.patientId ?? '');
+        // A break-glass read that found nothing is still filed under the patient: it cannot be hidden from them.
+        if (patients.size === 0) patients.add(ctx.patientId ?? ctx.emergency?.patientId ?? '');
+        const breakGlass = (patientId: string | undefined) => (patientId && ctx?.emergency?.patientId === patientId ? ctx.emergency.reason : undefined);
         await Promise.all(
           [...patients].map((patientId) =>
-            audit({ requester: ctx!.address, interaction, method: req.method, path: req.url, patientId: patientId || undefined, permitted: true, status: result.status ?? 200 }),
+            audit({ requester: ctx!.address, interaction, method: req.method, path: req.url, patientId: patientId || undefined, permitted: true, status: result.status ?? 200, breakGlass: breakGlass(patientId) }),
           ),
         );
         if (result.resources) reply.header(HEADERS.dataHash, result.dataHash ?? hashResultSet(result.resources as ResourceLike[]));
@@ -130,12 +138,27 @@ export function buildGatekeeper(deps: GatekeeperDeps): FastifyInstance {
       } catch (err) {
         const { status, body } = toOutcome(err);
         const params = req.params as { id?: string };
-        const patientId = ctx?.patientId ?? (req.url.includes('/Patient/') ? params.id : undefined);
+        const refusal = err instanceof BreakGlassRefusal ? err : undefined;
+        const patientId =
+          ctx?.patientId ??
+          ctx?.emergency?.patientId ??
+          (refusal?.patient ? await patientIdOf(store, refusal.patient).catch(() => undefined) : undefined) ??
+          (req.url.includes('/Patient/') ? params.id : undefined);
         // A viewer refused without a patient in the request: file it under whoever once granted them.
         const patients = patientId || ctx?.requester.role !== 'viewer' ? [patientId] : await formerGrantors(store, ledger, provider, ctx.address).catch(() => []);
         await Promise.all(
           (patients.length ? patients : [undefined]).map((p) =>
-            audit({ requester: ctx?.address, interaction, method: req.method, path: req.url, patientId: p, permitted: false, status, reason: body.issue?.[0]?.diagnostics }),
+            audit({
+              requester: ctx?.address ?? refusal?.requester,
+              interaction,
+              method: req.method,
+              path: req.url,
+              patientId: p,
+              permitted: false,
+              status,
+              reason: body.issue?.[0]?.diagnostics,
+              breakGlass: p && ctx?.emergency?.patientId === p ? ctx.emergency.reason : undefined,
+            }),
           ),
         ).catch(() => undefined);
         return reply.code(status).type('application/fhir+json').send(body);

@@ -8,6 +8,7 @@
  */
 import type { Address, Hex, LocalAccount } from 'viem';
 import { HEADERS, signRequest } from '../gatekeeper/request-signature.js';
+import { BREAK_GLASS_HEADER, formatBreakGlassHeader, type BreakGlassStatement } from './emergency.js';
 
 export interface GatekeeperClientOptions {
   url: string;
@@ -15,6 +16,8 @@ export interface GatekeeperClientOptions {
   gatekeeper: Address;
   chainId: number;
   account: LocalAccount;
+  /** Read under this open break-glass (src/sdk/emergency.ts openBreakGlass's statement): sent with every request. */
+  breakGlass?: BreakGlassStatement;
 }
 
 export interface GatekeeperResponse<T = unknown> {
@@ -47,6 +50,7 @@ export function gatekeeperClient(options: GatekeeperClientOptions) {
     const path = `${wire.pathname}${wire.search}`;
     const text = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = text ? { 'content-type': 'application/fhir+json' } : {};
+    if (options.breakGlass) headers[BREAK_GLASS_HEADER] = formatBreakGlassHeader(options.breakGlass);
     if (useToken && tokenFresh()) {
       headers.authorization = `Bearer ${token!.value}`;
     } else {

@@ -47,7 +47,11 @@ let counter = 0;
  */
 export async function startFixture(env: NodeJS.ProcessEnv = process.env): Promise<Fixture> {
   const config = testConfig(tempDir(), env);
-  const runtime = await startChain(config);
+  return fixtureOn(await startChain(config), config);
+}
+
+/** A fixture on a chain that is already running (e.g. the one `startSystem` started). */
+export function fixtureOn(runtime: ChainRuntime, config: Config): Fixture {
   const as = (account: LocalAccount) =>
     createLedgerClient(runtime.deployment, { account, pollingIntervalMs: config.pollingIntervalMs });
   const governor = as(runtime.governor!);

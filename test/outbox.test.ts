@@ -1,0 +1,162 @@
+/**
+ * The durable outbox (src/chain/outbox.ts): a signed transaction is stored before it is sent, and when
+ * the chain loses it (here evm_snapshot/evm_revert stand in for the second an embedded node loses on a
+ * crash; test/fault.test.ts does it with a real kill -9) the same signed bytes go out again, before any
+ * new transaction of the account.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { createPublicClient, encodeFunctionData, http, keccak256, parseGwei, type Hex } from 'viem';
+import { medLedgerAbi } from '../src/chain/generated/contracts.js';
+import { withOutbox } from '../src/chain/client.js';
+import { createOutbox, fileOutboxStorage, type OutboxEntry } from '../src/chain/outbox.js';
+import { addRecordPointer, checkAccess, grantViewer, respond, type LedgerClient } from '../src/sdk/index.js';
+import { startFixture, tempDir, type Fixture } from './helpers/chain.js';
+
+let f: Fixture;
+let provider: LedgerClient;
+let patient: LedgerClient;
+let relationshipId: bigint;
+const SCOPE = 'Observation?category=laboratory';
+const dir = tempDir('medledger-outbox-');
+
+const rpc = <T>(client: LedgerClient, method: string, params: unknown[] = []) => client.publicClient.request({ method: method as never, params: params as never }) as Promise<T>;
+const receiptOf = (client: LedgerClient, hash: Hex) => rpc<unknown>(client, 'eth_getTransactionReceipt', [hash]);
+const granted = (viewer: `0x${string}`) =>
+  checkAccess(patient, { relationshipId, viewer, scope: SCOPE }).then(
+    () => true,
+    () => false,
+  );
+
+before(async () => {
+  f = await startFixture();
+  provider = await f.newProvider();
+  patient = await f.newPatient(provider);
+  ({ relationshipId } = await addRecordPointer(provider, { patient: patient.account!.address, query: SCOPE, dataHash: `0x${'11'.repeat(32)}` }));
+  await respond(patient, { relationshipId, accept: true });
+});
+after(async () => {
+  await f?.close();
+});
+
+test('the signed transaction is on disk before it is sent; a write through the outbox keeps the writeLedger API', async (t) => {
+  const file = join(dir, 'before-send.json');
+  const seenAtSend: OutboxEntry[][] = [];
+  const publicClient = createPublicClient({
+    transport: http(f.runtime.deployment.rpcUrl, {
+      async onFetchRequest(request) {
+        const body = (await request.clone().json()) as { method: string };
+        if (body.method === 'eth_sendRawTransaction') seenAtSend.push(fileOutboxStorage(file).load());
+      },
+    }),
+  });
+  const outbox = createOutbox(fileOutboxStorage(file));
+  const client = withOutbox({ ...patient, publicClient }, outbox);
+  const viewer = await f.newAccount();
+  const r = await grantViewer(client, { relationshipId, viewer: viewer.address, scope: SCOPE, expiresAt: 0 });
+  assert.equal(seenAtSend.length, 1);
+  assert.deepEqual(
+    seenAtSend[0]!.map((e) => e.hash),
+    [r.transactionHash],
+    'the entry with this very hash was stored before eth_sendRawTransaction',
+  );
+  assert.ok(await granted(viewer.address));
+  const stored = JSON.parse(readFileSync(file, 'utf8')) as OutboxEntry[];
+  assert.equal(stored[0]!.from, patient.account!.address.toLowerCase());
+  t.diagnostic(`entry kept until ${12} blocks deep: ${stored.length} entry`);
+});
+
+test('a chain that loses the transaction: settle re-sends the same signed bytes, and a new write comes after it', async (t) => {
+  if (!f.runtime.node) return t.skip('needs the embedded node to roll the chain back (evm_revert)');
+  const resent: Hex[] = [];
+  const outbox = createOutbox(fileOutboxStorage(join(dir, 'rollback.json')), { onResubmit: (e) => resent.push(e.hash) });
+  const client = withOutbox(patient, outbox);
+  const [a, b] = [await f.newAccount(), await f.newAccount()];
+  const snapshot = await rpc<Hex>(client, 'evm_snapshot');
+  const lost = await grantViewer(client, { relationshipId, viewer: a.address, scope: SCOPE, expiresAt: 0 });
+  assert.ok(await granted(a.address));
+  await rpc(client, 'evm_revert', [snapshot]);
+  assert.equal(await receiptOf(client, lost.transactionHash), null, 'the rollback took the grant');
+  assert.equal(await granted(a.address), false);
+
+  // The next write settles first: the lost grant goes out again (same hash), then the new one.
+  const next = await grantViewer(client, { relationshipId, viewer: b.address, scope: SCOPE, expiresAt: 0 });
+  assert.deepEqual(resent, [lost.transactionHash]);
+  const again = (await receiptOf(client, lost.transactionHash)) as { blockNumber: Hex; status: Hex };
+  assert.equal(again.status, '0x1');
+  assert.ok(BigInt(again.blockNumber) < next.blockNumber, 'the lost transaction keeps its nonce, before the new one');
+  assert.ok((await granted(a.address)) && (await granted(b.address)));
+});
+
+test('a crash after storing, before sending: a new outbox on the same file sends it at its first settle', async () => {
+  const file = join(dir, 'crash.json');
+  const viewer = await f.newAccount();
+  // What a process killed between storing and sending leaves behind: a signed entry, never sent.
+  const pc = patient.publicClient;
+  const account = patient.account!;
+  const nonce = await pc.getTransactionCount({ address: account.address, blockTag: 'pending' });
+  const data = encodeFunctionData({ abi: medLedgerAbi, functionName: 'grantViewer', args: [relationshipId, viewer.address, SCOPE, 0n] });
+  const raw = await account.signTransaction({ to: patient.contract, data, gas: 200_000n, nonce, chainId: patient.chainId, type: 'eip1559', maxFeePerGas: parseGwei('10'), maxPriorityFeePerGas: 1n });
+  fileOutboxStorage(file).save([{ hash: keccak256(raw), from: account.address.toLowerCase() as `0x${string}`, nonce, chainId: patient.chainId, raw }]);
+  assert.equal(await granted(viewer.address), false);
+
+  const restarted = createOutbox(fileOutboxStorage(file));
+  const { resubmitted } = await restarted.settle(patient);
+  assert.deepEqual(
+    resubmitted.map((e) => e.hash),
+    [keccak256(raw)],
+  );
+  assert.ok(await granted(viewer.address));
+});
+
+test('a transaction the node dropped while we wait for its receipt is sent again by the wait itself', async (t) => {
+  if (!f.runtime.node) return t.skip('needs the embedded node (evm_setAutomine, anvil_dropTransaction)');
+  const resent: Hex[] = [];
+  const outbox = createOutbox(fileOutboxStorage(join(dir, 'dropped.json')), { onResubmit: (e) => resent.push(e.hash) });
+  const client = withOutbox({ ...patient, pollingIntervalMs: 10 }, outbox);
+  const viewer = await f.newAccount();
+  await rpc(client, 'evm_setAutomine', [false]);
+  try {
+    const pending = grantViewer(client, { relationshipId, viewer: viewer.address, scope: SCOPE, expiresAt: 0 });
+    let hash: Hex | undefined;
+    while (!(hash = outbox.entries()[0]?.hash)) await new Promise((r) => setTimeout(r, 5));
+    while (!(await rpc<unknown>(client, 'eth_getTransactionByHash', [hash]))) await new Promise((r) => setTimeout(r, 5));
+    await rpc(client, 'anvil_dropTransaction', [hash]);
+    while (!resent.includes(hash)) await new Promise((r) => setTimeout(r, 10));
+    await rpc(client, 'evm_mine');
+    const r = await pending;
+    assert.equal(r.transactionHash, hash);
+  } finally {
+    await rpc(client, 'evm_setAutomine', [true]);
+  }
+  assert.ok(await granted(viewer.address));
+});
+
+test('entries leave once confirmed deep enough, or when another transaction took their nonce', async () => {
+  const file = join(dir, 'prune.json');
+  const outbox = createOutbox(fileOutboxStorage(file), { confirmations: 3 });
+  const client = withOutbox(patient, outbox);
+  await grantViewer(client, { relationshipId, viewer: (await f.newAccount()).address, scope: SCOPE, expiresAt: 0 });
+  assert.equal(outbox.entries().length, 1);
+  await outbox.settle(client);
+  assert.equal(outbox.entries().length, 1, 'one block deep is not enough');
+  for (let i = 0; i < 2; i++) await rpc(client, 'evm_mine');
+  await outbox.settle(client);
+  assert.equal(outbox.entries().length, 0);
+  assert.equal(outbox.stats.confirmed, 1);
+
+  // The same key signed elsewhere: our stored transaction's nonce is used by another one.
+  const account = patient.account!;
+  const nonce = await patient.publicClient.getTransactionCount({ address: account.address, blockTag: 'pending' });
+  const ours = await account.signTransaction({ to: account.address, value: 1n, gas: 21_000n, nonce, chainId: patient.chainId, type: 'eip1559', maxFeePerGas: parseGwei('10'), maxPriorityFeePerGas: 1n });
+  const theirs = await account.signTransaction({ to: account.address, value: 2n, gas: 21_000n, nonce, chainId: patient.chainId, type: 'eip1559', maxFeePerGas: parseGwei('10'), maxPriorityFeePerGas: 1n });
+  await patient.publicClient.sendRawTransaction({ serializedTransaction: theirs });
+  fileOutboxStorage(file).save([{ hash: keccak256(ours), from: account.address.toLowerCase() as `0x${string}`, nonce, chainId: patient.chainId, raw: ours }]);
+  const reopened = createOutbox(fileOutboxStorage(file));
+  const { resubmitted } = await reopened.settle(patient);
+  assert.equal(resubmitted.length, 0);
+  assert.equal(reopened.entries().length, 0);
+  assert.equal(reopened.stats.replaced, 1);
+});
