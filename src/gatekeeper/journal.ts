@@ -48,6 +48,7 @@ export function createJournal(db: Db): Journal {
   let nonces: NonceClaim[] = [];
   let audits: AuditAppend[] = [];
   let busy = false;
+  let lastBatch = 0;
   /** `address:nonce` → expiry (unix seconds) of every nonce claimed by this process and not yet expired. */
   const recent = new Map<string, number>();
   let sweepAt = 0;
@@ -56,11 +57,15 @@ export function createJournal(db: Db): Journal {
     if (busy) return;
     busy = true;
     // Wait one event-loop turn: requests whose I/O is already in also get into this commit.
-    setImmediate(() => void drain());
+    const mode = process.env.LINGER ?? 'imm';
+    if (mode === 'imm') setImmediate(() => void drain());
+    else if (mode === 'adaptive') { if (lastBatch >= 4) setTimeout(() => void drain(), 2); else setImmediate(() => void drain()); }
+    else setTimeout(() => void drain(), Number(mode));
   }
 
   async function drain() {
     while (nonces.length || audits.length) {
+      lastBatch = nonces.length + audits.length;
       const claims = nonces.slice(0, BATCH_ROWS);
       const appends = audits.slice(0, BATCH_ROWS);
       nonces = nonces.slice(claims.length);
