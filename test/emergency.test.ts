@@ -108,9 +108,10 @@ describe('on chain', () => {
   test('it expires by itself', { skip: travelSkip }, async () => {
     const patient = await f.newPatient(holder);
     const opened = await openBreakGlass(er, { patient: addr(patient), reason: REASON, durationSeconds: 600 });
-    await travel(er, 599);
+    // A minute of margin: on a loaded machine wall-clock seconds pass between the opening and the check.
+    await travel(er, 540);
     assert.equal(await checkBreakGlass(er, { patient: addr(patient), provider: addr(er) }), opened.expiresAt);
-    await travel(er, 1);
+    await travel(er, 60);
     await refused(checkBreakGlass(er, { patient: addr(patient), provider: addr(er) }), 'BreakGlassExpired', [opened.expiresAt]);
     await refused(closeBreakGlass(er, { patient: addr(patient), provider: addr(er) }), 'NoBreakGlass', [addr(patient), addr(er)]);
   });
