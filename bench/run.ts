@@ -15,6 +15,8 @@ import { benchMlTabular, ML_TABULAR_TARGETS } from './ml-tabular.js';
 import { benchMlOutbreak } from './ml-outbreak.js';
 import { benchMlFederated } from './ml-federated.js';
 import { benchMlImagesDocs } from './ml-images-docs.js';
+import { benchReliability } from './reliability.js';
+import { benchSoak } from './soak.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const resultsFile = join(here, 'results.json');
@@ -41,6 +43,14 @@ if (want('gatekeeper')) {
 if (want('sync')) {
   console.log('sync: a fresh Ethereum client syncs 10,000 events…');
   results.sync = { ...(await benchSync(10_000)) };
+}
+if (want('load')) {
+  console.log('load: 5-minute soak of one gatekeeper under concurrent signed and token readers and a stream of writers…');
+  results.load = { ...(await benchSoak(console.log, Number(process.env.SOAK_MINUTES ?? 5))) };
+}
+if (want('reliability')) {
+  console.log('reliability: 20 seeded fault-injection runs, kill -9 of node, gatekeeper and client at random points…');
+  results.reliability = { ...(await benchReliability(console.log, Number(process.env.FAULT_RUNS ?? 20))) };
 }
 if (want('ml')) {
   console.log('ml: risk models (5-fold CV × 3), kNN, federated averaging, outbreak forecasting and alerts…');
@@ -73,6 +83,8 @@ const y = results.sync ?? {};
 const m = (results.ml ?? {}) as { [k: string]: number } & { outbreak?: Record<string, number> };
 const o = m.outbreak ?? {};
 const fs = (m as { federatedStores?: Record<string, number> }).federatedStores ?? {};
+const l = results.load ?? {};
+const r = results.reliability ?? {};
 const num = (v: unknown) => (typeof v === 'number' ? v : NaN);
 const MEDREC: Record<string, string> = { addRelationship: 'MIT MedRec 2.0: 1,390,000', grantViewer: 'MIT MedRec 2.0: 321,000' };
 const rows = [

@@ -2,10 +2,12 @@
  * The flow through the MEDLEDGER_RPC_URL path: a separately started anvil with a 1 s block time (no
  * instant mining), reached only through JSON-RPC; the contract is deployed with MEDLEDGER_DEPLOYER_KEY.
  */
+import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { parseEther } from 'viem';
+import { createPublicClient, http, parseEther } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { startAnvil, type AnvilNode } from '../src/chain/anvil.js';
+import { feesFor, sendRaw } from '../src/chain/write.js';
 import { startFixture, tempDir, type Fixture } from './helpers/chain.js';
 import { seedFlow } from './helpers/flow.js';
 
@@ -31,4 +33,26 @@ test('the seed flow on an external node with 1 s blocks', { timeout: 180_000 }, 
   if (f.runtime.node) throw new Error('expected the external-node path, got an embedded node');
   await seedFlow(f);
   t.diagnostic(`external node ${node.rpcUrl}, deployment ${f.runtime.deployment.contract}`);
+});
+
+test('a free-gas network (base fee 0, as Besu with zeroBaseFee): an account holding no ether still sends', { timeout: 60_000 }, async () => {
+  const free = await startAnvil({ stateFile: `${tempDir('medledger-free-')}/state.json`, baseFee: 0 });
+  try {
+    const publicClient = createPublicClient({ transport: http(free.rpcUrl) });
+    const account = privateKeyToAccount(generatePrivateKey());
+    assert.equal(await publicClient.getBalance({ address: account.address }), 0n);
+    const chainId = await publicClient.getChainId();
+    const receipt = await sendRaw(publicClient, account, chainId, { to: privateKeyToAccount(generatePrivateKey()).address, data: '0x', gas: 21_000n }, 100);
+    assert.equal(receipt.status, 'success');
+    assert.equal(receipt.effectiveGasPrice, 0n, 'no fee paid, none owed');
+  } finally {
+    await free.stop();
+  }
+});
+
+test('fees: a tip of 1 wei above a doubled base fee; nothing on a free-gas chain; legacy without EIP-1559', async () => {
+  const legacy = { getGasPrice: async () => 7n };
+  assert.deepEqual(await feesFor(legacy, 10n), { type: 'eip1559', maxFeePerGas: 21n, maxPriorityFeePerGas: 1n });
+  assert.deepEqual(await feesFor(legacy, 0n), { type: 'eip1559', maxFeePerGas: 0n, maxPriorityFeePerGas: 0n });
+  assert.deepEqual(await feesFor(legacy, null), { type: 'legacy', gasPrice: 7n });
 });

@@ -1,7 +1,8 @@
 /**
  * The manager's notification hub: one Ethereum client following every event, each subscriber told
  * about exactly what concerns them (the same rules as a single user's client), with the provider
- * named; grant expiries from the clock; off-chain notifications from gatekeepers.
+ * named; grant expiries from the clock; off-chain notifications from gatekeepers; break-glass
+ * openings at once, to the patient and the provider alone.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -10,7 +11,7 @@ import type { Notification } from '../src/client/apply.js';
 import { createWatcher } from '../src/client/watcher.js';
 import { createNotificationHub, type NotificationHub } from '../src/manager/notifications.js';
 import { openDb, type Db } from '../src/records/db.js';
-import { addRecordPointer, grantViewer, respond, revokeViewer, type LedgerClient } from '../src/sdk/index.js';
+import { addRecordPointer, closeBreakGlass, grantViewer, openBreakGlass, respond, revokeViewer, type LedgerClient } from '../src/sdk/index.js';
 import { startFixture, type Fixture } from './helpers/chain.js';
 
 let f: Fixture;
@@ -83,6 +84,28 @@ test('viewers hear of grants and revokes; expiry comes from the clock', async ()
 
   const revoked = await heard(viewer.address, () => revokeViewer(patient, { relationshipId, viewer: viewer.address, scope: 'Observation?category=laboratory' }));
   assert.deepEqual(revoked.map((n) => n.kind), ['grant-revoked']);
+});
+
+test('a break-glass opening and its closing reach the patient and the provider at once, and no one else', async () => {
+  const er = await f.newProvider();
+  const me = patient.account!.address;
+  const stranger: Notification[] = [];
+  const doctor: Notification[] = [];
+  const stopStranger = hub.subscribe(other.account!.address, (n) => stranger.push(n));
+  const stopDoctor = hub.subscribe(er.account!.address, (n) => doctor.push(n));
+  let opened!: Awaited<ReturnType<typeof openBreakGlass>>;
+  const got = await heard(me, async () => {
+    opened = await openBreakGlass(er, { patient: me, reason: 'unconscious on arrival' });
+  });
+  const closed = await heard(me, () => closeBreakGlass(patient, { patient: me, provider: er.account!.address }));
+  stopStranger();
+  stopDoctor();
+  assert.deepEqual(got.map((n) => [n.kind, n.payload]), [
+    ['break-glass', { patient: me.toLowerCase(), provider: er.account!.address.toLowerCase(), reasonHash: opened.reasonHash, expiresAt: opened.expiresAt }],
+  ]);
+  assert.deepEqual(closed.map((n) => [n.kind, n.payload.closed]), [['break-glass', true]]);
+  assert.deepEqual(doctor.map((n) => [n.kind, n.payload.closed]), [['break-glass', undefined], ['break-glass', true]]);
+  assert.deepEqual(stranger, []);
 });
 
 test('off-chain notifications reach only their addressee', () => {

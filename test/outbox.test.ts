@@ -5,7 +5,7 @@
  * new transaction of the account.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createPublicClient, encodeFunctionData, http, keccak256, parseGwei, type Hex } from 'viem';
@@ -39,9 +39,10 @@ before(async () => {
 });
 after(async () => {
   await f?.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
-test('the signed transaction is on disk before it is sent; a write through the outbox keeps the writeLedger API', async (t) => {
+test('the signed transaction is on disk before it is sent; a write through the outbox keeps the writeLedger API', async () => {
   const file = join(dir, 'before-send.json');
   const seenAtSend: OutboxEntry[][] = [];
   const publicClient = createPublicClient({
@@ -64,8 +65,11 @@ test('the signed transaction is on disk before it is sent; a write through the o
   );
   assert.ok(await granted(viewer.address));
   const stored = JSON.parse(readFileSync(file, 'utf8')) as OutboxEntry[];
-  assert.equal(stored[0]!.from, patient.account!.address.toLowerCase());
-  t.diagnostic(`entry kept until ${12} blocks deep: ${stored.length} entry`);
+  assert.deepEqual(
+    stored.map((e) => [e.hash, e.from]),
+    [[r.transactionHash, patient.account!.address.toLowerCase()]],
+    'kept after the receipt, until 12 blocks deep',
+  );
 });
 
 test('a chain that loses the transaction: settle re-sends the same signed bytes, and a new write comes after it', async (t) => {
@@ -134,7 +138,8 @@ test('a transaction the node dropped while we wait for its receipt is sent again
   assert.ok(await granted(viewer.address));
 });
 
-test('entries leave once confirmed deep enough, or when another transaction took their nonce', async () => {
+test('entries leave once confirmed deep enough, or when another transaction took their nonce', async (t) => {
+  if (!f.runtime.node) return t.skip('counts blocks it mines itself (evm_mine): on a node with its own block time they come anyway');
   const file = join(dir, 'prune.json');
   const outbox = createOutbox(fileOutboxStorage(file), { confirmations: 3 });
   const client = withOutbox(patient, outbox);

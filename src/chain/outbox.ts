@@ -12,7 +12,9 @@
  *
  * Use: `withOutbox(client, createOutbox(fileOutboxStorage(path)))`; every `writeLedger` through that
  * client then goes through the outbox, and `outbox.watch(client)` re-sends lost transactions while the
- * process is otherwise idle (after a restart of this process, or of the node).
+ * process is otherwise idle (after a restart of this process, or of the node). One process per
+ * account: two processes sending for one key would take each other's nonces. Entries of another
+ * chain id are left alone.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -63,8 +65,8 @@ export interface OutboxOptions {
   timeoutMs?: number;
   /** Hears each re-send of a lost transaction. */
   onResubmit?: (entry: OutboxEntry) => void;
-  /** Hears each entry leaving the outbox. */
-  onDrop?: (entry: OutboxEntry, reason: DropReason) => void;
+  /** Hears each entry leaving the outbox (`error`: why the node refused it). */
+  onDrop?: (entry: OutboxEntry, reason: DropReason, error?: string) => void;
 }
 
 export interface SettleResult {
@@ -130,13 +132,13 @@ export function createOutbox(storage: OutboxStorage, options: OutboxOptions = {}
     storage.save(entries);
   }
 
-  function drop(entry: OutboxEntry, reason: DropReason) {
+  function drop(entry: OutboxEntry, reason: DropReason, error?: unknown) {
     entries = entries.filter((e) => e.hash !== entry.hash);
     minedAt.delete(entry.hash);
     storage.save(entries);
     if (reason === 'confirmed') stats.confirmed++;
     if (reason === 'replaced') stats.replaced++;
-    options.onDrop?.(entry, reason);
+    options.onDrop?.(entry, reason, error === undefined ? undefined : String((error as Error)?.message ?? error).split('\n')[0]);
   }
 
   async function receiptOf(pc: PublicClient, hash: Hex): Promise<TransactionReceipt | undefined> {
@@ -158,16 +160,18 @@ export function createOutbox(storage: OutboxStorage, options: OutboxOptions = {}
     }
   }
 
-  /** Sends the stored bytes; a node that already has them is fine, a node that is down is retried later. */
-  async function resend(pc: PublicClient, entry: OutboxEntry): Promise<void> {
+  /** Sends the stored bytes; true once the node has them, false while it is unreachable (tried again later). */
+  async function resend(pc: PublicClient, entry: OutboxEntry): Promise<boolean> {
     minedAt.delete(entry.hash);
     try {
       await pc.sendRawTransaction({ serializedTransaction: entry.raw });
     } catch (err) {
-      if (!alreadyKnown(err) && !isUnreachable(err)) throw err;
+      if (isUnreachable(err)) return false;
+      if (!alreadyKnown(err)) throw err;
     }
     stats.resubmitted++;
     options.onResubmit?.(entry);
+    return true;
   }
 
   /** Re-sends what the chain lost (in nonce order) and drops what is deep enough or was replaced. */
@@ -184,10 +188,9 @@ export function createOutbox(storage: OutboxStorage, options: OutboxOptions = {}
         if (entry.nonce >= next) {
           // Every nonce below ours is taken, and ours is free again: the chain lost this transaction.
           try {
-            await resend(pc, entry);
-            resubmitted.push(entry);
-          } catch {
-            drop(entry, 'refused');
+            if (await resend(pc, entry)) resubmitted.push(entry);
+          } catch (err) {
+            drop(entry, 'refused', err); // e.g. its fee no longer enough: a new transaction will take the nonce
           }
           continue;
         }
@@ -244,6 +247,25 @@ export function createOutbox(storage: OutboxStorage, options: OutboxOptions = {}
     }
   }
 
+  function watch(chain: OutboxChain, intervalMs = 1_000): () => void {
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    const tick = () => {
+      void exclusive(() => settleNow(chain))
+        .catch(() => undefined)
+        .finally(() => {
+          if (stopped) return;
+          timer = setTimeout(tick, intervalMs);
+          timer.unref();
+        });
+    };
+    tick();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }
+
   return {
     /**
      * Settles first (lost transactions of the account go out again, in nonce order), then signs with
@@ -261,7 +283,7 @@ export function createOutbox(storage: OutboxStorage, options: OutboxOptions = {}
           await chain.publicClient.sendRawTransaction({ serializedTransaction: raw });
         } catch (err) {
           if (!alreadyKnown(err) && !isUnreachable(err)) {
-            drop(entry, 'refused');
+            drop(entry, 'refused', err);
             throw err;
           }
         }
@@ -273,25 +295,7 @@ export function createOutbox(storage: OutboxStorage, options: OutboxOptions = {}
       return exclusive(() => settleNow(chain));
     },
     /** Settles every `intervalMs` (errors, e.g. the node down, wait for the next round); returns stop(). */
-    watch(chain: OutboxChain, intervalMs = 1_000): () => void {
-      let stopped = false;
-      let timer: NodeJS.Timeout | undefined;
-      const tick = () => {
-        void this.settle(chain)
-          .catch(() => undefined)
-          .finally(() => {
-            if (!stopped) {
-              timer = setTimeout(tick, intervalMs);
-              timer.unref();
-            }
-          });
-      };
-      tick();
-      return () => {
-        stopped = true;
-        clearTimeout(timer);
-      };
-    },
+    watch,
     /** The entries kept now (sent, not yet confirmed). */
     entries: (): readonly OutboxEntry[] => entries,
     /** Counts since this outbox was created. */

@@ -69,6 +69,18 @@ function requireAccount(client: LedgerClient): LocalAccount {
 }
 
 /**
+ * The fee fields for a transaction in a block whose base fee is `baseFeePerGas`: EIP-1559 with room
+ * for the base fee to double and a tip of 1 wei, which every dev node mines; on a free-gas network
+ * (base fee 0, e.g. Besu with `zeroBaseFee` and `min-gas-price=0`, deploy/besu) nothing at all, so
+ * accounts there need no ether; legacy gas price on a chain without EIP-1559.
+ */
+export async function feesFor(publicClient: Pick<PublicClient, 'getGasPrice'>, baseFeePerGas: bigint | null | undefined) {
+  if (baseFeePerGas == null) return { type: 'legacy' as const, gasPrice: await publicClient.getGasPrice() };
+  if (baseFeePerGas === 0n) return { type: 'eip1559' as const, maxFeePerGas: 0n, maxPriorityFeePerGas: 0n };
+  return { type: 'eip1559' as const, maxFeePerGas: baseFeePerGas * 2n + 1n, maxPriorityFeePerGas: 1n };
+}
+
+/**
  * Signs and sends `data` to `to` (or deploys it when `to` is undefined); resolves with the receipt.
  * With an `outbox` (outbox.ts) the signed bytes are stored before they are sent and sent again if the
  * chain loses them.
@@ -86,11 +98,7 @@ export async function sendRaw(
       // The gas is estimated here, after the outbox re-sent what the chain lost: those change the state.
       return outbox.send({ publicClient, chainId, pollingIntervalMs }, account.address, async (nonce) => {
         const [gas, block] = await Promise.all([typeof tx.gas === 'function' ? tx.gas() : tx.gas, publicClient.getBlock({ blockTag: 'latest' })]);
-        const fees =
-          block.baseFeePerGas == null
-            ? { type: 'legacy' as const, gasPrice: await publicClient.getGasPrice() }
-            : { type: 'eip1559' as const, maxFeePerGas: block.baseFeePerGas * 2n + 1n, maxPriorityFeePerGas: 1n };
-        return account.signTransaction({ ...tx, gas, ...fees, nonce, chainId });
+        return account.signTransaction({ ...tx, gas, ...(await feesFor(publicClient, block.baseFeePerGas)), nonce, chainId });
       });
     }
     const gas = typeof tx.gas === 'function' ? await tx.gas() : tx.gas;
@@ -98,11 +106,7 @@ export async function sendRaw(
       publicClient.getTransactionCount({ address: account.address, blockTag: 'pending' }),
       publicClient.getBlock({ blockTag: 'latest' }),
     ]);
-    const fees =
-      block.baseFeePerGas == null
-        ? { type: 'legacy' as const, gasPrice: await publicClient.getGasPrice() }
-        : { type: 'eip1559' as const, maxFeePerGas: block.baseFeePerGas * 2n + 1n, maxPriorityFeePerGas: 1n };
-    const serializedTransaction = await account.signTransaction({ ...tx, gas, ...fees, nonce, chainId });
+    const serializedTransaction = await account.signTransaction({ ...tx, gas, ...(await feesFor(publicClient, block.baseFeePerGas)), nonce, chainId });
     const hash = await publicClient.sendRawTransaction({ serializedTransaction });
     return publicClient.waitForTransactionReceipt({ hash, pollingInterval: pollingIntervalMs, timeout: 120_000 });
   });

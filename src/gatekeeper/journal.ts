@@ -2,8 +2,9 @@
  * What must be durable before the gatekeeper answers: the nonce of each signed request (replay
  * protection across restarts, nonces.ts) and the audit row of each decision (audit.ts). Both go
  * through one group commit per database: whatever arrives while a write is in progress, or in the
- * same event-loop turn, is written by the next single statement, so a busy gatekeeper pays one
- * commit for many requests while every caller still waits for its own row.
+ * same event-loop turn (a couple of milliseconds under load), is written by the next single
+ * statement, so a busy gatekeeper pays one commit for many requests while every caller still waits
+ * for its own row.
  *
  * Write-ahead order: a request's nonce is committed before the request is decided (a nonce refused by
  * the database — used before a restart, or by another gatekeeper on the same database — is a replay),
@@ -25,6 +26,8 @@ export interface Journal {
 
 /** Rows of each kind per statement: a few parameters a row keeps it far below PostgreSQL's 65,535. */
 const BATCH_ROWS = 500;
+/** A commit of at least this many rows means load: the next one gathers for `lingerMs`. */
+const CROWD = 4;
 /** How often (seconds) the in-memory nonces are swept of expired ones. */
 const SWEEP_SECONDS = 10;
 
@@ -44,10 +47,12 @@ export function journalOf(db: Db): Journal {
   return journal;
 }
 
-export function createJournal(db: Db): Journal {
+export function createJournal(db: Db, options: { lingerMs?: number } = {}): Journal {
+  const lingerMs = options.lingerMs ?? 2;
   let nonces: NonceClaim[] = [];
   let audits: AuditAppend[] = [];
   let busy = false;
+  /** Rows waiting when the last commit began: a measure of load. */
   let lastBatch = 0;
   /** `address:nonce` → expiry (unix seconds) of every nonce claimed by this process and not yet expired. */
   const recent = new Map<string, number>();
@@ -56,11 +61,12 @@ export function createJournal(db: Db): Journal {
   function start() {
     if (busy) return;
     busy = true;
-    // Wait one event-loop turn: requests whose I/O is already in also get into this commit.
-    const mode = process.env.LINGER ?? 'imm';
-    if (mode === 'imm') setImmediate(() => void drain());
-    else if (mode === 'adaptive') { if (lastBatch >= 4) setTimeout(() => void drain(), 2); else setImmediate(() => void drain()); }
-    else setTimeout(() => void drain(), Number(mode));
+    // Wait one event-loop turn, so that requests whose I/O is already in join this commit. Under load
+    // (the last commit was a crowd) wait a little longer: commits, not rows, are what cost (an
+    // in-process PGlite spends most of a small INSERT on the statement), and a waiting request costs
+    // nothing while the others are served.
+    if (lastBatch >= CROWD) setTimeout(() => void drain(), lingerMs);
+    else setImmediate(() => void drain());
   }
 
   async function drain() {

@@ -82,10 +82,14 @@ export async function reconcilePatient(store: RecordStore, ledger: LedgerClient,
 }
 
 export interface Reconciler {
-  /** Notes, durably, that request `requestId` may change `patientIds`' records. */
-  note(requestId: string, patientIds: readonly string[]): Promise<void>;
-  /** The request is over without leaving the store ahead of the chain. */
-  clear(requestId: string): Promise<void>;
+  /** Notes, durably, that a write is about to change `patientIds`' records; resolves with the note's id. */
+  begin(patientIds: readonly string[]): Promise<string>;
+  /**
+   * The write is over: `published` (or refused before the store), its note goes; otherwise the note
+   * stays and reconciling is scheduled. A note is never reconciled away while its write is in flight
+   * (the write could still commit after the reconcile read the store).
+   */
+  end(noteId: string, published: boolean): Promise<void>;
   /** Reconciles every noted patient now (concurrent callers share one run). */
   run(): Promise<ReconcileResult>;
   /** Runs in the background until no note is left, backing off while it fails. */
@@ -101,11 +105,13 @@ export function createReconciler(options: { db: Db; store: RecordStore; ledger: 
   let timer: NodeJS.Timeout | undefined;
   let delay = retryMs;
   let closed = false;
+  /** Notes of writes still in flight in this process. */
+  const inFlight = new Set<string>();
 
   async function runNow(): Promise<ReconcileResult> {
-    const notes = await db.query<{ id: string; patient_id: string }>(sql`SELECT id::text, patient_id FROM publish_intents ORDER BY id`);
+    const notes = await db.query<{ id: string; request_id: string; patient_id: string }>(sql`SELECT id::text, request_id, patient_id FROM publish_intents ORDER BY id`);
     const byPatient = new Map<string, string[]>();
-    for (const n of notes) byPatient.set(n.patient_id, [...(byPatient.get(n.patient_id) ?? []), n.id]);
+    for (const n of notes) if (!inFlight.has(n.request_id)) byPatient.set(n.patient_id, [...(byPatient.get(n.patient_id) ?? []), n.id]);
     const result: ReconcileResult = { patients: byPatient.size, published: [], failed: 0 };
     for (const [patientId, ids] of byPatient) {
       try {
@@ -150,11 +156,21 @@ export function createReconciler(options: { db: Db; store: RecordStore; ledger: 
   }
 
   return {
-    async note(requestId, patientIds) {
-      for (const patientId of new Set(patientIds)) await db.query(sql`INSERT INTO publish_intents (request_id, patient_id) VALUES (${requestId}, ${patientId})`);
+    async begin(patientIds) {
+      const requestId = randomUUID();
+      inFlight.add(requestId);
+      try {
+        for (const patientId of new Set(patientIds)) await db.query(sql`INSERT INTO publish_intents (request_id, patient_id) VALUES (${requestId}, ${patientId})`);
+      } catch (err) {
+        inFlight.delete(requestId);
+        throw err;
+      }
+      return requestId;
     },
-    async clear(requestId) {
-      await db.query(sql`DELETE FROM publish_intents WHERE request_id = ${requestId}`);
+    async end(requestId, published) {
+      inFlight.delete(requestId);
+      if (published) await db.query(sql`DELETE FROM publish_intents WHERE request_id = ${requestId}`);
+      else schedule();
     },
     run,
     schedule,
@@ -192,15 +208,11 @@ export function trackWrites(app: FastifyInstance, reconciler: Reconciler, store:
   app.addHook('preHandler', async (req) => {
     if (req.method !== 'POST' && req.method !== 'PUT') return;
     const patients = await patientsTouched(store, req);
-    if (patients.length === 0) return;
-    const requestId = randomUUID();
-    await reconciler.note(requestId, patients);
-    notes.set(req, requestId);
+    if (patients.length) notes.set(req, await reconciler.begin(patients));
   });
+  // A 4xx never reached the store (or refused before it committed): only a server error can leave it ahead of the chain.
   app.addHook('onResponse', async (req, reply) => {
-    const requestId = notes.get(req);
-    if (!requestId) return;
-    if (reply.statusCode >= 500) reconciler.schedule();
-    else await reconciler.clear(requestId).catch(() => undefined);
+    const note = notes.get(req);
+    if (note) await reconciler.end(note, reply.statusCode < 500).catch(() => undefined);
   });
 }

@@ -131,7 +131,9 @@ async function tellPatientOfRead(gk: RunningGatekeeper, d: Decision, hub: Notifi
   if (!d.permitted || !d.patientId || d.interaction === 'login' || d.requester.toLowerCase() === d.gatekeeper.toLowerCase()) return;
   const patient = addressOfPatient((await gk.store.read('Patient', d.patientId)) as Patient);
   if (!patient || patient.toLowerCase() === d.requester.toLowerCase()) return;
-  hub.publish(patient, { kind: 'grant-used', blockNumber: '0', payload: { viewer: d.requester, provider: d.gatekeeper, request: `${d.method} ${d.path}` } });
+  // A break-glass read is not through a grant; say so, so the patient tells it apart at a glance.
+  const emergency = d.breakGlass === undefined ? {} : { emergency: true };
+  hub.publish(patient, { kind: 'grant-used', blockNumber: '0', payload: { viewer: d.requester, provider: d.gatekeeper, request: `${d.method} ${d.path}`, ...emergency } });
 }
 
 /** The demo's "today", fixed at the first start so the generated history does not move. */

@@ -54,6 +54,7 @@ const { emit, ready } = serveParent({
 });
 const outbox = createOutbox(fileOutboxStorage(join(config.dataDir, 'outbox.json')), {
   onResubmit: (e) => emit({ event: 'resubmitted', who: 'client', hash: e.hash, nonce: e.nonce }),
+  onDrop: (e, reason, error) => emit({ event: 'dropped', who: 'client', hash: e.hash, nonce: e.nonce, reason, error }),
 });
 const ledger = withOutbox(base, outbox);
 const db = await openDb({ dataDir: join(config.dataDir, 'local') });

@@ -24,6 +24,7 @@ import { createLedgerClient, type LedgerClient } from '../../src/chain/client.js
 import { medLedgerAbi } from '../../src/chain/generated/contracts.js';
 import { startChain } from '../../src/chain/runtime.js';
 import { createWatcher, localState } from '../../src/client/watcher.js';
+import { createRandom, type Random } from '../../src/demo/random.js';
 import { openDb } from '../../src/records/db.js';
 import { gatekeeperClient, GatekeeperRequestError, type GatekeeperClient } from '../../src/sdk/gatekeeper.js';
 import { accreditProvider, attestPatient, findRelationship, hashQuery, registerPatient } from '../../src/sdk/index.js';
@@ -32,19 +33,7 @@ import { PEPPER, tempDir, testConfig } from './chain.js';
 import { spawnChild, toJson, type Child, type ChildEvent } from './fault-process.js';
 
 export type Target = 'chain' | 'gatekeeper' | 'client';
-export const TARGETS: readonly Target[] = ['chain', 'gatekeeper', 'client'];
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed from its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const TARGETS: readonly Target[] = ['chain', 'gatekeeper', 'client'];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const WRITE_SYSTEM = 'urn:medledger:fault-write';
@@ -64,6 +53,12 @@ async function emptyPgliteDir(target: string): Promise<void> {
   })();
   cpSync(await template, target, { recursive: true });
 }
+
+/** Children exit when their stdin closes; anvil would outlive a driver that exits without closing its labs. */
+const labsOpen = new Set<Lab>();
+process.once('exit', () => {
+  for (const lab of labsOpen) lab.node.process.kill('SIGKILL');
+});
 
 /** Retries `fn` while it throws, up to `ms` (a process or the node restarting). */
 async function retrying<T>(what: string, fn: () => Promise<T>, ms = 60_000): Promise<T> {
@@ -98,6 +93,8 @@ export interface Lab {
   events: ChildEvent[];
   /** Number of node restarts so far (a read spanning one cannot be judged). */
   chainEpoch: number;
+  /** The block the node came back at after its last restart. */
+  chainRestoredAt: bigint;
   /**
    * kill -9 then restart; for the chain, resolves with how many blocks the restart lost. `restore`
    * (chain only) puts a state file saved earlier by `saveChainState` back first: the node then lost
@@ -151,6 +148,10 @@ export async function startLab(options: { seed: number; log?: (line: string) => 
   ];
   lap('chain set up');
   const events: ChildEvent[] = [];
+  const onEvent = (e: ChildEvent) => {
+    events.push(e);
+    if (e.event === 'dropped' && e.reason !== 'confirmed') log(`${e.who} outbox dropped ${e.hash} (nonce ${e.nonce}): ${e.reason} ${e.error ?? ''}`);
+  };
   await emptyPgliteDir(join(dir, 'provider', 'pgdata'));
   await emptyPgliteDir(join(dir, 'client', 'local'));
   const childChain = (key: Hex, sub: string) => ({
@@ -162,8 +163,8 @@ export async function startLab(options: { seed: number; log?: (line: string) => 
     dataDir: join(dir, sub),
   });
   const startGatekeeperChild = () =>
-    spawnChild('gatekeeper', 'test/helpers/fault-gatekeeper.ts', { ...childChain(providerKey, 'provider'), port: gatekeeperPort, pepper: PEPPER }, (e) => events.push(e));
-  const startClientChild = () => spawnChild('client', 'test/helpers/fault-client.ts', childChain(patientKey, 'client'), (e) => events.push(e));
+    spawnChild('gatekeeper', 'test/helpers/fault-gatekeeper.ts', { ...childChain(providerKey, 'provider'), port: gatekeeperPort, pepper: PEPPER }, onEvent);
+  const startClientChild = () => spawnChild('client', 'test/helpers/fault-client.ts', childChain(patientKey, 'client'), onEvent);
 
   const stateSaved = async (sinceMs: number) => {
     const deadline = Date.now() + 10_000;
@@ -187,6 +188,7 @@ export async function startLab(options: { seed: number; log?: (line: string) => 
     client: undefined as unknown as Child,
     events,
     chainEpoch: 0,
+    chainRestoredAt: 0n,
     asProvider: () => gatekeeperClient({ url: `http://127.0.0.1:${gatekeeperPort}`, gatekeeper: provider.address, chainId: deployment.chainId, account: provider }),
     asViewer: (i) => gatekeeperClient({ url: `http://127.0.0.1:${gatekeeperPort}`, gatekeeper: provider.address, chainId: deployment.chainId, account: viewers[i]!.account }),
     stateSaved,
@@ -222,6 +224,7 @@ export async function startLab(options: { seed: number; log?: (line: string) => 
       if (restore) copyFileSync(restore, stateFile);
       // What the node comes back at (read from the file: the outboxes may add blocks the moment it is up).
       const saved = BigInt((JSON.parse(readFileSync(stateFile, 'utf8')) as { best_block_number: number | string }).best_block_number);
+      lab.chainRestoredAt = saved;
       lab.node = await retrying('restarting anvil', () => startAnvil({ stateFile, port: chainPort }), 20_000);
       const lost = before === undefined ? 0 : Number(before - saved);
       log(`chain restarted at block ${saved} (lost ${lost})`);
@@ -232,6 +235,7 @@ export async function startLab(options: { seed: number; log?: (line: string) => 
       lab.gatekeeper = await startGatekeeperChild();
     },
     async close() {
+      labsOpen.delete(lab);
       await Promise.all([lab.gatekeeper?.kill(), lab.client?.kill()]);
       lab.node.process.kill('SIGKILL');
       await sleep(50);
@@ -239,6 +243,7 @@ export async function startLab(options: { seed: number; log?: (line: string) => 
     },
   };
 
+  labsOpen.add(lab);
   try {
     lab.gatekeeper = await startGatekeeperChild();
     lap('gatekeeper ready');
@@ -307,27 +312,38 @@ export interface Kill {
 
 /** The seeded workload: `ops` operations and `kills` kills, every process kind killed at least once when kills ≥ 3. */
 export function planWorkload(seed: number, ops: number, kills: number): { ops: Op[]; kills: Kill[] } {
-  const random = seededRandom(seed);
-  const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+  const random = createRandom(seed);
   const plan: Op[] = [];
   for (let i = 0; i < ops; i++) {
-    const r = random();
-    const viewer = Math.floor(random() * 2);
-    if (r < 0.35) plan.push({ kind: 'write', category: pick(CATEGORIES) });
+    const r = random.next();
+    const viewer = random.int(0, 1);
+    if (r < 0.35) plan.push({ kind: 'write', category: random.pick(CATEGORIES) });
     else if (r < 0.55) plan.push({ kind: 'grant', viewer });
     else if (r < 0.7) plan.push({ kind: 'revoke', viewer });
     else plan.push({ kind: 'read', viewer });
   }
-  const targets = [...TARGETS].sort(() => random() - 0.5);
-  const slots = [...Array(ops).keys()].sort(() => random() - 0.5).slice(0, Math.min(kills, ops)).sort((a, b) => a - b);
+  const targets = shuffled(TARGETS, random);
+  const slots = shuffled([...Array(ops).keys()], random)
+    .slice(0, Math.min(kills, ops))
+    .sort((a, b) => a - b);
   const planned = slots.map((at, i): Kill => {
-    const target = i < targets.length ? targets[i]! : pick(TARGETS);
-    const kill: Kill = { at, target, when: random() < 0.5 ? 'during' : 'after', delayMs: Math.floor(random() * 400) };
-    const back = Math.floor(random() * 4);
+    const target = i < targets.length ? targets[i]! : random.pick(TARGETS);
+    const kill: Kill = { at, target, when: random.chance(0.5) ? 'during' : 'after', delayMs: random.int(0, 399) };
+    const back = random.int(0, 3);
     if (target === 'chain' && back > 0) kill.restoreFrom = Math.max(0, at - back + 1);
     return kill;
   });
   return { ops: plan, kills: planned };
+}
+
+/** Fisher–Yates with the seeded source. */
+function shuffled<T>(items: readonly T[], random: Random): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = random.int(0, i);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }
 
 export interface ReadRecord {
@@ -375,17 +391,21 @@ export interface FaultReport {
   seconds: number;
 }
 
-/** One randomised run: start the lab, run the seeded workload with its kills, settle, check. */
-export async function runFaultScenario(options: { seed: number; ops?: number; kills?: number; log?: (line: string) => void }): Promise<FaultReport> {
+/**
+ * One randomised run: start a lab (or use `lab`, left running), run the seeded workload with its
+ * kills, settle, check.
+ */
+export async function runFaultScenario(options: { seed: number; ops?: number; kills?: number; log?: (line: string) => void; lab?: Lab }): Promise<FaultReport> {
   const started = Date.now();
   const log = options.log ?? (() => undefined);
   const { seed } = options;
   const plan = planWorkload(seed, options.ops ?? 14, options.kills ?? 3);
   log(`seed=${seed}: ${plan.ops.map((o) => (o.kind === 'write' ? `write:${o.category}` : `${o.kind}:${o.viewer}`)).join(' ')}; kills ${plan.kills.map((k) => `${k.target}@${k.at}/${k.when}${k.restoreFrom === undefined ? '' : `<-${k.restoreFrom}`}`).join(' ')}`);
-  const lab = await startLab({ seed, log });
+  const lab = options.lab ?? (await startLab({ seed, log }));
   log(`lab ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const acknowledged: string[] = ['setup-laboratory', 'setup-vital-signs'];
-  const txs: { hash: Hex; kind: string }[] = [];
+  const eventsBefore = lab.events.length;
+  const txs: { hash: Hex; kind: string; block: bigint }[] = [];
   const lostByCrash = new Set<Hex>();
   const reads: ReadRecord[] = [];
   let readsUnjudged = 0;
@@ -398,7 +418,7 @@ export async function runFaultScenario(options: { seed: number; ops?: number; ki
     const lost = await lab.crash(target, restore);
     rolledBackBlocks += lost;
     if (target !== 'chain') return;
-    for (const tx of txs) if (!(await pc.request({ method: 'eth_getTransactionReceipt', params: [tx.hash] }))) lostByCrash.add(tx.hash);
+    for (const tx of txs) if (tx.block > lab.chainRestoredAt) lostByCrash.add(tx.hash);
   };
 
   /** Grant state of `viewer` at each block from `from` to `to`, from the chain's events. */
@@ -438,8 +458,8 @@ export async function runFaultScenario(options: { seed: number; ops?: number; ki
     const { account, scope } = lab.viewers[op.viewer]!;
     if (op.kind === 'grant' || op.kind === 'revoke') {
       try {
-        const r = await lab.client.call<{ transactionHash: Hex }>(op.kind, { relationshipId: lab.relationshipId.toString(), viewer: account.address, scope }, 120_000);
-        txs.push({ hash: r.transactionHash, kind: op.kind });
+        const r = await lab.client.call<{ transactionHash: Hex; blockNumber: string }>(op.kind, { relationshipId: lab.relationshipId.toString(), viewer: account.address, scope }, 120_000);
+        txs.push({ hash: r.transactionHash, kind: op.kind, block: BigInt(r.blockNumber) });
       } catch (err) {
         log(`${op.kind} ${op.viewer}: ${(err as Error).message.split('\n')[0]}`);
       }
@@ -550,9 +570,9 @@ export async function runFaultScenario(options: { seed: number; ops?: number; ki
       acknowledgedTxs: txs.length,
       missingTxs,
       txsLostByCrash: lostByCrash.size,
-      resubmittedTxs: new Set(lab.events.filter((e) => e.event === 'resubmitted').map((e) => e.hash)).size,
+      resubmittedTxs: new Set(lab.events.slice(eventsBefore).filter((e) => e.event === 'resubmitted').map((e) => e.hash)).size,
       rolledBackBlocks,
-      clientRollbacks: lab.events.filter((e) => e.event === 'rolledBack').length,
+      clientRollbacks: lab.events.slice(eventsBefore).filter((e) => e.event === 'rolledBack').length,
       seconds: (Date.now() - started) / 1000,
     };
     log(`seed=${seed}: ${toJson({ ...report, ops: undefined, kills: undefined, readRecords: undefined })}`);
@@ -561,6 +581,6 @@ export async function runFaultScenario(options: { seed: number; ops?: number; ki
     (err as Error).message = `seed=${seed}: ${(err as Error).message}\ngatekeeper stderr: ${lab.gatekeeper?.stderr().slice(-1500)}\nclient stderr: ${lab.client?.stderr().slice(-1500)}`;
     throw err;
   } finally {
-    await lab.close();
+    if (!options.lab) await lab.close();
   }
 }

@@ -50,6 +50,7 @@ const { emit, ready } = serveParent({
 });
 const outbox = createOutbox(fileOutboxStorage(join(config.dataDir, 'outbox.json')), {
   onResubmit: (e) => emit({ event: 'resubmitted', who: 'gatekeeper', hash: e.hash, nonce: e.nonce }),
+  onDrop: (e, reason, error) => emit({ event: 'dropped', who: 'gatekeeper', hash: e.hash, nonce: e.nonce, reason, error }),
 });
 const ledger = withOutbox({ ...base, publicClient }, outbox);
 const gk = await startGatekeeper({

@@ -1,7 +1,8 @@
-/** The EHR Manager: sign in as a patient, provider or third party; live notifications; switch user. */
+/** The EHR Manager: sign in as a patient, provider or third party (and guardian of others); live notifications; switch user. */
 import { useState } from 'react';
-import { notificationText, useNotifications } from './lib/notifications.js';
+import { notificationLines, useNotifications } from './lib/notifications.js';
 import type { ManagerConfig, Session } from './lib/session.js';
+import { GuardianView } from './views/Guardian.js';
 import { PatientView } from './views/Patient.js';
 import { ProviderView } from './views/Provider.js';
 import { SignIn } from './views/SignIn.js';
@@ -31,14 +32,16 @@ export function App({ config }: { config: ManagerConfig }) {
       </div>
       {notes.length > 0 && (
         <ul className="notifications" data-testid="notifications" aria-live="polite">
-          {notes.slice(0, 5).map((n, i) => (
-            <li key={`${n.blockNumber}/${i}`} data-kind={n.kind}>{notificationText(n, session.nameOf)} <span className="muted">block {n.blockNumber}</span></li>
+          {notificationLines(notes, session.nameOf).slice(0, 5).map(({ note, text, count }, i) => (
+            <li key={`${note.blockNumber}/${i}`} data-kind={note.kind}>{text}{count > 1 ? ` (${count} times)` : ''} <span className="muted">block {note.blockNumber}</span></li>
           ))}
         </ul>
       )}
       {session.role === 'patient' && <PatientView s={session} notes={notes} onForget={forget} />}
       {session.role === 'provider' && <ProviderView s={session} version={notes.length} />}
       {session.role !== 'patient' && session.role !== 'provider' && <ThirdPartyView s={session} version={notes.length} />}
+      {/* Anyone can be a patient's guardian, whatever their role. */}
+      <GuardianView s={session} version={notes.length} />
     </Shell>
   );
 }

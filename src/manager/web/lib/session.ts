@@ -6,6 +6,7 @@
 import { type Address, type LocalAccount } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { createLedgerClient, type LedgerClient } from '../../../chain/client.js';
+import type { BreakGlassStatement } from '../../../sdk/emergency.js';
 import { gatekeeperClient, type GatekeeperClient } from '../../../sdk/gatekeeper.js';
 import { decryptKeystore, type KeystoreV3 } from './keystore.js';
 
@@ -24,7 +25,8 @@ export interface Session {
   role: string;
   name: string;
   ledger: LedgerClient;
-  gatekeeper(provider: Address): GatekeeperClient;
+  /** A signed client for `provider`'s gatekeeper; with `breakGlass`, every request states that emergency. */
+  gatekeeper(provider: Address, breakGlass?: BreakGlassStatement): GatekeeperClient;
   /** A person's name for an address, when the manager knows it. */
   nameOf(address: string): string;
 }
@@ -55,9 +57,11 @@ export async function openSession(config: ManagerConfig, keystore: KeystoreV3, p
     role: user?.role ?? 'third-party',
     name: user?.label ?? user?.name ?? account.address,
     ledger,
-    gatekeeper(provider) {
+    gatekeeper(provider, breakGlass) {
       const p = config.providers.find((x) => x.address.toLowerCase() === provider.toLowerCase());
       if (!p) throw new Error(`no gatekeeper known for provider ${provider}`);
+      // Not cached: an emergency client is only for the reads made under that opening.
+      if (breakGlass) return gatekeeperClient({ url: p.gatekeeperUrl, gatekeeper: p.address, chainId: config.chainId, account, breakGlass });
       let c = clients.get(p.address);
       if (!c) clients.set(p.address, (c = gatekeeperClient({ url: p.gatekeeperUrl, gatekeeper: p.address, chainId: config.chainId, account })));
       return c;

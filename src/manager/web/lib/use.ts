@@ -1,5 +1,7 @@
 /** Small React helpers: load data (reloading when `deps` change) and run actions with busy/error state. */
 import { useCallback, useEffect, useState } from 'react';
+import { LedgerError } from '../../../chain/write.js';
+import { describeError } from '../../../cli/errors.js';
 
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data?: T; error?: string; loading: boolean; reload: () => void } {
   const [state, setState] = useState<{ data?: T; error?: string; loading: boolean }>({ loading: true });
@@ -35,6 +37,8 @@ export function useAction(): { busy: boolean; error?: string; message?: string; 
 
 /** One line for an error: a gatekeeper's OperationOutcome diagnostics, a contract's custom error, or the message. */
 export function describe(err: unknown): string {
+  // The CLI's plain words for contract refusals ("patient 0x… has forbidden break-glass access"), not `BreakGlassDisabled(0x…)`.
+  if (err instanceof LedgerError) return describeError(err);
   const e = err as { shortMessage?: string; message?: string };
   return (e?.shortMessage ?? e?.message ?? String(err)).split('\n')[0]!;
 }

@@ -1,7 +1,7 @@
 /**
  * The provider's manager: find a patient in the Registrar, add records through the provider's own
  * gatekeeper (which stores them and updates the pointer hash on chain), see what each patient has
- * granted, and query the store.
+ * granted, query the store, and open emergency access to a patient who cannot consent.
  */
 import { useState } from 'react';
 import type { Patient, Resource } from '@medplum/fhirtypes';
@@ -10,6 +10,7 @@ import { listProviderRelationships, readSummary } from '../../../sdk/summary.js'
 import { resourcesOf, scopeLabel } from '../lib/fhir.js';
 import type { Session } from '../lib/session.js';
 import { expiryText, useAction, useLoad } from '../lib/use.js';
+import { EmergencyAccess } from './EmergencyAccess.js';
 import { Records } from './Records.js';
 import { RecordForm } from './RecordForm.js';
 
@@ -107,6 +108,7 @@ export function ProviderView({ s, version }: { s: Session; version: number }) {
       </ul>
       {current && <PatientPanel s={s} linked={current} version={version} />}
       <QueryBox s={s} />
+      <EmergencyAccess s={s} patients={patients.data?.map((p) => ({ address: p.address, name: nameOf(p.patient) })) ?? []} />
     </div>
   );
 }

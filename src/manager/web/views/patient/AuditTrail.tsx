@@ -22,6 +22,13 @@ const what = (e: AuditEvent) => {
   }
 };
 
+/** A break-glass read (purposeOfEvent BTG, src/gatekeeper/audit.ts) says so, with the reason the provider stated. */
+function EmergencyMark({ event }: { event: AuditEvent }) {
+  const reason = event.purposeOfEvent?.find((p) => p.coding?.some((c) => c.code === 'BTG'))?.text;
+  if (reason === undefined) return null;
+  return <> <span className="badge error" data-testid="emergency-mark">emergency access</span> <span className="muted">“{reason}”</span></>;
+}
+
 async function trail(s: Session, summary: Summary): Promise<Row[]> {
   const rows = await Promise.all(
     summary.relationships.map(async (r) => {
@@ -58,7 +65,7 @@ export function AuditTrail({ s, summary, version }: { s: Session; summary: Summa
               <td>{new Date(entry.event.recorded!).toLocaleString()}</td>
               <td>{s.nameOf(who(entry.event))}</td>
               <td>{provider}</td>
-              <td><code>{what(entry.event)}</code></td>
+              <td><code>{what(entry.event)}</code><EmergencyMark event={entry.event} /></td>
               <td>{entry.event.outcomeDesc}</td>
               <td>{typeof verified === 'number' ? <span className="badge ok">verified {new Date(verified * 1000).toLocaleTimeString()}</span> : <span className="muted">{verified}</span>}</td>
             </tr>
