@@ -109,8 +109,8 @@ test('guardians: Alice names two, one approves a new key, Alice cancels it', { s
   await guarded.getByRole('status').filter({ hasText: 'You approve moving Alice' }).waitFor({ timeout: 30_000 });
   assert.match(await guarded.getByTestId('recovery-candidate').innerText(), new RegExp(`${newKey}: 1 of 2 approve`));
 
-  // Alice sees the pending move (1 of 2) and cancels it with her current key.
-  await alice.getByRole('button', { name: 'Refresh' }).click();
+  // Alice is told at once (one guardian alone cannot move her unseen); the tab shows the pending move (1 of 2) without a reload, and she cancels it with her current key.
+  await alice.getByTestId('notifications').locator('li[data-kind="recovery-approved"]', { hasText: /by Carol/ }).waitFor({ timeout: 30_000 });
   const pending = alice.getByTestId('pending-recovery');
   await pending.filter({ hasText: newKey }).waitFor({ timeout: 30_000 });
   assert.match(await pending.innerText(), /1 of 2 guardians approve/);

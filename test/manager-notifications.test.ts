@@ -11,7 +11,7 @@ import type { Notification } from '../src/client/apply.js';
 import { createWatcher } from '../src/client/watcher.js';
 import { createNotificationHub, type NotificationHub } from '../src/manager/notifications.js';
 import { openDb, type Db } from '../src/records/db.js';
-import { addRecordPointer, closeBreakGlass, grantViewer, openBreakGlass, respond, revokeViewer, type LedgerClient } from '../src/sdk/index.js';
+import { addRecordPointer, approveRecovery, cancelRecovery, closeBreakGlass, grantViewer, openBreakGlass, respond, revokeViewer, setGuardians, type LedgerClient } from '../src/sdk/index.js';
 import { startFixture, type Fixture } from './helpers/chain.js';
 
 let f: Fixture;
@@ -105,6 +105,21 @@ test('a break-glass opening and its closing reach the patient and the provider a
   ]);
   assert.deepEqual(closed.map((n) => [n.kind, n.payload.closed]), [['break-glass', true]]);
   assert.deepEqual(doctor.map((n) => [n.kind, n.payload.closed]), [['break-glass', undefined], ['break-glass', true]]);
+  assert.deepEqual(stranger, []);
+});
+
+test('guardians hear that they were named; the patient hears the first approval of a move at once', async () => {
+  const me = patient.account!.address;
+  const [g1, g2] = [f.as(await f.newAccount()), f.as(await f.newAccount())];
+  const stranger: Notification[] = [];
+  const stop = hub.subscribe(other.account!.address, (n) => stranger.push(n));
+  const named = await heard(g1.account!.address, () => setGuardians(patient, { patient: me, guardians: [g1.account!.address, g2.account!.address], threshold: 2 }));
+  assert.deepEqual(named.map((n) => [n.kind, n.payload]), [['guardian-named', { patient: me.toLowerCase(), threshold: 2 }]]);
+  const candidate = (await f.newAccount()).address;
+  const approved = await heard(me, () => approveRecovery(g1, { patient: me, newController: candidate }));
+  assert.deepEqual(approved.map((n) => [n.kind, n.payload]), [['recovery-approved', { guardian: g1.account!.address.toLowerCase(), candidate: candidate.toLowerCase(), approvals: 1 }]]);
+  await cancelRecovery(patient, { patient: me });
+  stop();
   assert.deepEqual(stranger, []);
 });
 

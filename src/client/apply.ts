@@ -15,7 +15,8 @@ export interface ClientEvent {
   txHash: string;
   name: string;
   /** Event arguments with bigints as decimal strings and addresses lower-case. */
-  args: Record<string, string | number | boolean>;
+  /** Event arguments: integers as decimal strings, addresses lower-case (also in arrays). */
+  args: Record<string, string | number | boolean | readonly string[]>;
 }
 
 export interface Notification {
@@ -33,8 +34,12 @@ export interface Notification {
     | 'grant-expired'
     /** A provider opened an emergency read of the patient's record without consent (or closed it: payload.closed). */
     | 'break-glass'
+    /** A guardian approved moving the patient's identity to a new key (told at the first approval, so one rogue guardian cannot act unseen). */
+    | 'recovery-approved'
     /** Guardians scheduled moving the patient's identity to a new key: the current key can still cancel. */
     | 'recovery-scheduled'
+    /** The user was named a guardian of a patient (or removed: payload.removed). */
+    | 'guardian-named'
     /** The patient's identity moved to a new key (guardian recovery). */
     | 'key-moved'
     /** The patient named (changed, or removed: no permissions) a delegate. */
@@ -62,7 +67,10 @@ export function concerns(event: ClientEvent, user: Address, relationships: Reado
       return a.viewer === me || relationships.has(id!) || patientOf(BigInt(id!)).toLowerCase() === me;
     case 'AuditAnchored':
       return a.provider === me || providers.has(String(a.provider));
+    case 'GuardiansSet':
+      return a.patient === me || Array.isArray(a.guardians) && a.guardians.includes(me);
     case 'PatientRegistered':
+    case 'RecoveryApproved':
     case 'RecoveryScheduled':
     case 'RecoveryCancelled':
       return a.patient === me;
@@ -114,6 +122,10 @@ export function notificationFor(event: ClientEvent, user: Address): Notification
       return note('break-glass', { patient: a.patient, provider: a.provider, reasonHash: a.reasonHash, expiresAt: Number(a.expiresAt) });
     case 'BreakGlassClosed':
       return note('break-glass', { patient: a.patient, provider: a.provider, closed: true, by: a.by });
+    case 'RecoveryApproved':
+      return note('recovery-approved', { guardian: a.guardian, candidate: a.candidate, approvals: Number(a.approvals) });
+    case 'GuardiansSet':
+      return a.patient === user.toLowerCase() ? undefined : note('guardian-named', { patient: a.patient, threshold: Number(a.threshold) });
     case 'RecoveryScheduled':
       return note('recovery-scheduled', { candidate: a.candidate, readyAt: Number(a.readyAt) });
     case 'ControllerChanged':

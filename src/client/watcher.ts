@@ -39,7 +39,8 @@ export interface SyncResult {
 function toClientEvent(log: Log & { eventName: string; args: unknown }): ClientEvent {
   const args: ClientEvent['args'] = {};
   for (const [k, v] of Object.entries(log.args as Record<string, unknown>)) {
-    args[k] = typeof v === 'bigint' ? v.toString() : typeof v === 'string' && /^0x[0-9a-fA-F]{40}$/.test(v) ? v.toLowerCase() : (v as string | number | boolean);
+    const address = (x: unknown) => (typeof x === 'string' && /^0x[0-9a-fA-F]{40}$/.test(x) ? x.toLowerCase() : x);
+    args[k] = typeof v === 'bigint' ? v.toString() : Array.isArray(v) ? v.map((x) => String(address(x))) : (address(v) as string | number | boolean);
   }
   return { blockNumber: log.blockNumber!, logIndex: log.logIndex!, txHash: log.transactionHash!, name: log.eventName, args };
 }

@@ -24,6 +24,8 @@ const TEXT: Record<string, string> = {
   'grant-expired': 'A grant expired:',
   'break-glass': 'Emergency access (break-glass) opened:',
   'break-glass-closed': 'Emergency access closed:',
+  'recovery-approved': 'A guardian approved moving your identity to a new key (cancel it if you did not ask):',
+  'guardian-named': 'You were named a guardian of',
   'recovery-scheduled': 'Your guardians scheduled moving your identity to a new key:',
   'key-moved': 'Your identity moved to a new key:',
   'delegate-set': 'Delegate changed:',
@@ -40,6 +42,8 @@ export const notificationText = (n: Notification, nameOf: (a: string) => string)
     typeof p.status === 'string' ? p.status : undefined,
     typeof p.candidate === 'string' ? p.candidate : typeof p.controller === 'string' ? p.controller : undefined,
     typeof p.delegate === 'string' ? nameOf(p.delegate) : undefined,
+    typeof p.guardian === 'string' ? `by ${nameOf(p.guardian)}` : undefined,
+    n.kind === 'guardian-named' && typeof p.patient === 'string' ? nameOf(p.patient) : undefined,
     n.kind === 'break-glass' && typeof p.expiresAt === 'number' ? `until ${new Date(p.expiresAt * 1000).toLocaleString()}` : undefined,
   ]
     .filter(Boolean)
