@@ -50,8 +50,8 @@ const EXTERNAL_FILES = [
 /** anvil's default dev mnemonic: ten accounts, each prefunded with 10,000 ether (public test keys). */
 const DEV_MNEMONIC = 'test test test test test test test test test test test junk';
 const DEV_ACCOUNTS = 10;
-/** Files at a time: they mostly wait for blocks (about a third of two cores busy at two), so four fit. */
-const CONCURRENCY = 4;
+/** Files at a time: they mostly wait for blocks (about a third of two cores busy at two), so four fit; fewer beside `npm test` (scripts/test.ts). */
+const CONCURRENCY = Number(process.env.MEDLEDGER_EXTERNAL_CONCURRENCY ?? 4);
 
 /** The JSON-RPC namespaces a production RPC node serves (Besu with --rpc-http-api=ETH,NET,WEB3). */
 const STANDARD_METHOD = /^(eth|net|web3)_/;
