@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { createPublicClient, http, parseEther } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { startAnvil, type AnvilNode } from '../src/chain/anvil.js';
-import { feesFor, sendRaw } from '../src/chain/write.js';
+import { feesFor, sendRaw, waitForReceipt } from '../src/chain/write.js';
 import { startFixture, tempDir, type Fixture } from './helpers/chain.js';
 import { seedFlow } from './helpers/flow.js';
 
@@ -55,4 +55,36 @@ test('fees: a tip of 1 wei above a doubled base fee; nothing on a free-gas chain
   assert.deepEqual(await feesFor(legacy, 10n), { type: 'eip1559', maxFeePerGas: 21n, maxPriorityFeePerGas: 1n });
   assert.deepEqual(await feesFor(legacy, 0n), { type: 'eip1559', maxFeePerGas: 0n, maxPriorityFeePerGas: 0n });
   assert.deepEqual(await feesFor(legacy, null), { type: 'legacy', gasPrice: 7n });
+});
+
+test('a receipt that does not come on an automining node: it is asked to mine once; a node with a block time is only waited for', async () => {
+  const node = (automine: boolean | 'unknown') => {
+    const calls: string[] = [];
+    let mined = false;
+    const client = {
+      request: async ({ method }: { method: string }) => {
+        calls.push(method);
+        if (method === 'anvil_getAutomine') {
+          if (automine === 'unknown') throw new Error('Method not found');
+          return automine;
+        }
+        if (method === 'evm_mine') mined = true;
+        return null;
+      },
+      waitForTransactionReceipt: async ({ timeout }: { timeout: number }) => {
+        if (mined) return { status: 'success' };
+        if (timeout <= 3_000) throw Object.assign(new Error('timed out'), { name: 'WaitForTransactionReceiptTimeoutError' });
+        return { status: automine === true ? 'never' : 'success', mined: false };
+      },
+    };
+    return { client: client as unknown as Parameters<typeof waitForReceipt>[0], calls };
+  };
+  const anvil = node(true);
+  assert.equal((await waitForReceipt(anvil.client, '0x01', 5)).status, 'success');
+  assert.deepEqual(anvil.calls, ['anvil_getAutomine', 'evm_mine']);
+  for (const kind of [false, 'unknown'] as const) {
+    const besu = node(kind);
+    await waitForReceipt(besu.client, '0x01', 5);
+    assert.deepEqual(besu.calls, ['anvil_getAutomine'], `no evm_mine on a node whose automine is ${kind}`);
+  }
 });

@@ -18,6 +18,7 @@ import { medLedgerAbi } from '../src/chain/generated/contracts.js';
 import { addPointer, addRelationship, hashQuery, readSummary, STATUSES, type LedgerClient } from '../src/sdk/index.js';
 import { startFixture, type Fixture } from './helpers/chain.js';
 import { RUNS } from './helpers/properties.js';
+import { waitForReceipt } from '../src/chain/write.js';
 
 const SCOPES = ['Observation?category=laboratory', 'Condition', 'Observation'] as const;
 const POINTER_QUERIES = ['Observation?category=laboratory', 'Condition', 'Observation?category=vital-signs'] as const;
@@ -255,7 +256,7 @@ test('random senders and arguments: only the patient grants, only the provider u
         const simulated = await simulate(sender.address, encoded);
         const hash = await send(sender, encodeFunctionData({ abi: medLedgerAbi, ...encoded } as never));
         // Automining usually has the receipt at once; poll only when it has not.
-        const receipt = await pc().getTransactionReceipt({ hash }).catch(() => pc().waitForTransactionReceipt({ hash, pollingInterval: 5 }));
+        const receipt = await pc().getTransactionReceipt({ hash }).catch(() => waitForReceipt(pc(), hash, 5));
         const after = await storageRoot();
         const what = `${senderName} ${JSON.stringify(c)} (expiresAt ${expiresAt}, now ${now})`;
         seen.add(`${c.fn}:${model.error ?? 'ok'}`);

@@ -108,8 +108,32 @@ export async function sendRaw(
     ]);
     const serializedTransaction = await account.signTransaction({ ...tx, gas, ...(await feesFor(publicClient, block.baseFeePerGas)), nonce, chainId });
     const hash = await publicClient.sendRawTransaction({ serializedTransaction });
-    return publicClient.waitForTransactionReceipt({ hash, pollingInterval: pollingIntervalMs, timeout: 120_000 });
+    return waitForReceipt(publicClient, hash, pollingIntervalMs);
   });
+}
+
+/** Whether each node automines (anvil's own method; a production node does not answer it). */
+const automines = new WeakMap<PublicClient, Promise<boolean>>();
+/** How long to wait on an automining node before asking it to mine. */
+const NUDGE_AFTER_MS = 3_000;
+
+/**
+ * Waits (up to 2 minutes) for `hash`'s receipt. On a node that automines (the embedded anvil) a
+ * transaction is mined at once, but anvil now and then leaves one in its pool until the next
+ * transaction comes (seen by others too: AztecProtocol/aztec-packages#20594): after 3 s without a
+ * receipt such a node is asked to mine (`evm_mine`). Nodes with a block time are only waited for.
+ */
+export async function waitForReceipt(publicClient: PublicClient, hash: Hex, pollingIntervalMs: number): Promise<TransactionReceipt> {
+  const deadline = Date.now() + 120_000;
+  const wait = (timeout: number) => publicClient.waitForTransactionReceipt({ hash, pollingInterval: pollingIntervalMs, timeout });
+  try {
+    return await wait(NUDGE_AFTER_MS);
+  } catch (err) {
+    if ((err as Error).name !== 'WaitForTransactionReceiptTimeoutError') throw err;
+  }
+  if (!automines.has(publicClient)) automines.set(publicClient, publicClient.request({ method: 'anvil_getAutomine' as never }).then((on) => on === true, () => false));
+  if (await automines.get(publicClient)) await publicClient.request({ method: 'evm_mine' as never }).catch(() => undefined);
+  return wait(Math.max(deadline - Date.now(), 1));
 }
 
 /** Calls `functionName` on the MedLedger contract as the client's account; throws LedgerError on revert. */

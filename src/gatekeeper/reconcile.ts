@@ -210,9 +210,12 @@ export function trackWrites(app: FastifyInstance, reconciler: Reconciler, store:
     const patients = await patientsTouched(store, req);
     if (patients.length) notes.set(req, await reconciler.begin(patients));
   });
-  // A 4xx never reached the store (or refused before it committed): only a server error can leave it ahead of the chain.
-  app.addHook('onResponse', async (req, reply) => {
+  // A 4xx never reached the store (or refused before it committed): only a server error can leave it
+  // ahead of the chain. Cleared before the answer goes out (onSend, not onResponse), so a caller that
+  // has its answer never sees the note of a finished write.
+  app.addHook('onSend', async (req, reply, payload) => {
     const note = notes.get(req);
     if (note) await reconciler.end(note, reply.statusCode < 500).catch(() => undefined);
+    return payload;
   });
 }
