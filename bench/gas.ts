@@ -2,6 +2,7 @@
  * Gas used by each step of the consent flow, measured from receipts on a fresh embedded chain.
  * Shared by `npm run bench` (which records it) and test/gas.test.ts (which holds the targets).
  */
+import { writeLedger } from '../src/chain/write.js';
 import { hashResultSet } from '../src/records/hash.js';
 import { grantViewer, respond, revokeViewer, setStatus, updatePointer, addRelationship, addPointer } from '../src/sdk/index.js';
 import { attestPatient, registerPatient } from '../src/sdk/registrar.js';
@@ -19,7 +20,7 @@ export const GAS_TARGETS = {
   respond: 40_000,
 } as const;
 
-export type GasReport = Record<keyof typeof GAS_TARGETS | 'addRelationshipFirst' | 'addPointer', number>;
+export type GasReport = Record<keyof typeof GAS_TARGETS | 'addRelationshipFirst' | 'addPointer' | 'anchorAudit', number>;
 
 /** Runs each operation once in its usual (steady-state) situation and returns gasUsed per operation. */
 export async function measureGas(): Promise<GasReport> {
@@ -47,6 +48,9 @@ export async function measureGas(): Promise<GasReport> {
     const expiresAt = Math.floor(Date.now() / 1000) + 86_400;
     const grant = await grantViewer(patient, { relationshipId: id, viewer: viewer.address, scope, expiresAt });
     const revoke = await revokeViewer(patient, { relationshipId: id, viewer: viewer.address, scope });
+    // A gatekeeper's audit anchor (audit.ts anchorPending): its second, as every later one.
+    await writeLedger(provider, 'anchorAudit', [data(4), 1n, 100n]);
+    const anchor = await writeLedger(provider, 'anchorAudit', [data(5), 101n, 100n]);
     const n = (r: { gasUsed: bigint }) => Number(r.gasUsed);
     return {
       registerPatient: n(register),
@@ -58,6 +62,7 @@ export async function measureGas(): Promise<GasReport> {
       revokeViewer: n(revoke),
       setStatus: n(status),
       respond: n(accept),
+      anchorAudit: n(anchor),
     };
   } finally {
     await f.close();

@@ -90,6 +90,7 @@ const MEDREC: Record<string, string> = { addRelationship: 'MIT MedRec 2.0: 1,390
 const rows = [
   ...Object.entries(GAS_TARGETS).map(([op, target]) => `| \`gas.${op}\` | ${fmt(g[op])} | ≤ ${fmt(target)} | ${met(num(g[op]) <= target)} | ${MEDREC[op] ?? ''} |`),
   `| \`gas.addPointer\` | ${fmt(g.addPointer)} | — | | another pointer on a relationship |`,
+  `| \`gas.anchorAudit\` | ${fmt(g.anchorAudit)} | — | | a gatekeeper's Merkle root of its new audit events (every minute by default) |`,
   `| \`store.searchP50Ms\` | ${fmt(s.searchP50Ms, 2)} | ≤ 2 | ${met(num(s.searchP50Ms) <= 2)} | at \`store.resources\` = ${fmt(s.resources)}; primary-key read p50 ${fmt(s.readP50Ms, 2)} ms |`,
   `| \`store.searchP99Ms\` | ${fmt(s.searchP99Ms, 2)} | — | | |`,
   `| \`gatekeeper.verifyLimitPerSec\` | ${fmt(k.verifyLimitPerSec)} | reference | | raw secp256k1 recoveries/s on one thread |`,
