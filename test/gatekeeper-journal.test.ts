@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Bundle, Observation } from '@medplum/fhirtypes';
 import type { LocalAccount } from 'viem';
-import { createJournal } from '../src/gatekeeper/journal.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createJournal, journalOf } from '../src/gatekeeper/journal.js';
 import { NONCE_SCHEMA } from '../src/gatekeeper/nonces.js';
 import { AUDIT_SCHEMA } from '../src/gatekeeper/audit.js';
 import { linkPatient } from '../src/gatekeeper/publish.js';
@@ -82,12 +84,22 @@ function counted(db: Db): { db: Db; statements: () => number } {
 
 const auditRows = async (db: Db) => Number((await db.query<{ n: string }>(sql`SELECT count(*)::text AS n FROM audit_log`))[0]!.n);
 
+/** Audit rows stored durably: in audit_log, or still in the gatekeeper's spool (audit-spool.ts), by seq. */
+async function storedAuditRows(gk: RunningGatekeeper): Promise<number> {
+  // The file first: a line moved meanwhile is in audit_log by the time it is queried.
+  const dir = 'dataDir' in target ? target.dataDir : undefined;
+  const files = dir ? readdirSync(dir).filter((f) => f.startsWith('medledger-audit.spool.')) : [];
+  const spool = files.flatMap((f) => readFileSync(join(dir!, f), 'utf8').split('\n').slice(0, -1));
+  const stored = await gk.db.query<{ seq: string }>(sql`SELECT seq::text AS seq FROM audit_log`);
+  return new Set([...spool.map((line) => line.split('\t')[0]), ...stored.map((r) => r.seq)]).size;
+}
+
 test('concurrent nonces and audit rows share statements; each claim learns whether it was new', async () => {
   const { db, statements } = counted(raw);
   const journal = createJournal(db);
   const nonce = (i: number) => `0x${i.toString(16).padStart(64, '0')}`;
   const expiry = Math.floor(Date.now() / 1000) + 60;
-  const row = (i: number) => sql`(now(), ${'p1'}, ${'0xabc'}, ${JSON.stringify({ i })}, ${`leaf${i}`})`;
+  const row = (i: number) => ({ recorded: new Date().toISOString(), patientKey: 'p1', requester: '0xabc', event: JSON.stringify({ i }), leaf: `leaf${i}` });
   const claims = Array.from({ length: 40 }, (_, i) => journal.claimNonce('0xAbC', nonce(i), expiry));
   const audits = Array.from({ length: 40 }, (_, i) => journal.appendAudit(row(i)));
   assert.deepEqual(await Promise.all(claims), Array(40).fill(true));
@@ -106,7 +118,7 @@ test('a failed write rejects its callers, and their nonces can be claimed again'
   const expiry = Math.floor(Date.now() / 1000) + 60;
   const nonce = `0x${'11'.repeat(32)}`;
   // An audit row that does not fit the table fails the whole statement, nonce included.
-  const bad = journal.appendAudit(sql`(${'not a time'}, NULL, ${'0xabc'}, ${'{}'}, ${'leaf'})`);
+  const bad = journal.appendAudit({ recorded: 'not a time', patientKey: null, requester: '0xabc', event: '{}', leaf: 'leaf' });
   const claim = journal.claimNonce('0xabc', nonce, expiry);
   await assert.rejects(bad);
   await assert.rejects(claim);
@@ -125,7 +137,7 @@ test('every read is audited, cached or not, signed or token', async () => {
   const client = clientFor(gk, provider, reader);
   const path = `/fhir/R4/Observation/${observationId}`;
   await client.getWithToken(path); // warm every cache
-  const before = await auditRows(gk.db);
+  const before = await storedAuditRows(gk);
   const reads = await Promise.all([
     ...Array.from({ length: 20 }, () => client.getWithToken<Observation>(path)),
     ...Array.from({ length: 5 }, () => client.get<Observation>(path)),
@@ -133,8 +145,10 @@ test('every read is audited, cached or not, signed or token', async () => {
   ]);
   for (const r of reads) assert.equal(r.status, 200);
   // The answers came after their rows were stored: counted right away, nothing pending.
+  assert.equal((await storedAuditRows(gk)) - before, 30);
+  await journalOf(gk.db).flush();
   assert.equal((await auditRows(gk.db)) - before, 30);
-  const [last] = await gk.db.query<{ requester: string; permitted: string }>(sql`SELECT requester, event->>'outcome' AS permitted FROM audit_log ORDER BY seq DESC LIMIT 1`);
+  const [last] = await gk.db.query<{ requester: string; permitted: string }>(sql`SELECT requester, event::jsonb->>'outcome' AS permitted FROM audit_log ORDER BY seq DESC LIMIT 1`);
   assert.deepEqual(last, { requester: reader.address.toLowerCase(), permitted: '0' });
 });
 

@@ -274,7 +274,7 @@ test('replica reads are audited at B as reads of A\'s data, and the patient can 
   assert.ok(requesters.includes(me.toLowerCase()));
   assert.ok(requesters.includes(carol.address.toLowerCase()));
   // A viewer's refusal names no patient, so it is in B's log but not in the patient's trail.
-  const refused = await gkB.db.query(sql`SELECT count(*)::int AS n FROM audit_log WHERE requester = ${carol.address.toLowerCase()} AND event->>'outcomeDesc' LIKE 'denied (403)%'`);
+  const refused = await gkB.db.query(sql`SELECT count(*)::int AS n FROM audit_log WHERE requester = ${carol.address.toLowerCase()} AND event::jsonb->>'outcomeDesc' LIKE 'denied (403)%'`);
   assert.deepEqual(refused, [{ n: 1 }]);
   assert.ok(body.entries.every((e) => e.event.entity?.some((x) => x.description === `replica of the records of provider ${A.toLowerCase()}`)));
 });

@@ -218,8 +218,7 @@ export function createChainView(client: LedgerClient, provider: Address, options
       const at = synced ?? (await sync());
       const key = viewer.toLowerCase();
       const entry = grants.get(key);
-      const fresh = (e: { at: bigint }) => e.at >= allChangedAt && e.at >= (changedAt.get(key) ?? -1n);
-      if (entry && fresh(entry)) return entry.value;
+      if (entry && entry.at >= allChangedAt && entry.at >= (changedAt.get(key) ?? -1n)) return entry.value;
       const value = load(viewer, at);
       grants.set(key, { at, value });
       value.catch(() => grants.delete(key));

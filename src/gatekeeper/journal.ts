@@ -13,15 +13,23 @@
  *
  * Nonces seen by this process are also kept in memory until they expire, so a replay is refused
  * without a database round trip, and two copies of one request in the same batch cannot both pass.
+ *
+ * With a spool (audit-spool.ts: a gatekeeper with a PGlite data directory) audit rows go there instead,
+ * and reach audit_log in the background: whatever reads audit_log flushes the journal first.
  */
 import type { Db } from '../records/db.js';
-import { join, sql, type Sql } from '../records/sql.js';
+import { join, sql } from '../records/sql.js';
+import { openAuditSpool, type AuditRow, type AuditSpool } from './audit-spool.js';
 
 export interface Journal {
   /** Records a signed request's nonce durably; false when it was used before (a replay). */
   claimNonce(address: string, nonce: string, expiry: number): Promise<boolean>;
   /** Appends one audit_log row (built by audit.ts) durably. */
-  appendAudit(row: Sql): Promise<void>;
+  appendAudit(row: AuditRow): Promise<void>;
+  /** Moves every spooled audit row into audit_log (call before reading it). */
+  flush(): Promise<void>;
+  /** Flushes and closes the spool (the database stays open). */
+  close(): Promise<void>;
 }
 
 /** Rows of each kind per statement: a few parameters a row keeps it far below PostgreSQL's 65,535. */
@@ -36,7 +44,7 @@ interface Pending<T> {
   reject(err: unknown): void;
 }
 type NonceClaim = Pending<boolean> & { address: string; nonce: string; expiry: number };
-type AuditAppend = Pending<void> & { row: Sql };
+type AuditAppend = Pending<void> & { row: AuditRow };
 
 const journals = new WeakMap<Db, Journal>();
 
@@ -47,8 +55,16 @@ export function journalOf(db: Db): Journal {
   return journal;
 }
 
-export function createJournal(db: Db, options: { lingerMs?: number } = {}): Journal {
+/** Opens `db`'s journal, its audit rows spooled in `spoolDir` (PGlite's data directory; audit-spool.ts) when given. */
+export async function openJournal(db: Db, options: { spoolDir?: string } = {}): Promise<Journal> {
+  const journal = createJournal(db, { spool: options.spoolDir ? await openAuditSpool(db, options.spoolDir) : undefined });
+  journals.set(db, journal);
+  return journal;
+}
+
+export function createJournal(db: Db, options: { lingerMs?: number; spool?: AuditSpool } = {}): Journal {
   const lingerMs = options.lingerMs ?? 2;
+  const spool = options.spool;
   let nonces: NonceClaim[] = [];
   let audits: AuditAppend[] = [];
   let busy = false;
@@ -90,7 +106,7 @@ export function createJournal(db: Db, options: { lingerMs?: number } = {}): Jour
   /** One statement (so one commit); returns the `address:nonce` keys that were new. */
   async function write(claims: NonceClaim[], appends: AuditAppend[]): Promise<Set<string>> {
     const claimed = join(claims.map((c) => sql`(${c.address}, ${c.nonce}, to_timestamp(${c.expiry}))`), ', ');
-    const logged = join(appends.map((a) => a.row), ', ');
+    const logged = join(appends.map(({ row: r }) => sql`(${r.recorded}, ${r.patientKey}, ${r.requester}, ${r.event}, ${r.leaf})`), ', ');
     const insertNonces = sql`INSERT INTO gatekeeper_nonces (address, nonce, expires_at) VALUES ${claimed} ON CONFLICT DO NOTHING RETURNING address, nonce`;
     const insertAudits = sql`INSERT INTO audit_log (recorded, patient_id, requester, event, leaf) VALUES ${logged}`;
     let rows: { address: string; nonce: string }[] = [];
@@ -124,10 +140,13 @@ export function createJournal(db: Db, options: { lingerMs?: number } = {}): Jour
       }
     },
     appendAudit(row) {
+      if (spool) return spool.append(row);
       return new Promise<void>((resolve, reject) => {
         audits.push({ row, resolve, reject });
         start();
       });
     },
+    flush: async () => spool?.flush(),
+    close: async () => spool?.close(),
   };
 }

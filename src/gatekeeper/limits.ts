@@ -143,27 +143,31 @@ export function applyRateLimits(app: FastifyInstance, tokens: TokenIssuer, limit
   const failures = createTokenBuckets(limits.failures);
   const who = new WeakMap<FastifyRequest, Who>();
 
-  app.addHook('onRequest', async (req, reply) => {
+  // Callback hooks, not async ones: they run on every request, and a promise each is measurable there.
+  app.addHook('onRequest', (req, reply, done) => {
     const w = whoIs(req, tokens);
     if (w.kind === 'anonymous') {
       const wait = anonymous.wait(w.key);
-      if (wait > 0) return throttle(reply, wait, 'from this IP address without a signature or token');
+      if (wait > 0) return void throttle(reply, wait, 'from this IP address without a signature or token');
       anonymous.take(w.key);
-      return;
+      return done();
     }
     const failing = failures.wait(req.ip);
-    if (failing > 0) return throttle(reply, failing, 'refused as malformed or unauthenticated (400/401) from this IP address');
+    if (failing > 0) return void throttle(reply, failing, 'refused as malformed or unauthenticated (400/401) from this IP address');
     const wait = byAddress.wait(w.key);
-    if (wait > 0) return throttle(reply, wait, `from ${w.key}`);
+    if (wait > 0) return void throttle(reply, wait, `from ${w.key}`);
     if (w.kind === 'address') byAddress.take(w.key);
     else who.set(req, w);
+    done();
   });
 
   // A signed request is charged once its answer shows whether the signature held.
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     const w = who.get(req);
-    if (!w) return;
-    if (reply.statusCode === 401 || reply.statusCode === 400) failures.take(req.ip);
-    else if (reply.statusCode !== 429) byAddress.take(w.key);
+    if (w) {
+      if (reply.statusCode === 401 || reply.statusCode === 400) failures.take(req.ip);
+      else if (reply.statusCode !== 429) byAddress.take(w.key);
+    }
+    done();
   });
 }

@@ -51,6 +51,13 @@ const RESOLVED_MAX = 10_000;
 type Remembered = { generation: number; holding: KeyHolding; grants?: readonly ViewerGrant[]; value: ResolvedRequester };
 const remembered = new WeakMap<RecordStore, WeakMap<ChainView, Map<string, Remembered>>>();
 
+// A module function: a closure in resolveRequester would be made (and, under tsx, named) on every request.
+function remember(known: Map<string, Remembered>, key: string, entry: Remembered): ResolvedRequester {
+  if (known.size >= RESOLVED_MAX) known.clear();
+  known.set(key, entry);
+  return entry.value;
+}
+
 /**
  * Who `address` is here. The same object comes back while the store has not been written and the
  * chain view returns the same grants, so what is compiled from it can be cached by identity
@@ -72,16 +79,11 @@ export async function resolveRequester(store: RecordStore, chain: ChainView, add
   const last = known.get(key);
   const at = await chain.sync(); // one look at the chain serves both questions below
   const holding = await chain.keyOf(address, at);
-  const remember = (value: ResolvedRequester, grants?: readonly ViewerGrant[]) => {
-    if (known.size >= RESOLVED_MAX) known.clear();
-    known.set(key, { generation, holding, grants, value });
-    return value;
-  };
   const own =
     (holding.moved ? undefined : await patientIdOf(store, address)) ?? (holding.controls ? await patientIdOf(store, holding.controls) : undefined);
   if (own) {
     if (last && last.generation === generation && last.holding === holding && !last.grants && last.value.patientId === own) return last.value;
-    return remember({ requester: { role: 'patient', patientId: own }, patientId: own });
+    return remember(known, key, { generation, holding, value: { requester: { role: 'patient', patientId: own }, patientId: own } });
   }
   const grants = await chain.grantsOf(address, at);
   if (!emergency && last && last.generation === generation && last.holding === holding && last.grants === grants) return last.value;
@@ -112,7 +114,7 @@ export async function resolveRequester(store: RecordStore, chain: ChainView, add
       emergency: { patientId: emergent, reason: emergency.reason },
     };
   }
-  return remember({ requester: viewer }, grants);
+  return remember(known, key, { generation, holding, grants, value: { requester: viewer } });
 }
 
 /**

@@ -9,6 +9,7 @@ import { openDb, type Db } from '../records/db.js';
 import { RecordStore } from '../records/store.js';
 import { anchorPending, AUDIT_SCHEMA, type Decision } from './audit.js';
 import { createChainView, type ChainView } from './chain-view.js';
+import { openJournal } from './journal.js';
 import { NONCE_SCHEMA, pruneNonces } from './nonces.js';
 import { buildGatekeeper } from './server.js';
 import { openReplicas, type ReplicaSet } from './replica.js';
@@ -58,6 +59,9 @@ export async function startGatekeeper(options: GatekeeperOptions): Promise<Runni
   if (!options.ledger.account) throw new Error('a gatekeeper needs its provider account');
   const db = await openDb(options.database);
   await db.exec(NONCE_SCHEMA + AUDIT_SCHEMA + RECONCILE_SCHEMA);
+  // A data directory on disk keeps the audit spool (audit-spool.ts) beside the database's files.
+  const dataDir = 'dataDir' in options.database ? options.database.dataDir : undefined;
+  const journal = await openJournal(db, { spoolDir: dataDir?.includes('://') ? undefined : dataDir });
   const store = await RecordStore.open(db);
   const chain = createChainView(options.ledger, options.ledger.account.address);
   const tokens = createTokenIssuer();
@@ -95,6 +99,7 @@ export async function startGatekeeper(options: GatekeeperOptions): Promise<Runni
       await anchoring;
       await app.close();
       chain.close();
+      await journal.close().catch(() => undefined); // what it could not move stays spooled for the next start
       await db.close();
     },
   };

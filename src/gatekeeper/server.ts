@@ -124,15 +124,19 @@ export function buildGatekeeper(deps: GatekeeperDeps): FastifyInstance {
       try {
         ctx = await authenticate(req);
         const result = await handler(req, ctx);
-        const patients = new Set((result.resources ?? []).map(patientOf).filter((p): p is string => !!p));
+        const patients = new Set<string>();
+        for (const r of result.resources ?? []) {
+          const p = patientOf(r);
+          if (p) patients.add(p);
+        }
         // A break-glass read that found nothing is still filed under the patient: it cannot be hidden from them.
         if (patients.size === 0) patients.add(ctx.patientId ?? ctx.emergency?.patientId ?? '');
-        const breakGlass = (patientId: string | undefined) => (patientId && ctx?.emergency?.patientId === patientId ? ctx.emergency.reason : undefined);
-        await Promise.all(
-          [...patients].map((patientId) =>
-            audit({ requester: ctx!.address, interaction, method: req.method, path: req.url, patientId: patientId || undefined, permitted: true, status: result.status ?? 200, breakGlass: breakGlass(patientId) }),
-          ),
-        );
+        const audited: Promise<void>[] = [];
+        for (const patientId of patients) {
+          const breakGlass = patientId && ctx.emergency?.patientId === patientId ? ctx.emergency.reason : undefined;
+          audited.push(audit({ requester: ctx.address, interaction, method: req.method, path: req.url, patientId: patientId || undefined, permitted: true, status: result.status ?? 200, breakGlass }));
+        }
+        await (audited.length === 1 ? audited[0] : Promise.all(audited));
         if (result.resources) reply.header(HEADERS.dataHash, result.dataHash ?? hashResultSet(result.resources as ResourceLike[]));
         return reply.code(result.status ?? 200).type('application/fhir+json').send(result.body);
       } catch (err) {
