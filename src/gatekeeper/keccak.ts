@@ -8,8 +8,6 @@
  * viem uses) on Node 20. js-sha3 remains for input past the module's memory and where WebAssembly is
  * not allowed (a browser's content security policy). The results are the same function
  * (test/gatekeeper-signature.test.ts compares them with viem's).
- *
- * js-sha3 comes with solc (a dependency); it should be listed in package.json in its own right.
  */
 import sha3 from 'js-sha3';
 import type { Hex } from 'viem';
