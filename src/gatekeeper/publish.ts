@@ -99,12 +99,27 @@ async function publishPatientNow(store: RecordStore, ledger: LedgerClient, patie
   const patient = (await store.read('Patient', patientId)) as Patient;
   const address = addressOfPatient(patient);
   if (!address) throw new Error(`Patient/${patientId} is not linked to a chain address`);
-  const queries = new Set<string>();
+  return syncPointers(store, ledger, patientId, address, { chainQueries: false });
+}
+
+/**
+ * Sends the hash of each query covering one of the patient's records whose hash on chain differs
+ * from the store's; with `chainQueries`, also of every query already on chain (a pointer whose
+ * records have all gone still gets its new hash). Returns what it sent. Call within publishingFor.
+ */
+export async function syncPointers(
+  store: RecordStore,
+  ledger: LedgerClient,
+  patientId: string,
+  address: Address,
+  { chainQueries }: { chainQueries: boolean },
+): Promise<PublishedPointer[]> {
+  const onChain = new Map((await currentPointers(ledger, address, ledger.account!.address)).map((p) => [p.query, p.dataHash]));
+  const queries = new Set<string>(chainQueries ? onChain.keys() : []);
   for (const r of await store.everything(patientId)) {
     const covering = queriesCovering(r);
     if (covering.length) queries.add(covering[covering.length - 1]!);
   }
-  const onChain = new Map((await currentPointers(ledger, address, ledger.account!.address)).map((p) => [p.query, p.dataHash]));
   const published: PublishedPointer[] = [];
   for (const query of [...queries].sort()) {
     const dataHash = hashResultSet((await store.resultSet(query, patientId)) as ResourceLike[]);

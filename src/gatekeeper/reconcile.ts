@@ -24,11 +24,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { LedgerClient } from '../chain/client.js';
 import type { Db } from '../records/db.js';
 import { patientIdOfResource } from '../records/extract.js';
-import { hashResultSet, type ResourceLike } from '../records/hash.js';
 import { sql } from '../records/sql.js';
 import type { RecordStore } from '../records/store.js';
-import { addRecordPointer } from '../sdk/relationships.js';
-import { addressOfPatient, currentPointers, publishingFor, queriesCovering, type PublishedPointer } from './publish.js';
+import { addressOfPatient, publishingFor, syncPointers, type PublishedPointer } from './publish.js';
 
 export const RECONCILE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS publish_intents (
@@ -64,20 +62,7 @@ export async function reconcilePatient(store: RecordStore, ledger: LedgerClient,
     }
     const address = addressOfPatient(patient);
     if (!address) return [];
-    const onChain = new Map((await currentPointers(ledger, address, ledger.account!.address)).map((p) => [p.query, p.dataHash]));
-    const queries = new Set(onChain.keys());
-    for (const r of await store.everything(patientId)) {
-      const covering = queriesCovering(r);
-      if (covering.length) queries.add(covering[covering.length - 1]!);
-    }
-    const published: PublishedPointer[] = [];
-    for (const query of [...queries].sort()) {
-      const dataHash = hashResultSet((await store.resultSet(query, patientId)) as ResourceLike[]);
-      if (onChain.get(query) === dataHash) continue;
-      const r = await addRecordPointer(ledger, { patient: address, query, dataHash });
-      published.push({ query, dataHash, action: r.action });
-    }
-    return published;
+    return syncPointers(store, ledger, patientId, address, { chainQueries: true });
   });
 }
 
