@@ -9,21 +9,16 @@ import { mkdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from '@playwright/test';
-import { startSystem, type RunningSystem } from '../src/manager/system.js';
-import { launchChromium, noBrowser, signIn } from './helpers/browser.js';
-import { testConfig } from './helpers/chain.js';
+import type { RunningSystem } from '../src/manager/system.js';
+import { noBrowser, signIn, startBrowserDemo, type DemoUser } from './helpers/browser.js';
 
 const screenshotDir = fileURLToPath(new URL('../docs/', import.meta.url));
 let system: RunningSystem;
 let browser: Browser;
-let users: { name: string; label?: string; role: string; demoPassword?: string }[];
+let user: (name: string) => DemoUser;
 
 before(async () => {
-  if (noBrowser) return;
-  const cfg = { ...testConfig(), port: 0, gatekeeperPort: 0 };
-  system = await startSystem(cfg, { patients: 3 });
-  users = ((await (await fetch(`${system.url}/api/config`)).json()) as { users: typeof users }).users;
-  browser = await launchChromium();
+  if (!noBrowser) ({ system, browser, user } = await startBrowserDemo());
 });
 
 after(async () => {
@@ -31,7 +26,6 @@ after(async () => {
   await system?.stop();
 });
 
-const user = (name: string) => users.find((u) => u.name === name)!;
 const row = (page: Page, testId: string, text: string) => page.getByTestId(testId).locator('tr', { hasText: text });
 
 test('the seed flow through the browser', { skip: noBrowser, timeout: 300_000 }, async () => {

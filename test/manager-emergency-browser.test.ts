@@ -10,19 +10,15 @@ import { after, before, test } from 'node:test';
 import type { Browser } from '@playwright/test';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { EMERGENCY_DATA_SET } from '../src/consent/emergency.js';
-import { startSystem, type RunningSystem } from '../src/manager/system.js';
-import { launchChromium, noBrowser, signIn } from './helpers/browser.js';
-import { testConfig } from './helpers/chain.js';
+import type { RunningSystem } from '../src/manager/system.js';
+import { noBrowser, signIn, startBrowserDemo, type DemoUser } from './helpers/browser.js';
 
 let system: RunningSystem;
 let browser: Browser;
-let users: { name: string; label?: string; role: string; demoPassword?: string }[];
+let user: (name: string) => DemoUser;
 
 before(async () => {
-  if (noBrowser) return;
-  system = await startSystem({ ...testConfig(), port: 0, gatekeeperPort: 0 }, { patients: 3 });
-  users = ((await (await fetch(`${system.url}/api/config`)).json()) as { users: typeof users }).users;
-  browser = await launchChromium();
+  if (!noBrowser) ({ system, browser, user } = await startBrowserDemo());
 });
 
 after(async () => {
@@ -30,7 +26,6 @@ after(async () => {
   await system?.stop();
 });
 
-const user = (name: string) => users.find((u) => u.name === name)!;
 const REASON = 'unconscious on arrival, no next of kin';
 
 test('break-glass: the provider reads only the emergency data set; the patient sees it and forbids it', { skip: noBrowser, timeout: 300_000 }, async () => {

@@ -4,6 +4,15 @@
  */
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from '@playwright/test';
+import { startSystem, type RunningSystem } from '../../src/manager/system.js';
+import { testConfig } from './chain.js';
+
+export interface DemoUser {
+  name: string;
+  label?: string;
+  role: string;
+  demoPassword?: string;
+}
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -23,7 +32,7 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /** Opens the manager in a new context and signs in as a demo user (password from the demo config). */
-export async function signIn(browser: Browser, url: string, user: { label?: string; name: string; role: string; demoPassword?: string }): Promise<Page> {
+export async function signIn(browser: Browser, url: string, user: DemoUser): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   const page = await context.newPage();
   await page.goto(url);
@@ -32,4 +41,12 @@ export async function signIn(browser: Browser, url: string, user: { label?: stri
   await page.getByTestId('signin-submit').click();
   await page.getByTestId('signed-in-as').waitFor({ timeout: 60_000 });
   return page;
+}
+
+/** A browser test file's world: the whole demo system (3 patients, free ports), its demo users, and Chromium. */
+export async function startBrowserDemo(): Promise<{ system: RunningSystem; browser: Browser; user: (name: string) => DemoUser }> {
+  const system = await startSystem({ ...testConfig(), port: 0, gatekeeperPort: 0 }, { patients: 3 });
+  const { users } = (await (await fetch(`${system.url}/api/config`)).json()) as { users: DemoUser[] };
+  const browser = await launchChromium();
+  return { system, browser, user: (name) => users.find((u) => u.name === name)! };
 }
