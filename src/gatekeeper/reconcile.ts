@@ -190,17 +190,24 @@ async function patientsTouched(store: RecordStore, req: FastifyRequest): Promise
  */
 export function trackWrites(app: FastifyInstance, reconciler: Reconciler, store: RecordStore): void {
   const notes = new WeakMap<FastifyRequest, string>();
-  app.addHook('preHandler', async (req) => {
-    if (req.method !== 'POST' && req.method !== 'PUT') return;
-    const patients = await patientsTouched(store, req);
-    if (patients.length) notes.set(req, await reconciler.begin(patients));
+  // Callback-style hooks, so that reads (every other request) pass without a promise each.
+  app.addHook('preHandler', (req, _reply, done) => {
+    if (req.method !== 'POST' && req.method !== 'PUT') return done();
+    patientsTouched(store, req)
+      .then(async (patients) => {
+        if (patients.length) notes.set(req, await reconciler.begin(patients));
+      })
+      .then(() => done(), done);
   });
   // A 4xx never reached the store (or refused before it committed): only a server error can leave it
   // ahead of the chain. Cleared before the answer goes out (onSend, not onResponse), so a caller that
   // has its answer never sees the note of a finished write.
-  app.addHook('onSend', async (req, reply, payload) => {
+  app.addHook('onSend', (req, reply, payload, done) => {
     const note = notes.get(req);
-    if (note) await reconciler.end(note, reply.statusCode < 500).catch(() => undefined);
-    return payload;
+    if (!note) return done(null, payload);
+    reconciler.end(note, reply.statusCode < 500).then(
+      () => done(null, payload),
+      () => done(null, payload),
+    );
   });
 }
