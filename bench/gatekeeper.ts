@@ -13,12 +13,12 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { recoverAddress, hashTypedData, type Hex } from 'viem';
-import { linkPatient, publishRecord } from '../src/gatekeeper/publish.js';
+import { linkPatient, publishRecord } from '../src/gatekeeper/publish/publish.js';
 import { startGatekeeper, type RunningGatekeeper } from '../src/gatekeeper/run.js';
 import { findRelationship, grantViewer } from '../src/sdk/index.js';
 import { gatekeeperClient } from '../src/sdk/gatekeeper.js';
-import { REQUEST_TYPES, bodyHash, signRequest } from '../src/gatekeeper/request-signature.js';
-import { PEPPER, startFixture, tempDir } from '../test/helpers/chain.js';
+import { REQUEST_TYPES, bodyHash, signRequest } from '../src/protocol/request-signature.js';
+import { PEPPER, startFixture, tempDir } from './harness/chain.js';
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;

@@ -17,7 +17,7 @@ import { stackRows, takeLabels, takeRows, type Matrix } from '../src/ml/matrix.j
 import { auc, stratifiedSplit } from '../src/ml/metrics.js';
 import { heartPatientId, heartRowToFhir, researchConsent } from '../src/ml/uci-fhir.js';
 import { modelIdOf } from '../src/sdk/models.js';
-import { startFixture } from '../test/helpers/chain.js';
+import { startFixture } from './harness/chain.js';
 
 const SEED = 1;
 const OPTIONS = { features: HEART_FEATURES, lambda: 3, missingIndicatorShare: 0.1, rounds: 100 };

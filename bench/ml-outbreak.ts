@@ -1,5 +1,5 @@
 /**
- * Outbreak surveillance on the real series in ../shared/data/outbreaks (src/ml):
+ * Outbreak surveillance on the real series in data/outbreaks (src/ml):
  * - forecasts: MAE of ARIMA 2 and 4 weeks ahead beside the naive and seasonal-naive baselines, over
  *   104 rolling origins (the last two years) of influenza (DE 2001–06), Salmonella Agona (UK
  *   1990–95) and Campylobacter (DE 2002–11); the ARIMA configuration is chosen per series on the 48

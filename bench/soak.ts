@@ -15,12 +15,12 @@ import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import type { Observation } from '@medplum/fhirtypes';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { linkPatient, publishRecord } from '../src/gatekeeper/publish.js';
-import { REQUEST_TYPES } from '../src/gatekeeper/request-signature.js';
+import { linkPatient, publishRecord } from '../src/gatekeeper/publish/publish.js';
+import { REQUEST_TYPES } from '../src/protocol/request-signature.js';
 import { startGatekeeper } from '../src/gatekeeper/run.js';
 import { findRelationship, grantViewer } from '../src/sdk/index.js';
 import { gatekeeperClient } from '../src/sdk/gatekeeper.js';
-import { PEPPER, startFixture, tempDir } from '../test/helpers/chain.js';
+import { PEPPER, startFixture, tempDir } from './harness/chain.js';
 
 export interface SoakBench {
   readsPerSec: number;

@@ -8,7 +8,7 @@ import { medLedgerAbi } from '../src/chain/generated/contracts.js';
 import { createWatcher } from '../src/client/watcher.js';
 import { openDb } from '../src/records/db.js';
 import { addRelationship, hashQuery } from '../src/sdk/index.js';
-import { startFixture, tempDir } from '../test/helpers/chain.js';
+import { startFixture, tempDir } from './harness/chain.js';
 
 export interface SyncBench {
   events: number;

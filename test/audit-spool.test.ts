@@ -8,11 +8,11 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { AUDIT_SCHEMA } from '../src/gatekeeper/audit.js';
-import { openJournal } from '../src/gatekeeper/journal.js';
+import { AUDIT_SCHEMA } from '../src/gatekeeper/audit/audit.js';
+import { openJournal } from '../src/gatekeeper/audit/journal.js';
 import { openDb } from '../src/records/db.js';
 import { sql } from '../src/records/sql.js';
-import { tempDir } from './helpers/chain.js';
+import { tempDir } from '../bench/harness/chain.js';
 import { REPO } from './helpers/cli.js';
 
 /** The spool's segment files in `dataDir`. */

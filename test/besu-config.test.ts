@@ -13,7 +13,7 @@ import { getAddress, type Address, type Hex } from 'viem';
 import { privateKeyToAccount, publicKeyToAddress } from 'viem/accounts';
 import { exampleNetwork, generateNetwork, writeExample, writeNetwork } from '../deploy/besu/generate.js';
 import { BFT_MIX_HASH, decodeQbftExtraData, encodeQbftExtraData } from '../deploy/besu/network.js';
-import { tempDir } from './helpers/chain.js';
+import { tempDir } from '../bench/harness/chain.js';
 import { parseToml, type TomlValue } from './helpers/toml.js';
 
 const BESU_DIR = fileURLToPath(new URL('../deploy/besu/', import.meta.url));

@@ -8,7 +8,7 @@ import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { cliEnv, runCli, startCli } from './helpers/cli.js';
-import { tempDir } from './helpers/chain.js';
+import { tempDir } from '../bench/harness/chain.js';
 
 const dataDir = tempDir('medledger-cli-');
 const env = cliEnv(dataDir);

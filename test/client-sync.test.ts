@@ -12,7 +12,7 @@ import { createWatcher, localState, type Watcher } from '../src/client/watcher.j
 import type { Notification } from '../src/client/apply.js';
 import { openDb, type Db } from '../src/records/db.js';
 import { addRecordPointer, grantViewer, readSummary, respond, revokeViewer, setStatus, type LedgerClient } from '../src/sdk/index.js';
-import { startFixture, tempDir, type Fixture } from './helpers/chain.js';
+import { startFixture, tempDir, type Fixture } from '../bench/harness/chain.js';
 import { REPO } from './helpers/cli.js';
 
 let f: Fixture;

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { keccak256, stringToHex, zeroAddress, type Address, type Hex } from 'viem';
 import { medLedgerAbi } from '../src/chain/generated/contracts.js';
 import { toLedgerError, writeLedger } from '../src/chain/write.js';
-import { UnsafeQueryError } from '../src/consent/query.js';
+import { UnsafeQueryError } from '../src/protocol/pointer-query.js';
 import {
   accreditProvider,
   addPointer,
@@ -38,7 +38,7 @@ import {
   type LedgerClient,
 } from '../src/sdk/index.js';
 import { attestationTypedData } from '../src/sdk/registrar.js';
-import { PEPPER, startFixture, type Fixture } from './helpers/chain.js';
+import { PEPPER, startFixture, type Fixture } from '../bench/harness/chain.js';
 
 const ZERO_HASH: Hex = `0x${'0'.repeat(64)}`;
 const LAB = 'Observation?category=laboratory';

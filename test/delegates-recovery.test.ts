@@ -10,7 +10,7 @@ import type { Bundle, Condition, Observation } from '@medplum/fhirtypes';
 import { keccak256, parseEventLogs, stringToHex, zeroAddress, type Address, type Hex } from 'viem';
 import { medLedgerAbi } from '../src/chain/generated/contracts.js';
 import { writeLedger } from '../src/chain/write.js';
-import { linkPatient } from '../src/gatekeeper/publish.js';
+import { linkPatient } from '../src/gatekeeper/publish/publish.js';
 import type { RunningGatekeeper } from '../src/gatekeeper/run.js';
 import {
   accreditProvider,
@@ -45,7 +45,7 @@ import {
 } from '../src/sdk/index.js';
 import type { AuditEntry } from '../src/sdk/audit.js';
 import { GatekeeperRequestError } from '../src/sdk/gatekeeper.js';
-import { PEPPER, startFixture, type Fixture } from './helpers/chain.js';
+import { PEPPER, startFixture, type Fixture } from '../bench/harness/chain.js';
 import { clientFor, startTestGatekeeper } from './helpers/gatekeeper.js';
 import { chainNow, travel, travelSkip } from './helpers/time.js';
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Condition, Encounter, MedicationRequest, Observation, Patient, Resource } from '@medplum/fhirtypes';
 import { SENSITIVE_LABELS } from '../src/consent/policy.js';
-import { CATEGORIES } from '../src/consent/query.js';
+import { CATEGORIES } from '../src/protocol/pointer-query.js';
 import { DEMO_MRN_SYSTEM, DEMO_PROVIDERS, generatePatients, patientIdAt, resourcesOf, type GeneratedPatient } from '../src/demo/generate.js';
 import { createRandom } from '../src/demo/random.js';
 import { seedStore } from '../src/demo/seed.js';

@@ -14,8 +14,8 @@ import { createWatcher } from '../src/client/watcher.js';
 import type { Notification } from '../src/client/apply.js';
 import { EMERGENCY_DATA_SET } from '../src/consent/emergency.js';
 import { compilePolicy, SENSITIVE_LABELS } from '../src/consent/policy.js';
-import { verifyAuditEntry, type AuditEntry } from '../src/gatekeeper/audit.js';
-import { linkPatient } from '../src/gatekeeper/publish.js';
+import { verifyAuditEntry, type AuditEntry } from '../src/gatekeeper/audit/audit.js';
+import { linkPatient } from '../src/gatekeeper/publish/publish.js';
 import type { RunningGatekeeper } from '../src/gatekeeper/run.js';
 import { openDb } from '../src/records/db.js';
 import {
@@ -37,7 +37,7 @@ import {
   type LedgerClient,
 } from '../src/sdk/index.js';
 import { gatekeeperClient, GatekeeperRequestError } from '../src/sdk/gatekeeper.js';
-import { PEPPER, startFixture, type Fixture } from './helpers/chain.js';
+import { PEPPER, startFixture, type Fixture } from '../bench/harness/chain.js';
 import { clientFor, startTestGatekeeper } from './helpers/gatekeeper.js';
 import { chainNow, travel, travelSkip } from './helpers/time.js';
 

@@ -8,7 +8,7 @@ import { createPublicClient, http, parseEther } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { startAnvil, type AnvilNode } from '../src/chain/anvil.js';
 import { feesFor, sendRaw, waitForReceipt } from '../src/chain/write.js';
-import { startFixture, tempDir, type Fixture } from './helpers/chain.js';
+import { startFixture, tempDir, type Fixture } from '../bench/harness/chain.js';
 import { seedFlow } from './helpers/flow.js';
 
 let node: AnvilNode;

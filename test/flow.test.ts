@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { decodeEventLog, decodeFunctionData, type Hex } from 'viem';
 import { medLedgerAbi } from '../src/chain/generated/contracts.js';
-import { parsePointerQuery } from '../src/consent/query.js';
-import { startFixture, type Fixture } from './helpers/chain.js';
+import { parsePointerQuery } from '../src/protocol/pointer-query.js';
+import { startFixture, type Fixture } from '../bench/harness/chain.js';
 import { PHI, seedFlow } from './helpers/flow.js';
 
 let f: Fixture;

@@ -8,10 +8,10 @@ import { after, before, test } from 'node:test';
 import type { Resource } from '@medplum/fhirtypes';
 import type { LocalAccount } from 'viem';
 import type { RunningGatekeeper } from '../src/gatekeeper/run.js';
-import { linkPatient, publishRecord } from '../src/gatekeeper/publish.js';
+import { linkPatient, publishRecord } from '../src/gatekeeper/publish/publish.js';
 import { grantViewer, revokeViewer, type LedgerClient } from '../src/sdk/index.js';
 import { GatekeeperRequestError } from '../src/sdk/gatekeeper.js';
-import { PEPPER, startFixture, type Fixture } from './helpers/chain.js';
+import { PEPPER, startFixture, type Fixture } from '../bench/harness/chain.js';
 import { clientFor, startTestGatekeeper } from './helpers/gatekeeper.js';
 
 type Role = 'patient' | 'ownProvider' | 'otherProvider' | 'grantee' | 'expiredGrant' | 'revokedGrant' | 'stranger';

@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Bundle, Observation } from '@medplum/fhirtypes';
 import { createPublicClient, http, type LocalAccount } from 'viem';
-import { createChainView, type ChainView } from '../src/gatekeeper/chain-view.js';
-import { linkPatient } from '../src/gatekeeper/publish.js';
+import { createChainView, type ChainView } from '../src/gatekeeper/chain/chain-view.js';
+import { linkPatient } from '../src/gatekeeper/publish/publish.js';
 import type { RunningGatekeeper } from '../src/gatekeeper/run.js';
 import { findRelationship, grantViewer, revokeViewer, type LedgerClient } from '../src/sdk/index.js';
-import { PEPPER, startFixture, type Fixture } from './helpers/chain.js';
+import { PEPPER, startFixture, type Fixture } from '../bench/harness/chain.js';
 import { clientFor, startTestGatekeeper } from './helpers/gatekeeper.js';
 
 let f: Fixture;

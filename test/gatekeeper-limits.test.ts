@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { LocalAccount } from 'viem';
-import { createTokenBuckets } from '../src/gatekeeper/limits.js';
-import { signRequest } from '../src/gatekeeper/request-signature.js';
+import { createTokenBuckets } from '../src/gatekeeper/http/limits.js';
+import { signRequest } from '../src/protocol/request-signature.js';
 import { startGatekeeper, type RunningGatekeeper } from '../src/gatekeeper/run.js';
 import type { LedgerClient } from '../src/sdk/index.js';
-import { startFixture, type Fixture } from './helpers/chain.js';
+import { startFixture, type Fixture } from '../bench/harness/chain.js';
 import { testDatabase } from './helpers/db.js';
 import { clientFor } from './helpers/gatekeeper.js';
 

@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Observation, Parameters } from '@medplum/fhirtypes';
 import { createPublicClient, custom, http } from 'viem';
-import { linkPatient } from '../src/gatekeeper/publish.js';
-import { verifyPointers } from '../src/gatekeeper/verify.js';
+import { linkPatient } from '../src/gatekeeper/publish/publish.js';
+import { verifyPointers } from '../src/gatekeeper/publish/verify.js';
 import type { RunningGatekeeper } from '../src/gatekeeper/run.js';
 import { sql } from '../src/records/sql.js';
 import { GatekeeperRequestError } from '../src/sdk/gatekeeper.js';
 import type { LedgerClient } from '../src/sdk/index.js';
-import { PEPPER, startFixture, type Fixture } from './helpers/chain.js';
+import { PEPPER, startFixture, type Fixture } from '../bench/harness/chain.js';
 import { clientFor, startTestGatekeeper } from './helpers/gatekeeper.js';
 
 let f: Fixture;

@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { bytesToHex, hashTypedData, keccak256, recoverAddress, stringToBytes, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { keccak256Bytes, keccak256Hex } from '../src/gatekeeper/keccak.js';
-import { REQUEST_TYPES, bodyHash, createSignerKeys, recoverSigner, requestDigest, signRequest, verifyRequest, type SignerKeys } from '../src/gatekeeper/request-signature.js';
+import { keccak256Bytes, keccak256Hex } from '../src/protocol/keccak.js';
+import { REQUEST_TYPES, bodyHash, createSignerKeys, recoverSigner, requestDigest, signRequest, verifyRequest, type SignerKeys } from '../src/protocol/request-signature.js';
 
 const hex = (bytes: number) => fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => bytesToHex(b));
 

@@ -12,7 +12,7 @@ import { createWatcher } from '../src/client/watcher.js';
 import { createNotificationHub, type NotificationHub } from '../src/manager/notifications.js';
 import { openDb, type Db } from '../src/records/db.js';
 import { addRecordPointer, approveRecovery, cancelRecovery, closeBreakGlass, grantViewer, openBreakGlass, respond, revokeViewer, setGuardians, type LedgerClient } from '../src/sdk/index.js';
-import { startFixture, type Fixture } from './helpers/chain.js';
+import { startFixture, type Fixture } from '../bench/harness/chain.js';
 
 let f: Fixture;
 let db: Db;

@@ -11,7 +11,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { decodeEventLog, keccak256, stringToHex, zeroAddress, type Address, type Hex } from 'viem';
 import { medLedgerAbi } from '../src/chain/generated/contracts.js';
 import { writeLedger } from '../src/chain/write.js';
-import { linkPatient, publishRecord } from '../src/gatekeeper/publish.js';
+import { linkPatient, publishRecord } from '../src/gatekeeper/publish/publish.js';
 import { startGatekeeper, type RunningGatekeeper } from '../src/gatekeeper/run.js';
 import { consentSetHash } from '../src/ml/consent-set.js';
 import { HEART_FEATURES, HEART_HOSPITALS, loadHeartDisease, type HeartHospital } from '../src/ml/data.js';
@@ -25,7 +25,7 @@ import { heartPatientAddress, heartPatientId, heartRowToFhir, heartRowsFromFhir,
 import { readSummary } from '../src/sdk/summary.js';
 import { grantViewer, LedgerError, revokeAccreditation, revokeViewer, type LedgerClient } from '../src/sdk/index.js';
 import { lastModelRound, modelHistory, modelIdOf, modelRecordOf, recordModelRound, sortAddresses } from '../src/sdk/models.js';
-import { PEPPER, startFixture, type Fixture } from './helpers/chain.js';
+import { PEPPER, startFixture, type Fixture } from '../bench/harness/chain.js';
 import { clientFor } from './helpers/gatekeeper.js';
 import { testDatabase } from './helpers/db.js';
 

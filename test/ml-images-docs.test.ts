@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { sharedDataDir } from '../src/ml/data.js';
+import { dataDir } from '../src/ml/data-dir.js';
 import { classifyDocument } from '../src/ml/document-classifier.js';
 import { renderTextImage } from '../src/ml/document-render.js';
 import { DOCUMENT_LABELS, loadMedicalAbstracts, parseCsv, splitDocuments } from '../src/ml/documents.js';
@@ -47,7 +47,7 @@ test('images: the MedMNIST splits load with the README counts and pixel means', 
 
 test('PNG: the demo samples decode to the bytes of their test images; encode → decode round-trips', () => {
   const test = loadImageSet('pneumoniamnist', 'test');
-  const samples = join(sharedDataDir(), 'images', 'samples');
+  const samples = join(dataDir(), 'images', 'samples');
   for (const [file, index, label] of [['pneumoniamnist-test-000-label1.png', 0, 1], ['pneumoniamnist-test-003-label0.png', 3, 0]] as const) {
     const image = decodePng(readFileSync(join(samples, file)));
     assert.deepEqual([image.width, image.height], [28, 28]);

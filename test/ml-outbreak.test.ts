@@ -1,7 +1,8 @@
 /**
- * Outbreak surveillance (src/ml): the shared outbreak data sets, ISO weeks, the provider's aggregate
- * with small-cell suppression, forecast baselines and ARIMA wiring, EARS C1–C3 and the
- * Farrington-style detector, injection evaluation, and R(t) by Cori et al. Seconds, no network.
+ * Outbreak surveillance (src/ml): the outbreak data sets (data/outbreaks), ISO weeks, the
+ * provider's aggregate with small-cell suppression, forecast baselines and ARIMA wiring, EARS
+ * C1–C3 and the Farrington-style detector, injection evaluation, and R(t) by Cori et al. Seconds,
+ * no network.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -5,7 +5,7 @@
  * runs; the full cross-validation and timings are in bench/ml-tabular.ts.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -65,8 +65,9 @@ test('WDBC: 569 rows, 30 features, 212 malignant', () => {
 
 test('a missing data folder fails with a message that says where the data belongs', () => {
   const empty = mkdtempSync(join(tmpdir(), 'ml-nodata-'));
-  assert.throws(() => loadWdbc(empty), /data folder .*wdbc is missing.*\.\.\/shared\/data\/wdbc/);
-  assert.throws(() => loadHeartDisease('va', empty), /\.\.\/shared\/data\/uci-heart/);
+  assert.throws(() => loadWdbc(empty), /data folder .*wdbc is missing.*vendored in the repository as data\/wdbc \(see data\/README\.md\)/);
+  assert.throws(() => loadHeartDisease('va', empty), /as data\/uci-heart/);
+  rmSync(empty, { recursive: true, force: true });
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
  * The durable outbox (src/chain/outbox.ts): a signed transaction is stored before it is sent, and when
  * the chain loses it (here evm_snapshot/evm_revert stand in for the second an embedded node loses on a
  * crash; test/fault.test.ts does it with a real kill -9) the same signed bytes go out again, before any
- * new transaction of the account.
+ * new transaction of the account. The last tests are regressions of the lost revoke of issue 14: an
+ * acknowledged transaction the outbox gave up after a rollback (its fee refused; a receipt missing on
+ * a node that restarted between two reads).
  */
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { medLedgerAbi } from '../src/chain/generated/contracts.js';
 import { withOutbox } from '../src/chain/client.js';
 import { createOutbox, fileOutboxStorage, type OutboxEntry } from '../src/chain/outbox.js';
 import { addRecordPointer, checkAccess, grantViewer, respond, type LedgerClient } from '../src/sdk/index.js';
-import { startFixture, tempDir, type Fixture } from './helpers/chain.js';
+import { startFixture, tempDir, type Fixture } from '../bench/harness/chain.js';
 
 let f: Fixture;
 let provider: LedgerClient;
@@ -164,4 +166,73 @@ test('entries leave once confirmed deep enough, or when another transaction took
   assert.equal(resubmitted.length, 0);
   assert.equal(reopened.entries().length, 0);
   assert.equal(reopened.stats.replaced, 1);
+});
+
+/** Grants `viewer` through `client` after the chain's next base fee was set to 1 gwei, then mines `blocks` empty blocks first. */
+const setBaseFee = (client: LedgerClient, wei: bigint) => rpc(client, 'anvil_setNextBlockBaseFeePerGas', [`0x${wei.toString(16)}`]);
+
+test('a rollback that brings back a higher base fee: the lost transaction is signed again at its nonce, never dropped', async (t) => {
+  if (!f.runtime.node) return t.skip('needs the embedded node to roll the chain back (evm_revert)');
+  const events: string[] = [];
+  const outbox = createOutbox(fileOutboxStorage(join(dir, 'fee.json')), {
+    onResign: (e, next, reason) => events.push(`resign:${reason}:${e.hash}->${next.hash}`),
+    onDrop: (e, reason) => events.push(`drop:${reason}:${e.hash}`),
+  });
+  const client = withOutbox(patient, outbox);
+  const viewer = await f.newAccount();
+  // The chain as it was: base fee 1 gwei. Then 8 nearly empty blocks lower it to (7/8)^8 ≈ 0.34 gwei,
+  // and the grant is signed for at most twice that: below the 1 gwei of the chain it rolls back to.
+  await setBaseFee(client, parseGwei('1'));
+  await rpc(client, 'evm_mine');
+  const snapshot = await rpc<Hex>(client, 'evm_snapshot');
+  for (let i = 0; i < 8; i++) await rpc(client, 'evm_mine');
+  const lost = await grantViewer(client, { relationshipId, viewer: viewer.address, scope: SCOPE, expiresAt: 0 });
+  await rpc(client, 'evm_revert', [snapshot]);
+  assert.equal(await receiptOf(client, lost.transactionHash), null, 'the rollback took the acknowledged grant');
+  await assert.rejects(client.publicClient.sendRawTransaction({ serializedTransaction: outbox.entries().find((e) => e.hash === lost.transactionHash)!.raw }), /base fee/, 'its signed bytes cannot be mined any more');
+
+  await outbox.settle(client);
+  const [entry] = outbox.entries().filter((e) => e.replaces?.includes(lost.transactionHash));
+  assert.ok(entry, `the intent is kept, signed again: ${events.join(' ')}`);
+  assert.deepEqual(events, [`resign:fee:${lost.transactionHash}->${entry.hash}`]);
+  assert.equal(entry.nonce, (await client.publicClient.getTransaction({ hash: lost.transactionHash }).catch(() => undefined))?.nonce ?? entry.nonce);
+  assert.equal(((await receiptOf(client, entry.hash)) as { status: Hex }).status, '0x1');
+  assert.ok(await granted(viewer.address), 'the grant the patient was told about holds');
+});
+
+test('a node restart between reading the nonce and the receipt: the acknowledged transaction is not taken for replaced', async (t) => {
+  if (!f.runtime.node) return t.skip('needs the embedded node to roll the chain back (evm_revert)');
+  const file = join(dir, 'torn-read.json');
+  const viewer = await f.newAccount();
+  const snapshot = await rpc<Hex>(patient, 'evm_snapshot');
+  const acknowledged = await grantViewer(withOutbox(patient, createOutbox(fileOutboxStorage(file))), { relationshipId, viewer: viewer.address, scope: SCOPE, expiresAt: 0 });
+
+  // The process restarts (its outbox read back from the file); its first receipt lookup reaches a node
+  // that has just come back without the grant's block: the nonce it read a moment before was the old chain's.
+  let torn = false;
+  const publicClient = createPublicClient({
+    transport: http(f.runtime.deployment.rpcUrl, {
+      async onFetchRequest(request) {
+        const body = (await request.clone().json()) as { method: string };
+        if (body.method === 'eth_getTransactionReceipt' && !torn) {
+          torn = true;
+          await rpc(patient, 'evm_revert', [snapshot]);
+        }
+      },
+    }),
+  });
+  const dropped: string[] = [];
+  const restarted = createOutbox(fileOutboxStorage(file), { onDrop: (e, reason) => dropped.push(`${reason}:${e.hash}`) });
+  const client = withOutbox({ ...patient, publicClient }, restarted);
+  await restarted.settle(client);
+  assert.ok(torn);
+  assert.deepEqual(dropped, [], 'kept: the reads spanned two chains');
+  assert.equal(await receiptOf(client, acknowledged.transactionHash), null);
+  const { resubmitted } = await restarted.settle(client);
+  assert.deepEqual(
+    resubmitted.map((e) => e.hash),
+    [acknowledged.transactionHash],
+    'the next settle finds it lost and sends the same bytes',
+  );
+  assert.ok(await granted(viewer.address));
 });

@@ -18,7 +18,7 @@ import { after, before, test } from 'node:test';
 import type { Resource } from '@medplum/fhirtypes';
 import { decodeEventLog, decodeFunctionData, type Hex } from 'viem';
 import { medLedgerAbi } from '../src/chain/generated/contracts.js';
-import { CATEGORIES, parsePointerQuery } from '../src/consent/query.js';
+import { CATEGORIES, parsePointerQuery } from '../src/protocol/pointer-query.js';
 import type { RunningGatekeeper } from '../src/gatekeeper/run.js';
 import { decryptKeystore, type KeystoreV3 } from '../src/keys/keystore.js';
 import { loadUsers, unlockUser } from '../src/keys/users.js';
@@ -26,7 +26,7 @@ import { startSystem, type RunningSystem } from '../src/manager/system.js';
 import { sql } from '../src/records/sql.js';
 import { createLedgerClient, grantViewer, readSummary, respond, revokeViewer } from '../src/sdk/index.js';
 import { gatekeeperClient } from '../src/sdk/gatekeeper.js';
-import { fixtureOn, tempDir, testConfig } from './helpers/chain.js';
+import { fixtureOn, tempDir, testConfig } from '../bench/harness/chain.js';
 import { cliEnv, startCli } from './helpers/cli.js';
 import { IDENTITY, PHI, seedFlow } from './helpers/flow.js';
 

@@ -16,7 +16,7 @@ import fc from 'fast-check';
 import { BaseError, ContractFunctionRevertedError, encodeFunctionData, keccak256, stringToHex, zeroAddress, type Address, type Hex, type LocalAccount } from 'viem';
 import { medLedgerAbi } from '../src/chain/generated/contracts.js';
 import { addPointer, addRelationship, hashQuery, readSummary, STATUSES, type LedgerClient } from '../src/sdk/index.js';
-import { startFixture, type Fixture } from './helpers/chain.js';
+import { startFixture, type Fixture } from '../bench/harness/chain.js';
 import { RUNS } from './helpers/properties.js';
 import { waitForReceipt } from '../src/chain/write.js';
 

@@ -11,7 +11,7 @@ import {
   parsePointerQuery,
   UnsafeQueryError,
   type PointerResourceType,
-} from '../src/consent/query.js';
+} from '../src/protocol/pointer-query.js';
 
 const TYPES = Object.keys(CATEGORIES) as PointerResourceType[];
 

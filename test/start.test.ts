@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { test } from 'node:test';
-import { tempDir } from './helpers/chain.js';
+import { tempDir } from '../bench/harness/chain.js';
 import { cliEnv, runCli, startCli } from './helpers/cli.js';
 
 const external = !!process.env.MEDLEDGER_RPC_URL;

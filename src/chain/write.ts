@@ -19,6 +19,7 @@ import {
 } from 'viem';
 import { medLedgerAbi } from './generated/contracts.js';
 import type { LedgerClient } from './client.js';
+import { feesFor } from './fees.js';
 import type { Outbox } from './outbox.js';
 
 type Ledger = typeof medLedgerAbi;
@@ -68,17 +69,7 @@ function requireAccount(client: LedgerClient): LocalAccount {
   return client.account;
 }
 
-/**
- * The fee fields for a transaction in a block whose base fee is `baseFeePerGas`: EIP-1559 with room
- * for the base fee to double and a tip of 1 wei, which every dev node mines; on a free-gas network
- * (base fee 0, e.g. Besu with `zeroBaseFee` and `min-gas-price=0`, deploy/besu) nothing at all, so
- * accounts there need no ether; legacy gas price on a chain without EIP-1559.
- */
-export async function feesFor(publicClient: Pick<PublicClient, 'getGasPrice'>, baseFeePerGas: bigint | null | undefined) {
-  if (baseFeePerGas == null) return { type: 'legacy' as const, gasPrice: await publicClient.getGasPrice() };
-  if (baseFeePerGas === 0n) return { type: 'eip1559' as const, maxFeePerGas: 0n, maxPriorityFeePerGas: 0n };
-  return { type: 'eip1559' as const, maxFeePerGas: baseFeePerGas * 2n + 1n, maxPriorityFeePerGas: 1n };
-}
+export { feesFor } from './fees.js';
 
 /**
  * Signs and sends `data` to `to` (or deploys it when `to` is undefined); resolves with the receipt.
@@ -94,13 +85,8 @@ export async function sendRaw(
   outbox?: Outbox,
 ): Promise<TransactionReceipt> {
   return serialised(account.address, async () => {
-    if (outbox) {
-      // The gas is estimated here, after the outbox re-sent what the chain lost: those change the state.
-      return outbox.send({ publicClient, chainId, pollingIntervalMs }, account.address, async (nonce) => {
-        const [gas, block] = await Promise.all([typeof tx.gas === 'function' ? tx.gas() : tx.gas, publicClient.getBlock({ blockTag: 'latest' })]);
-        return account.signTransaction({ ...tx, gas, ...(await feesFor(publicClient, block.baseFeePerGas)), nonce, chainId });
-      });
-    }
+    // The outbox estimates the gas after it re-sent what the chain lost: those change the state.
+    if (outbox) return outbox.send({ publicClient, chainId, pollingIntervalMs }, account, tx);
     const gas = typeof tx.gas === 'function' ? await tx.gas() : tx.gas;
     const [nonce, block] = await Promise.all([
       publicClient.getTransactionCount({ address: account.address, blockTag: 'pending' }),

@@ -7,19 +7,20 @@ import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { Address, Hex } from 'viem';
 import { createLedgerClient, type LedgerClient } from '../chain/client.js';
-import { announceNode, openChain, runningNode, startChain, withdrawNode, type ChainRuntime } from '../chain/runtime.js';
+import { openChain, runningNode, type ChainRuntime } from '../chain/runtime.js';
 import { loadLocalSummary, saveLocalSummary, wipeLocalSummary } from '../client/local-state.js';
 import { readConfig, type Config } from '../config.js';
-import { createUser, findUser, loadUsers, resolveAddress, unlockUser, USER_ROLES, type UserRole } from '../keys/users.js';
+import { createUser, demoPasswordOf, findUser, loadUsers, resolveAddress, unlockUser, USER_ROLES, type UserRole } from '../keys/users.js';
 import { hashResultSet, type ResourceLike } from '../records/hash.js';
 import { decryptKeystore, type KeystoreV3 } from '../keys/keystore.js';
 import * as sdk from '../sdk/index.js';
-import { ensureDemoUsers } from './demo.js';
-import { describeError } from './errors.js';
+import { describeError } from '../sdk/errors.js';
 import { actingPatient, addCareCommands } from './care.js';
-import { startGatekeeper } from '../gatekeeper/run.js';
+import { startGatekeeper } from '../gatekeeper/index.js';
 import { gatekeeperClient } from '../sdk/gatekeeper.js';
-import { startSystem } from '../manager/system.js';
+import { guardChildren } from './lifeline.js';
+import { askPassword } from './prompt.js';
+import { runStart, type StartOptions } from './start.js';
 import { parseExpiry, parseHash, parseRelationshipId } from './parse.js';
 
 interface GlobalOptions {
@@ -54,11 +55,14 @@ async function withLedger<T>(fn: (ctx: { cfg: Config; runtime: ChainRuntime; me:
   if (!existsSync(cfg.dataDir) && !cfg.rpcUrl) throw new Error(`no data directory at ${cfg.dataDir}: run \`medledger start\` first`);
   const account = opts.as ? unlockUser(cfg.dataDir, opts.as, opts.password) : undefined;
   const runtime = await openChain(cfg);
+  // A node started for this command alone dies with it, however it ends.
+  const lifeline = runtime.node?.process.pid ? guardChildren([runtime.node.process.pid]) : undefined;
   try {
     const me = createLedgerClient(runtime.deployment, { account, pollingIntervalMs: cfg.pollingIntervalMs });
     return await fn({ cfg, runtime, me, pepper: sdk.loadPepper(cfg.dataDir, cfg.identityPepper) });
   } finally {
     await runtime.stop();
+    lifeline?.release();
   }
 }
 
@@ -106,59 +110,11 @@ function dataHashFrom(opts: { hash?: string; data?: string }): Hex {
 program
   .command('start')
   .description('run the whole system: chain, contract, demo users, two providers\' gatekeepers with demo records, the EHR Manager; until Ctrl-C')
-  .option('--chain-only', 'only the chain, the contract and the demo users')
+  .option('--demo', 'demo mode (npm start): create the demo users, print their passwords here, let the EHR Manager serve demo patients\' keystores to this machine only')
+  .option('--chain-only', 'only the chain and the contract (and, with --demo, the demo users)')
   .option('--patients <n>', 'demo patients in each provider store', '20')
-  .action(async (opts: { chainOnly?: boolean; patients: string }) => {
-    const cfg = config();
-    if (runningNode(cfg.dataDir)) throw new Error(`medledger is already running on ${cfg.dataDir}`);
-    const patients = Number(opts.patients);
-    if (!Number.isInteger(patients) || patients < 0 || patients > 10_000) throw new Error('--patients must be an integer from 0 to 10000');
-    const log = (l: string) => console.log(`  ${l}`);
-    let stop: () => Promise<void>;
-    let runtime: ChainRuntime;
-    let url: string | undefined;
-    let gatekeepers: string[] = [];
-    if (opts.chainOnly) {
-      runtime = await startChain(cfg);
-      stop = async () => {
-        withdrawNode(cfg.dataDir);
-        await runtime.stop();
-      };
-      try {
-        announceNode(cfg.dataDir, runtime.deployment.rpcUrl, runtime.node?.process.pid);
-        await ensureDemoUsers(runtime, cfg.dataDir, sdk.loadPepper(cfg.dataDir, cfg.identityPepper), log);
-      } catch (err) {
-        await stop();
-        throw err;
-      }
-    } else {
-      const system = await startSystem(cfg, { patients, log });
-      ({ runtime, stop, url } = system);
-      gatekeepers = [...system.gatekeepers].map(([name, gk]) => `${name.padEnd(10)} ${gk.url}/fhir/R4`);
-    }
-    runtime.node?.process.once('exit', (code, signal) => {
-      // The node died under us (crash, kill -9): say so and exit; the next start resumes from its state file.
-      withdrawNode(cfg.dataDir);
-      console.error(`medledger: the chain node exited (${signal ?? `code ${code}`}); run \`medledger start\` again`);
-      process.exit(1);
-    });
-    const users = loadUsers(cfg.dataDir);
-    console.log(`\nMedLedger is running (data directory ${cfg.dataDir})`);
-    console.log(`  chain       ${runtime.deployment.rpcUrl}  (chain id ${runtime.deployment.chainId}${runtime.node ? ', embedded anvil' : ''})`);
-    console.log(`  MedLedger   ${runtime.deployment.contract}  (deployed in block ${runtime.deployment.deployBlock})`);
-    for (const g of gatekeepers) console.log(`  gatekeeper  ${g}`);
-    console.log('  demo users:');
-    for (const u of users) console.log(`    ${u.name.padEnd(10)} ${u.role.padEnd(12)} ${u.address}  password ${u.demoPassword ?? '(not stored)'}`);
-    if (url) console.log(`\n  EHR Manager: ${url}   (open it in a browser; sign in as a demo user)`);
-    console.log('\nTry: medledger --as alice patient list     Stop with Ctrl-C.');
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
-    console.log('stopping…');
-    runtime.node?.process.removeAllListeners('exit');
-    await stop();
-  });
+  .option('--host <host>', 'where the EHR Manager listens (demo mode: loopback only)', '127.0.0.1')
+  .action((opts: StartOptions) => runStart(config(), opts));
 
 program
   .command('reset')
@@ -352,15 +308,20 @@ patient
   .description('register as a patient with an accredited provider\'s attestation')
   .requiredOption('--identity <identity>', 'your identity (never sent in clear)')
   .requiredOption('--attester <provider>', 'the provider that attested your identity')
-  .option('--attestation <signature>', "the provider's signature (from `provider attest`); signed here if the provider's key is local")
-  .action((opts: { identity: string; attester: string; attestation?: string }) =>
+  .option('--attestation <signature>', "the provider's signature (from `provider attest`); else signed here with the provider's local key")
+  .addOption(new Option('--attester-password <password>', "the attester's keystore password, to sign here (asked when on a terminal)").env('MEDLEDGER_ATTESTER_PASSWORD'))
+  .action((opts: { identity: string; attester: string; attestation?: string; attesterPassword?: string }) =>
     withLedger(async ({ cfg, me, pepper }) => {
       const address = requireAs(me);
       const identityHash = sdk.hashIdentity(opts.identity, pepper);
       const attester = resolveAddress(cfg.dataDir, opts.attester);
       let attestation = opts.attestation as Hex | undefined;
       if (!attestation) {
-        const account = unlockUser(cfg.dataDir, findUser(cfg.dataDir, attester).name);
+        // Attesting is the provider's act: it needs the provider's key, unlocked with its password
+        // (a stored one only in a demo data directory), never the patient's say-so.
+        const user = findUser(cfg.dataDir, attester);
+        const password = opts.attesterPassword ?? (demoPasswordOf(cfg.dataDir, user) ? undefined : await askPassword(`password of ${user.name}'s keystore: `));
+        const account = unlockUser(cfg.dataDir, user.name, password, '--attester-password or MEDLEDGER_ATTESTER_PASSWORD, or its --attestation');
         attestation = await sdk.attestPatient({ ...me, account }, { identityHash, patient: address });
       }
       if (!/^0x[0-9a-fA-F]{130}$/.test(attestation)) throw new Error('the attestation must be a 65-byte hex signature');

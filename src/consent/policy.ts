@@ -9,7 +9,7 @@
  */
 import type { AccessPolicy, AccessPolicyResource } from '@medplum/fhirtypes';
 import { and, or, sql, type Sql } from '../records/sql.js';
-import { parsePointerQuery } from './query.js';
+import { parsePointerQuery } from '../protocol/pointer-query.js';
 import { intersectScopes, parseScopes, type ResourceScope, type SmartScope } from './smart.js';
 import { EMERGENCY_DATA_SET } from './emergency.js';
 

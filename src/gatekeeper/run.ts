@@ -7,16 +7,16 @@ import type { Hex } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
 import { openDb, type Db } from '../records/db.js';
 import { RecordStore } from '../records/store.js';
-import { anchorPending, AUDIT_SCHEMA, type Decision } from './audit.js';
-import { createChainView, type ChainView } from './chain-view.js';
-import { openJournal } from './journal.js';
-import { NONCE_SCHEMA, pruneNonces } from './nonces.js';
-import { buildGatekeeper } from './server.js';
-import { openReplicas, type ReplicaSet } from './replica.js';
-import { replicaRoutes } from './replica-routes.js';
-import { createTokenIssuer } from './tokens.js';
-import { RECONCILE_SCHEMA, createReconciler, trackWrites, type ReconcileResult } from './reconcile.js';
-import { applyRateLimits, resolveLimits, type LimitsOption } from './limits.js';
+import { anchorPending, AUDIT_SCHEMA, type Decision } from './audit/audit.js';
+import { createChainView, type ChainView } from './chain/chain-view.js';
+import { openJournal } from './audit/journal.js';
+import { NONCE_SCHEMA, pruneNonces } from './auth/nonces.js';
+import { buildGatekeeper } from './http/server.js';
+import { openReplicas, type ReplicaSet } from './replication/replica.js';
+import { replicaRoutes } from './replication/replica-routes.js';
+import { createTokenIssuer } from './auth/tokens.js';
+import { RECONCILE_SCHEMA, createReconciler, trackWrites, type ReconcileResult } from './publish/reconcile.js';
+import { applyRateLimits, resolveLimits, type LimitsOption } from './http/limits.js';
 
 export interface GatekeeperOptions {
   /** The provider's signing client (its account is the gatekeeper's identity). */

@@ -1,12 +1,14 @@
 /**
- * The EHR Manager's server: the web app's files, its configuration, the demo users' *encrypted*
- * keystores (decrypted in the browser; no password or key ever reaches this server), a JSON-RPC relay
- * to the chain node limited to what a wallet needs, and server-sent notifications.
+ * The EHR Manager's server: the web app's files, its configuration, in demo mode only the demo
+ * patients' *encrypted* keystores (to loopback callers; decrypted in the browser; see demo-mode.ts),
+ * a JSON-RPC relay to the chain node limited to what a wallet needs, and server-sent notifications.
+ * No password or private key is ever sent or received.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize } from 'node:path';
 import type { Address } from 'viem';
+import { DEMO_SIGN_IN_ROLES, isLoopback } from './demo-mode.js';
 import type { NotificationHub } from './notifications.js';
 
 export interface ManagerProvider {
@@ -22,8 +24,6 @@ export interface ManagerUser {
   role: string;
   label?: string;
   address: Address;
-  /** Shown on the sign-in page of a demo, never sent by the browser. */
-  demoPassword?: string;
 }
 
 export interface ManagerOptions {
@@ -34,12 +34,15 @@ export interface ManagerOptions {
   rpcUrl: string;
   providers: ManagerProvider[];
   users: ManagerUser[];
-  /** The encrypted v3 keystore of a user (JSON text), if the data directory has it. */
+  /**
+   * The encrypted v3 keystore of a demo user (JSON text). Asked only in demo mode, from loopback,
+   * for a listed user whose role is in DEMO_SIGN_IN_ROLES.
+   */
   keystoreOf(address: Address): string | undefined;
   hub: NotificationHub;
   /** The built web app (vite build output). */
   webRoot: string;
-  /** Show demo passwords on the sign-in page (demo data directories only). */
+  /** Demo mode: serve demo patients' keystores to this machine (the listen host must be loopback too). */
   demo: boolean;
 }
 
@@ -66,13 +69,19 @@ export function buildManager(o: ManagerOptions): FastifyInstance {
     deployBlock: o.deployBlock.toString(),
     rpcPath: '/rpc',
     providers: o.providers,
-    users: o.users.map(({ demoPassword, ...u }) => (o.demo ? { ...u, demoPassword } : u)),
+    demo: o.demo,
+    // Listed fields only: whatever else a user record holds never leaves this server.
+    users: o.users.map(({ name, role, label, address }) => ({ name, role, label, address, demoSignIn: o.demo && DEMO_SIGN_IN_ROLES.has(role) })),
   }));
 
   app.get('/api/keystores/:address', async (req, reply) => {
     const { address } = req.params as { address: string };
-    const keystore = /^0x[0-9a-fA-F]{40}$/.test(address) ? o.keystoreOf(address as Address) : undefined;
-    if (!keystore) return reply.code(404).send({ error: 'no keystore for that address here' });
+    if (!o.demo) return reply.code(404).send({ error: 'this manager serves no keystores: sign in with your keystore file' });
+    if (!isLoopback(req.socket.remoteAddress)) return reply.code(403).send({ error: 'demo keystores are served to this machine only' });
+    const user = o.users.find((u) => u.address.toLowerCase() === address.toLowerCase());
+    // Providers, the registrar, the governor: never over HTTP, demo or not.
+    const keystore = user && DEMO_SIGN_IN_ROLES.has(user.role) ? o.keystoreOf(user.address) : undefined;
+    if (!keystore) return reply.code(404).send({ error: 'no demo keystore for that address: sign in with your keystore file' });
     return reply.type('application/json').send(keystore);
   });
 

@@ -5,23 +5,22 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Address, Hex } from 'viem';
 import type { Config } from '../config.js';
+import { packageRoot } from '../package-root.js';
 import { createLedgerClient } from '../chain/client.js';
 import { announceNode, startChain, withdrawNode, type ChainRuntime } from '../chain/runtime.js';
 import { createWatcher } from '../client/watcher.js';
-import { ensureDemoUsers } from '../cli/demo.js';
+import { DEMO_USERS, ensureDemoUsers } from '../cli/demo.js';
 import { DEMO_MRN_SYSTEM, DEMO_PROVIDERS, generatePatients, resourcesOf, type DemoProvider } from '../demo/generate.js';
 import { seedStore } from '../demo/seed.js';
-import { addressOfPatient, linkPatient, publishPatient } from '../gatekeeper/publish.js';
-import { startGatekeeper, type RunningGatekeeper } from '../gatekeeper/run.js';
-import { loadUsers, unlockUser, type UserRecord } from '../keys/users.js';
+import { addressOfPatient, linkPatient, publishPatient, startGatekeeper, type Decision, type RunningGatekeeper } from '../gatekeeper/index.js';
+import { demoPasswordOf, loadUsers, unlockUser, type UserRecord } from '../keys/users.js';
 import { openDb } from '../records/db.js';
 import { loadPepper } from '../sdk/identity.js';
+import { assertDemoBind } from './demo-mode.js';
 import { buildManager, type ManagerProvider } from './server.js';
 import { createNotificationHub, type NotificationHub } from './notifications.js';
-import type { Decision } from '../gatekeeper/audit.js';
 import type { Patient } from '@medplum/fhirtypes';
 
 export interface SystemOptions {
@@ -30,6 +29,13 @@ export interface SystemOptions {
   /** Where the built web app is (default: dist/web of this package). */
   webRoot?: string;
   log?: (line: string) => void;
+  /**
+   * Demo mode: create the demo users if missing (their passwords kept in the data directory) and
+   * serve the demo patients' keystores to this machine. Refused unless `host` is loopback.
+   */
+  demo?: boolean;
+  /** Where the EHR Manager listens (default 127.0.0.1). */
+  host?: string;
 }
 
 export interface RunningSystem {
@@ -39,12 +45,19 @@ export interface RunningSystem {
   stop(): Promise<void>;
 }
 
-const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../dist/web', import.meta.url));
+// From the package root: this module runs from src/ (tsx) and from dist/src/ (compiled).
+const DEFAULT_WEB_ROOT = join(packageRoot(), 'dist', 'web');
 /** Fixed so every data directory gets the same demo patients. */
 const DEMO_SEED = 'medledger-demo-1';
 
 export async function startSystem(cfg: Config, options: SystemOptions): Promise<RunningSystem> {
   const log = options.log ?? (() => undefined);
+  const host = options.host ?? '127.0.0.1';
+  if (options.demo) assertDemoBind(host);
+  const missing = DEMO_USERS.filter((d) => !loadUsers(cfg.dataDir).some((u) => u.name === d.name));
+  if (!options.demo && missing.length) {
+    throw new Error(`the whole system runs the demo providers and patients, and ${missing.map((d) => d.name).join(', ')} are not in this data directory: start with --demo (npm start does), or use --chain-only`);
+  }
   const runtime = await startChain(cfg);
   const closers: (() => Promise<unknown>)[] = [async () => runtime.stop(), async () => withdrawNode(cfg.dataDir)];
   const stop = async () => {
@@ -110,14 +123,16 @@ export async function startSystem(cfg: Config, options: SystemOptions): Promise<
       providers,
       users: users.filter((u) => u.role !== 'governor'),
       keystoreOf: (address: Address) => {
+        // Only the generated demo users (a stored demo password), never a user someone created here.
+        const user = users.find((u) => u.address.toLowerCase() === address.toLowerCase());
         const file = join(cfg.dataDir, 'keys', `${address.toLowerCase()}.json`);
-        return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+        return user && demoPasswordOf(cfg.dataDir, user) && existsSync(file) ? readFileSync(file, 'utf8') : undefined;
       },
       hub,
       webRoot: options.webRoot ?? DEFAULT_WEB_ROOT,
-      demo: true,
+      demo: options.demo ?? false,
     });
-    const url = await app.listen({ port: cfg.port, host: '127.0.0.1' });
+    const url = await app.listen({ port: cfg.port, host });
     closers.push(() => app.close());
     return { url, runtime, gatekeepers, stop };
   } catch (err) {

@@ -1,5 +1,5 @@
 /**
- * Loaders for the real tabular data sets in ../shared/data (beside the repository, read-only):
+ * Loaders for the real tabular data sets in the repository's data/ folder (read-only; data/README.md):
  * - UCI Heart Disease, four hospitals (`uci-heart/processed.<hospital>.data`): 13 attributes and
  *   `num`, the label being num > 0 (angiographic disease). Janosi, Steinbrunn, Pfisterer & Detrano
  *   (1988), https://doi.org/10.24432/C52P4X, CC BY 4.0.
@@ -8,8 +8,8 @@
  * Row and class counts are checked on every load, so a truncated or altered copy fails loudly.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { dataDir } from './data-dir.js';
 import type { Matrix } from './matrix.js';
 import type { FeatureSpec } from './preprocess.js';
 
@@ -22,15 +22,10 @@ export interface TabularDataSet {
   y: Uint8Array;
 }
 
-/** ../shared/data relative to the repository root. */
-export function sharedDataDir(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'data');
-}
-
-function readDataFile(dataDir: string, folder: string, file: string): string {
-  const dir = join(dataDir, folder);
+function readDataFile(root: string, folder: string, file: string): string {
+  const dir = join(root, folder);
   if (!existsSync(dir)) {
-    throw new Error(`data folder ${dir} is missing: the shared data sets must sit beside the repository as ../shared/data/${folder} (see ../shared/data/README.md)`);
+    throw new Error(`data folder ${dir} is missing: the data sets are vendored in the repository as data/${folder} (see data/README.md)`);
   }
   const path = join(dir, file);
   if (!existsSync(path)) throw new Error(`data file ${path} is missing (see ${join(dir, 'README.md')})`);
@@ -69,12 +64,12 @@ const TRESTBPS = 3;
 const CHOL = 4;
 
 /**
- * One hospital's processed UCI file. Quirks handled (../shared/data/uci-heart/README.md): `?` is
+ * One hospital's processed UCI file. Quirks handled (data/uci-heart/README.md): `?` is
  * missing; numbers like `.7`; `chol` = 0 (all Swiss rows, 49 VA rows) and `trestbps` = 0 (one VA
  * row) are physiologically impossible and mean "not measured", so they become missing too.
  */
-export function loadHeartDisease(hospital: HeartHospital, dataDir = sharedDataDir()): TabularDataSet {
-  const text = readDataFile(dataDir, 'uci-heart', `processed.${hospital}.data`);
+export function loadHeartDisease(hospital: HeartHospital, root = dataDir()): TabularDataSet {
+  const text = readDataFile(root, 'uci-heart', `processed.${hospital}.data`);
   const lines = text.split('\n').filter((l) => l.trim() !== '');
   const d = HEART_FEATURES.length;
   const data = new Float64Array(lines.length * d);
@@ -94,8 +89,8 @@ export function loadHeartDisease(hospital: HeartHospital, dataDir = sharedDataDi
 }
 
 /** All four hospitals, each its own data set (the natural federated split). */
-export function loadHeartDiseaseSites(dataDir = sharedDataDir()): Record<HeartHospital, TabularDataSet> {
-  return Object.fromEntries(HEART_HOSPITALS.map((h) => [h, loadHeartDisease(h, dataDir)])) as Record<HeartHospital, TabularDataSet>;
+export function loadHeartDiseaseSites(root = dataDir()): Record<HeartHospital, TabularDataSet> {
+  return Object.fromEntries(HEART_HOSPITALS.map((h) => [h, loadHeartDisease(h, root)])) as Record<HeartHospital, TabularDataSet>;
 }
 
 function parseField(field: string, hospital: string, line: number): number {
@@ -109,8 +104,8 @@ function parseField(field: string, hospital: string, line: number): number {
 export const WDBC_COUNTS = { rows: 569, positives: 212 };
 
 /** Breast Cancer Wisconsin Diagnostic: 30 numeric features (header names), diagnosis M = 1, B = 0. */
-export function loadWdbc(dataDir = sharedDataDir()): TabularDataSet {
-  const lines = readDataFile(dataDir, 'wdbc', 'wdbc.csv').split('\n').filter((l) => l.trim() !== '');
+export function loadWdbc(root = dataDir()): TabularDataSet {
+  const lines = readDataFile(root, 'wdbc', 'wdbc.csv').split('\n').filter((l) => l.trim() !== '');
   const header = lines[0]!.split(',');
   if (header[header.length - 1] !== 'diagnosis') throw new Error('wdbc.csv: last column is not `diagnosis`');
   const names = header.slice(0, -1);
@@ -138,6 +133,6 @@ export function loadWdbc(dataDir = sharedDataDir()): TabularDataSet {
 function checkCounts(set: TabularDataSet, expected: { rows: number; positives: number }): void {
   const positives = set.y.reduce((a, b) => a + b, 0);
   if (set.x.rows !== expected.rows || positives !== expected.positives) {
-    throw new Error(`${set.name}: ${set.x.rows} rows with ${positives} positive, expected ${expected.rows} with ${expected.positives}; is the copy in ../shared/data intact?`);
+    throw new Error(`${set.name}: ${set.x.rows} rows with ${positives} positive, expected ${expected.rows} with ${expected.positives}; is the copy in data/ intact (test/data.test.ts checks its SHA-256 sums)?`);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Loader for the Medical Abstracts text-classification corpus in
- * ../shared/data/documents/medical-abstracts (the upstream test split, 2,888 abstracts, 5 classes).
+ * data/documents/medical-abstracts (the upstream test split, 2,888 abstracts, 5 classes).
  * Schopf, Braun & Matthes, "Evaluating Unsupervised Text Classification: Zero-Shot and
  * Similarity-Based Approaches", NLPIR 2022, https://doi.org/10.1145/3582768.3582795, CC BY-SA 3.0.
  *
@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sharedDataDir } from './data.js';
+import { dataDir } from './data-dir.js';
 import { stratifiedSplit } from './metrics.js';
 
 /** Class names in upstream id order (condition_label 1–5). */
@@ -36,8 +36,8 @@ export interface LabelledDocument {
   labels: number[];
 }
 
-export function documentsDir(dataDir = sharedDataDir()): string {
-  return join(dataDir, 'documents', 'medical-abstracts');
+export function documentsDir(root = dataDir()): string {
+  return join(root, 'documents', 'medical-abstracts');
 }
 
 /** Parses RFC 4180 CSV: quoted fields may hold commas, doubled quotes and newlines. */
@@ -75,7 +75,7 @@ export function parseCsv(text: string): string[][] {
 /** All distinct abstracts with their labels (duplicates merged as described above). */
 export function loadMedicalAbstracts(dir = documentsDir()): LabelledDocument[] {
   const file = join(dir, 'medical_abstracts_test.csv');
-  if (!existsSync(file)) throw new Error(`${file} is missing: ../shared/data/documents must sit beside the repository (see ../shared/data/documents/README.md)`);
+  if (!existsSync(file)) throw new Error(`${file} is missing: the corpus is vendored in the repository as data/documents/medical-abstracts (see data/documents/README.md)`);
   const [header, ...rows] = parseCsv(readFileSync(file, 'utf8'));
   if (header?.join(',') !== 'text,label') throw new Error(`${file}: unexpected header ${header?.join(',')}`);
   if (rows.length !== DOCUMENT_COUNTS.rows) throw new Error(`${file}: ${rows.length} rows, expected ${DOCUMENT_COUNTS.rows}`);

@@ -1,6 +1,6 @@
 /**
  * PNG in and out with nothing but node:zlib, so an uploaded attachment (the demo PNGs in
- * ../shared/data/images/samples) can reach the image classifier without an image package.
+ * data/images/samples) can reach the image classifier without an image package.
  * Covers what medical attachments and our own test images use: 8-bit (and 16-bit) grayscale,
  * gray+alpha, RGB, RGBA and palette images, non-interlaced. Anything else is refused by name.
  * Spec: https://www.w3.org/TR/png-3/ (chunks §5, filters §7.3 and §9, colour types §6.1).

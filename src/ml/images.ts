@@ -1,5 +1,5 @@
 /**
- * Loader for the MedMNIST v2 image sets in ../shared/data/images (raw uint8 N×28×28, labels.csv,
+ * Loader for the MedMNIST v2 image sets in data/images (raw uint8 N×28×28, labels.csv,
  * meta.json; see that folder's README):
  * - PneumoniaMNIST: paediatric chest X-rays, 0 normal / 1 pneumonia.
  * - BreastMNIST: breast ultrasound, 0 malignant / 1 normal or benign.
@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sharedDataDir } from './data.js';
+import { dataDir } from './data-dir.js';
 import { seededRandom, shuffleInPlace } from './random.js';
 
 export const IMAGE_SETS = ['pneumoniamnist', 'breastmnist'] as const;
@@ -37,14 +37,14 @@ interface Meta {
   splits: Record<ImageSplit, { count: number; file: string; class_counts: Record<string, number> }>;
 }
 
-export function imagesDir(dataDir = sharedDataDir()): string {
-  return join(dataDir, 'images');
+export function imagesDir(root = dataDir()): string {
+  return join(root, 'images');
 }
 
 /** One split of one set, checked against meta.json (image count, bytes, class counts). */
 export function loadImageSet(name: ImageSetName, split: ImageSplit, dir = imagesDir()): ImageSet {
   const folder = join(dir, name);
-  if (!existsSync(folder)) throw new Error(`image set ${folder} is missing: ../shared/data/images/${name} must sit beside the repository (see ../shared/data/images/README.md)`);
+  if (!existsSync(folder)) throw new Error(`image set ${folder} is missing: the image sets are vendored in the repository as data/images/${name} (see data/images/README.md)`);
   const meta = JSON.parse(readFileSync(join(folder, 'meta.json'), 'utf8')) as Meta;
   const info = meta.splits[split];
   if (meta.channels !== 1) throw new Error(`${name}: ${meta.channels} channels, expected grayscale`);

@@ -1,18 +1,20 @@
 /**
- * Loaders for the real outbreak / surveillance series in `../shared/data/outbreaks` (see its
+ * Loaders for the real outbreak / surveillance series in `data/outbreaks` (see its
  * README: converted from the R packages `surveillance` and `EpiEstim`, GPL-2). They are the
  * benchmark data for forecasting (src/ml/forecast.ts), aberration detection (src/ml/aberration.ts)
- * and R(t) (src/ml/rt.ts). Read-only: the files stay in the shared folder, never in this repo.
+ * and R(t) (src/ml/rt.ts). Read-only: the files are vendored as published (GPL data, README beside).
  *
  * Every loader checks the row count the README states, so a truncated or swapped file fails loudly
  * instead of quietly changing benchmark numbers.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sharedDataDir } from './data.js';
+import { dataDir } from './data-dir.js';
 
-/** `../shared/data/outbreaks`, beside the repository. */
-export const OUTBREAK_DATA_DIR = join(sharedDataDir(), 'outbreaks');
+/** `data/outbreaks` in the repository (or under `$MEDLEDGER_DATA_DIR`, see data-dir.ts). */
+export function outbreakDataDir(root = dataDir()): string {
+  return join(root, 'outbreaks');
+}
 
 /** Rows per file, header excluded, as listed in the data README. */
 export const EXPECTED_ROWS = {
@@ -44,7 +46,7 @@ export interface DailyEpidemic {
 }
 
 /** Parses one of the data CSVs into records keyed by header; empty field → null (README: "missing"). */
-export function readOutbreakCsv(file: OutbreakFile, dir = OUTBREAK_DATA_DIR): Record<string, number | string | null>[] {
+export function readOutbreakCsv(file: OutbreakFile, dir = outbreakDataDir()): Record<string, number | string | null>[] {
   const lines = readFileSync(join(dir, file), 'utf8').split('\n').filter((l) => l.length > 0);
   const header = (lines.shift() ?? '').split(',');
   if (lines.length !== EXPECTED_ROWS[file]) {

@@ -19,7 +19,7 @@
 import type { Patient, Resource } from '@medplum/fhirtypes';
 import { getAddress, type Address, type Hex } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
-import { ADDRESS_SYSTEM } from '../gatekeeper/audit.js';
+import { ADDRESS_SYSTEM } from '../protocol/identifiers.js';
 import { patientIdOfResource } from '../records/extract.js';
 import type { GatekeeperClient } from '../sdk/gatekeeper.js';
 import { GatekeeperRequestError } from '../sdk/gatekeeper.js';

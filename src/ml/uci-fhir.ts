@@ -18,7 +18,7 @@
  */
 import type { Coding, Condition, Consent, Observation, Patient, Quantity, Resource } from '@medplum/fhirtypes';
 import { getAddress, keccak256, slice, stringToHex, type Address } from 'viem';
-import { ADDRESS_SYSTEM } from '../gatekeeper/audit.js';
+import { ADDRESS_SYSTEM } from '../protocol/identifiers.js';
 import { patientIdOfResource } from '../records/extract.js';
 import { HEART_FEATURES, type HeartHospital } from './data.js';
 import { LOINC, SNOMED } from './features.js';

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { OperationOutcomeError, badRequest, conflict, gone, multipleMatches, notFound, preconditionFailed, type WithId } from '@medplum/core';
 import type { ExtractResource, Patient, Resource } from '@medplum/fhirtypes';
-import { parsePointerQuery } from '../consent/query.js';
+import { parsePointerQuery } from '../protocol/pointer-query.js';
 import type { Db } from './db.js';
 import { extractColumns, type SearchColumns } from './extract.js';
 import { ID_PATTERN, SUPPORTED_TYPES, isSupportedType, loadDefinitions, validate, type SupportedType } from './fhir.js';

@@ -8,7 +8,7 @@ import { keccak256, stringToBytes, type Address, type Hex } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
 import { medLedgerAbi } from '../chain/generated/contracts.js';
 import { canonicalJson } from '../records/hash.js';
-import { processProof } from '../gatekeeper/merkle.js';
+import { processProof } from '../protocol/merkle.js';
 
 export interface AuditEntry {
   seq: string;

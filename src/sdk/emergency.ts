@@ -19,8 +19,8 @@ import { txResult, type TxResult } from './registrar.js';
 
 /** Length (and longest allowed) of an opening, in seconds: MedLedger's BREAK_GLASS_DURATION. */
 export const BREAK_GLASS_DURATION = 24 * 3600;
-/** Request header that carries the stated reason to a gatekeeper: `<salt>.<percent-encoded reason>`. */
-export const BREAK_GLASS_HEADER = 'x-medledger-break-glass';
+import { BREAK_GLASS_HEADER } from '../protocol/headers.js';
+export { BREAK_GLASS_HEADER };
 export const MAX_REASON_LENGTH = 500;
 
 /** What the provider stated: the reason and the salt its on-chain hash was made with. */

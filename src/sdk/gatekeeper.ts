@@ -7,7 +7,7 @@
  * const bundle = await gk.get('/fhir/R4/Observation?category=laboratory');
  */
 import type { Address, Hex, LocalAccount } from 'viem';
-import { HEADERS, signRequest } from '../gatekeeper/request-signature.js';
+import { HEADERS, signRequest } from '../protocol/request-signature.js';
 import { BREAK_GLASS_HEADER, formatBreakGlassHeader, type BreakGlassStatement } from './emergency.js';
 
 export interface GatekeeperClientOptions {

@@ -6,7 +6,7 @@ import { getAbiItem, type Address } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
 import { medLedgerAbi } from '../chain/generated/contracts.js';
 import { toLedgerError, writeLedger } from '../chain/write.js';
-import { isWithin, normalizePointerQuery } from '../consent/query.js';
+import { isWithin, normalizePointerQuery } from '../protocol/pointer-query.js';
 import { hashQuery, patientOf, STATUSES, type Status } from './relationships.js';
 import { txResult, type TxResult } from './registrar.js';
 

@@ -6,7 +6,7 @@ import { decodeEventLog, keccak256, stringToHex, type Address, type Hex } from '
 import type { LedgerClient } from '../chain/client.js';
 import { medLedgerAbi } from '../chain/generated/contracts.js';
 import { LedgerError, writeLedger } from '../chain/write.js';
-import { normalizePointerQuery } from '../consent/query.js';
+import { normalizePointerQuery } from '../protocol/pointer-query.js';
 import { txResult, type TxResult } from './registrar.js';
 
 export const STATUSES = ['none', 'new', 'updated', 'awaiting-approval', 'accepted', 'rejected'] as const;

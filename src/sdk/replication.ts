@@ -11,8 +11,8 @@
  */
 import type { Address, Hex } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
-import type { ReplicationResult } from '../gatekeeper/replica.js';
-import { signReplicationConsent } from '../gatekeeper/replication-consent.js';
+import type { ReplicationResult } from '../protocol/replication-consent.js';
+import { signReplicationConsent } from '../protocol/replication-consent.js';
 import type { GatekeeperClient } from './gatekeeper.js';
 import { grantViewer, revokeViewer } from './grants.js';
 import { readSummary } from './summary.js';

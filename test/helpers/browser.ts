@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from '@playwright/test';
 import { startSystem, type RunningSystem } from '../../src/manager/system.js';
-import { testConfig } from './chain.js';
+import { testConfig } from '../../bench/harness/chain.js';
 
 export interface DemoUser {
   name: string;

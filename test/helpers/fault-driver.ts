@@ -29,7 +29,7 @@ import { openDb } from '../../src/records/db.js';
 import { gatekeeperClient, GatekeeperRequestError, type GatekeeperClient } from '../../src/sdk/gatekeeper.js';
 import { accreditProvider, attestPatient, findRelationship, hashQuery, registerPatient } from '../../src/sdk/index.js';
 import { hashIdentity } from '../../src/sdk/identity.js';
-import { PEPPER, tempDir, testConfig } from './chain.js';
+import { PEPPER, tempDir, testConfig } from '../../bench/harness/chain.js';
 import { spawnChild, toJson, type Child, type ChildEvent } from './fault-process.js';
 
 export type Target = 'chain' | 'gatekeeper' | 'client';

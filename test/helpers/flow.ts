@@ -16,7 +16,7 @@ import {
   respond,
   revokeViewer,
 } from '../../src/sdk/index.js';
-import { PEPPER, type Fixture } from './chain.js';
+import { PEPPER, type Fixture } from '../../bench/harness/chain.js';
 
 export const IDENTITY = 'urn:oid:2.16.840.1.113883.4.1|123-45-6789';
 /** Words from the records and identity of the flow that must never reach the chain. */

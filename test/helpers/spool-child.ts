@@ -2,8 +2,8 @@
  * Child process for the audit spool's crash test: appends audit rows through a spooled journal, a few
  * per event-loop turn, printing `ack <n>` once row n is acknowledged, until killed. argv: dataDir first-n
  */
-import { AUDIT_SCHEMA } from '../../src/gatekeeper/audit.js';
-import { openJournal } from '../../src/gatekeeper/journal.js';
+import { AUDIT_SCHEMA } from '../../src/gatekeeper/audit/audit.js';
+import { openJournal } from '../../src/gatekeeper/audit/journal.js';
 import { openDb } from '../../src/records/db.js';
 
 const dataDir = process.argv[2]!;

@@ -16,12 +16,16 @@ export interface ManagerConfig {
   deployBlock: string;
   rpcPath: string;
   providers: { name: string; label: string; address: Address; gatekeeperUrl: string }[];
-  users: { name: string; role: string; label?: string; address: Address; demoPassword?: string }[];
+  /** Demo mode: demo patients can pick their name and the manager hands the page their encrypted keystore. */
+  demo?: boolean;
+  users: { name: string; role: string; label?: string; address: Address; demoSignIn?: boolean }[];
 }
 
 export interface Session {
   config: ManagerConfig;
   account: LocalAccount;
+  /** The encrypted keystore this session was unlocked from (for the patient's backup file). */
+  keystore: KeystoreV3;
   role: string;
   name: string;
   ledger: LedgerClient;
@@ -39,7 +43,7 @@ export async function loadConfig(): Promise<ManagerConfig> {
 
 export async function fetchKeystore(address: Address): Promise<KeystoreV3> {
   const res = await fetch(`/api/keystores/${address}`);
-  if (!res.ok) throw new Error('no keystore for this user here: import your keystore file');
+  if (!res.ok) throw new Error('this manager does not hand out that key: choose your keystore file instead');
   return (await res.json()) as KeystoreV3;
 }
 
@@ -54,6 +58,7 @@ export async function openSession(config: ManagerConfig, keystore: KeystoreV3, p
   return {
     config,
     account,
+    keystore,
     role: user?.role ?? 'third-party',
     name: user?.label ?? user?.name ?? account.address,
     ledger,

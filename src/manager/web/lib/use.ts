@@ -1,7 +1,7 @@
 /** Small React helpers: load data (reloading when `deps` change) and run actions with busy/error state. */
 import { useCallback, useEffect, useState } from 'react';
 import { LedgerError } from '../../../chain/write.js';
-import { describeError } from '../../../cli/errors.js';
+import { describeError } from '../../../sdk/errors.js';
 
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data?: T; error?: string; loading: boolean; reload: () => void } {
   const [state, setState] = useState<{ data?: T; error?: string; loading: boolean }>({ loading: true });

@@ -14,7 +14,7 @@ import { EmergencyAccess } from './EmergencyAccess.js';
 import { Records } from './Records.js';
 import { RecordForm } from './RecordForm.js';
 
-const ADDRESS_SYSTEM = 'urn:medledger:address';
+import { ADDRESS_SYSTEM } from '../../../protocol/identifiers.js';
 
 interface Linked {
   address: Address;

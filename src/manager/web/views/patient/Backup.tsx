@@ -16,8 +16,8 @@ export function Backup({ s, onForget }: { s: Session; onForget: () => void }) {
   const download = () =>
     action.run(async () => {
       const summary = await readSummary(s.ledger, s.account.address);
-      const keystore = await fetch(`/api/keystores/${s.account.address}`).then((r) => (r.ok ? r.json() : undefined));
-      const blob = new Blob([json({ kind: 'medledger-backup', chainId: s.config.chainId, contract: s.config.contract, summary, keystore })], { type: 'application/json' });
+      // The encrypted keystore this page was unlocked from: the manager hands out no keys.
+      const blob = new Blob([json({ kind: 'medledger-backup', chainId: s.config.chainId, contract: s.config.contract, summary, keystore: s.keystore })], { type: 'application/json' });
       const a = document.createElement('a');
       a.href = URL.createObjectURL(blob);
       a.download = `medledger-backup-${s.account.address.slice(2, 10)}.json`;

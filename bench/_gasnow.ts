@@ -1,0 +1,2 @@
+import { measureGas } from './gas.js';
+console.log(JSON.stringify(await measureGas()));

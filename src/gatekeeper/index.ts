@@ -1,0 +1,8 @@
+/**
+ * The Database Gatekeeper's public entry: what a process that runs gatekeepers (`medledger gatekeeper`,
+ * `medledger start`'s system) may use. Everything else under src/gatekeeper is internal to it; clients
+ * speak to a gatekeeper over HTTP with src/protocol and src/sdk (rules in .dependency-cruiser.cjs).
+ */
+export { startGatekeeper, type GatekeeperOptions, type RunningGatekeeper } from './run.js';
+export { addressOfPatient, linkPatient, publishPatient } from './publish/publish.js';
+export type { Decision } from './audit/audit.js';

@@ -1,0 +1,145 @@
+/**
+ * The provider side of "update PPR": after a record is written, every on-chain pointer whose query
+ * now returns different data gets its new hash; if no pointer covers the record yet, one is added
+ * (opening the relationship if needed). Also links a local Patient to its Registrar address.
+ */
+import type { Patient, Resource } from '@medplum/fhirtypes';
+import type { Address, Hex } from 'viem';
+import type { LedgerClient } from '../../chain/client.js';
+import { CATEGORIES, isWithin, type PointerResourceType } from '../../protocol/pointer-query.js';
+import { hashResultSet, type ResourceLike } from '../../records/hash.js';
+import { patientIdOfResource, categoriesOf } from '../../records/extract.js';
+import type { RecordStore } from '../../records/store.js';
+import { addRecordPointer } from '../../sdk/relationships.js';
+import { lookupIdentity } from '../../sdk/registrar.js';
+import { hashIdentity } from '../../sdk/identity.js';
+import { readSummary } from '../../sdk/summary.js';
+import { ADDRESS_SYSTEM } from '../../protocol/identifiers.js';
+
+export interface PublishedPointer {
+  query: string;
+  dataHash: Hex;
+  action: 'addRelationship' | 'addPointer' | 'updatePointer';
+}
+
+/** The chain address linked to a local Patient, if the provider has linked it. */
+export function addressOfPatient(patient: Patient): Address | undefined {
+  return patient.identifier?.find((i) => i.system === ADDRESS_SYSTEM)?.value as Address | undefined;
+}
+
+/** The on-chain-safe queries a resource falls under: its type, and its type per allowed category. */
+export function queriesCovering(resource: Resource): string[] {
+  const type = resource.resourceType;
+  if (!Object.hasOwn(CATEGORIES, type)) return [];
+  const allowed: readonly string[] = CATEGORIES[type as PointerResourceType];
+  const categories = categoriesOf(resource).filter((c) => allowed.includes(c));
+  return [type, ...categories.map((c) => `${type}?category=${c}`)];
+}
+
+/** The pointers of `provider`'s relationship with `patient`, from the chain. */
+export async function currentPointers(ledger: LedgerClient, patient: Address, provider: Address): Promise<{ query: string; dataHash: Hex }[]> {
+  const summary = await readSummary(ledger, patient);
+  return summary.relationships.find((r) => r.provider.toLowerCase() === provider.toLowerCase())?.pointers ?? [];
+}
+
+const publishing = new WeakMap<RecordStore, Map<string, Promise<unknown>>>();
+
+/**
+ * Runs `fn` after every earlier publish for the same patient of `store` has finished. A hash is
+ * computed and sent inside one turn, so a later write's hash can never be overtaken on chain by an
+ * earlier, staler one (two concurrent writes, or a write and reconcile.ts).
+ */
+export async function publishingFor<T>(store: RecordStore, patientId: string, fn: () => Promise<T>): Promise<T> {
+  let locks = publishing.get(store);
+  if (!locks) publishing.set(store, (locks = new Map()));
+  const next = (locks.get(patientId) ?? Promise.resolve()).catch(() => undefined).then(fn);
+  locks.set(patientId, next);
+  try {
+    return await next;
+  } finally {
+    if (locks.get(patientId) === next) locks.delete(patientId);
+  }
+}
+
+/** Updates (or adds) the pointers `resource` affects; returns what was sent to the chain. */
+export async function publishRecord(store: RecordStore, ledger: LedgerClient, resource: Resource): Promise<PublishedPointer[]> {
+  const patientId = patientIdOfResource(resource);
+  if (!patientId) return [];
+  return publishingFor(store, patientId, () => publishRecordNow(store, ledger, resource, patientId));
+}
+
+async function publishRecordNow(store: RecordStore, ledger: LedgerClient, resource: Resource, patientId: string): Promise<PublishedPointer[]> {
+  const patient = (await store.read('Patient', patientId)) as Patient;
+  const address = addressOfPatient(patient);
+  const covering = queriesCovering(resource);
+  if (!address || covering.length === 0) return [];
+  const pointers = await currentPointers(ledger, address, ledger.account!.address);
+  const affected = pointers.filter((p) => covering.some((q) => isWithin(q, p.query)));
+  // No pointer covers it yet: point at the narrowest query (one category), so grants can stay narrow.
+  const targets = affected.length ? affected : [{ query: covering[covering.length - 1]!, dataHash: undefined }];
+  const published: PublishedPointer[] = [];
+  for (const target of targets) {
+    const dataHash = hashResultSet((await store.resultSet(target.query, patientId)) as ResourceLike[]);
+    if (dataHash === target.dataHash) continue;
+    const r = await addRecordPointer(ledger, { patient: address, query: target.query, dataHash });
+    published.push({ query: target.query, dataHash, action: r.action });
+  }
+  return published;
+}
+
+/**
+ * Publishes every record of a (newly linked) patient: one pointer per narrowest query their records
+ * fall under, each with the hash of what it returns now. Pointers already up to date are skipped.
+ */
+export async function publishPatient(store: RecordStore, ledger: LedgerClient, patientId: string): Promise<PublishedPointer[]> {
+  return publishingFor(store, patientId, () => publishPatientNow(store, ledger, patientId));
+}
+
+async function publishPatientNow(store: RecordStore, ledger: LedgerClient, patientId: string): Promise<PublishedPointer[]> {
+  const patient = (await store.read('Patient', patientId)) as Patient;
+  const address = addressOfPatient(patient);
+  if (!address) throw new Error(`Patient/${patientId} is not linked to a chain address`);
+  return syncPointers(store, ledger, patientId, address, { chainQueries: false });
+}
+
+/**
+ * Sends the hash of each query covering one of the patient's records whose hash on chain differs
+ * from the store's; with `chainQueries`, also of every query already on chain (a pointer whose
+ * records have all gone still gets its new hash). Returns what it sent. Call within publishingFor.
+ */
+export async function syncPointers(
+  store: RecordStore,
+  ledger: LedgerClient,
+  patientId: string,
+  address: Address,
+  { chainQueries }: { chainQueries: boolean },
+): Promise<PublishedPointer[]> {
+  const onChain = new Map((await currentPointers(ledger, address, ledger.account!.address)).map((p) => [p.query, p.dataHash]));
+  const queries = new Set<string>(chainQueries ? onChain.keys() : []);
+  for (const r of await store.everything(patientId)) {
+    const covering = queriesCovering(r);
+    if (covering.length) queries.add(covering[covering.length - 1]!);
+  }
+  const published: PublishedPointer[] = [];
+  for (const query of [...queries].sort()) {
+    const dataHash = hashResultSet((await store.resultSet(query, patientId)) as ResourceLike[]);
+    if (onChain.get(query) === dataHash) continue;
+    const r = await addRecordPointer(ledger, { patient: address, query, dataHash });
+    published.push({ query, dataHash, action: r.action });
+  }
+  return published;
+}
+
+/**
+ * Looks `identity` up in the Registrar and records the patient's chain address on the local Patient
+ * (Patient.identifier `urn:medledger:address|0x…`), so their records can be pointed to and they can
+ * read them through the gatekeeper.
+ */
+export async function linkPatient(store: RecordStore, ledger: LedgerClient, patientId: string, identity: string, pepper: Hex): Promise<Address> {
+  const address = await lookupIdentity(ledger, hashIdentity(identity, pepper));
+  if (!address) throw new Error('no patient is registered under that identity');
+  const patient = (await store.read('Patient', patientId)) as Patient;
+  const others = (patient.identifier ?? []).filter((i) => i.system !== ADDRESS_SYSTEM);
+  await store.update({ ...patient, identifier: [...others, { system: ADDRESS_SYSTEM, value: address.toLowerCase() }] });
+  return address;
+}
