@@ -28,6 +28,20 @@ export const GAS_TARGETS = {
   respond: 40_000,
 } as const;
 
+/**
+ * Targets the layout does not reach, with why (README, "Contract design and gas"): each is within a
+ * few hundred gas of the floor its storage reads, writes and event put under it. Their issue-3 target
+ * still holds (ISSUE_3_TARGETS).
+ */
+export const GAS_TARGETS_OPEN: Partial<Record<keyof typeof GAS_TARGETS, string>> = {
+  setStatus: 'two cold reads (relationship, accreditation) + a write + its event: floor ≈ 30,200 before any code runs',
+  grantViewer: 'a new grant slot (22,100) + the relationship read + the scope text in calldata and event: floor ≈ 49,600',
+  revokeViewer: 'two cold reads (relationship for the key check, grant) + the clear − refund + event: floor ≈ 26,600',
+};
+
+/** Issue 3's targets, which every operation still meets. */
+export const ISSUE_3_TARGETS = { registerPatient: 100_000, addRelationship: 120_000, updatePointer: 60_000, grantViewer: 60_000, revokeViewer: 30_000, setStatus: 40_000, respond: 40_000 } as const;
+
 /** Figures before issue 14 (bench/results.json of 2026-11-26, updatePointer re-measured in a new block): no operation may get worse. */
 export const GAS_BEFORE_ISSUE_14 = {
   registerPatient: 77_384,

@@ -14,7 +14,7 @@ import { predictProba, selectLambda, trainLogistic } from '../src/ml/logistic.js
 import { stackRows, takeLabels, takeRows, type Matrix } from '../src/ml/matrix.js';
 import { accuracy, auc, brierScore, reliability, stratifiedKFold, stratifiedSplit } from '../src/ml/metrics.js';
 import { encodeRows, fitEncoder } from '../src/ml/preprocess.js';
-import { normalDraw, seededRandom } from '../src/ml/random.js';
+import { normalDraw, seededRandom } from '../src/random.js';
 
 export const ML_TABULAR_TARGETS = { heartAcc: 0.82, heartAuc: 0.89, wdbcAcc: 0.96, wdbcAuc: 0.99, fedGap: 0.01, knnTop10Ms: 20 };
 

@@ -1,13 +1,19 @@
 /**
- * Crash safety under fault injection (test/helpers/fault-driver.ts), the long version of
+ * Crash safety under fault injection (bench/harness/fault-driver.ts), the long version of
  * test/fault.test.ts: `runs` seeded runs of a longer workload, each killing the chain node, the
  * gatekeeper and the patient's client with SIGKILL at random points (every kind at least once, more at
- * random), then checking that nothing acknowledged was lost or duplicated, that the chain's pointers
- * match the store, that the client equals a fresh resync, and that no grant was honoured after its
- * revoke. Seeds are consecutive from `firstSeed` (default: from the clock), so a bad run can be replayed
- * with FAULT_SEED=<seed> FAULT_RUNS=1 node --import tsx --test test/fault.test.ts (or here).
+ * random) and at the targeted points of bench/harness/fault-plan.ts (the node rolled back right after a
+ * revoke and after a record write, to a state with a higher base fee; the gatekeeper killed as it sends
+ * a pointer update), then checking that nothing acknowledged was lost or duplicated, that the chain's
+ * pointers match the store, that the client equals a fresh resync, and that no grant was honoured after
+ * its revoke. Seeds are consecutive from `firstSeed`; each run logs its seed and kill schedule, and a
+ * failed one its replay command:
+ *
+ *   npm run bench -- reliability --seed <seed> --runs 1      (or FAULT_SEED / FAULT_RUNS)
+ *
+ * `--parallel N` (FAULT_PARALLEL) runs N at a time, each in its own lab.
  */
-import { runFaultScenario, type FaultReport } from '../test/helpers/fault-driver.js';
+import { runFaultScenario, type FaultReport } from './harness/fault-driver.js';
 
 export interface ReliabilityResult {
   faultRuns: number;
@@ -16,6 +22,13 @@ export interface ReliabilityResult {
   firstSeed: number;
   /** Seeds of runs with any failure (a run that threw counts, with its error). */
   failedSeeds: number[];
+  /** For each failed run: its kill schedule, what failed, and the command that replays it. */
+  failures: string[];
+  /** Operations and random kills per run (besides the three targeted kills). */
+  opsPerRun: number;
+  randomKillsPerRun: number;
+  /** Runs at a time (each its own lab). */
+  parallel: number;
   kills: number;
   writesAcknowledged: number;
   lostRecords: number;
@@ -29,38 +42,67 @@ export interface ReliabilityResult {
   missingTxs: number;
   txsLostByCrash: number;
   resubmittedTxs: number;
+  /** Transactions an outbox had to sign again (their fee refused after a rollback). */
+  resignedTxs: number;
   rolledBackBlocks: number;
+  /** The most blocks one node crash lost (the outboxes keep entries 64 blocks). */
+  deepestRollback: number;
   seconds: number;
+  /** Mean wall time of one run (runs overlap when `parallel` > 1). */
   secondsPerRun: number;
 }
 
 const failures = (r: FaultReport) =>
   r.lostRecords.length + r.duplicatedRecords.length + r.hashMismatches.length + (r.clientMatchesResync ? 0 : 1) + r.lateGrantReads.length + r.missingTxs.length;
 
+/** `--name value` from the command line, else the environment variable, else `fallback`. */
+function setting(flag: string, env: string | undefined, fallback: number): number {
+  const i = process.argv.indexOf(flag);
+  const raw = i >= 0 ? process.argv[i + 1] : env;
+  return raw === undefined || raw === '' ? fallback : Number(raw);
+}
+
 export async function benchReliability(
   log: (line: string) => void = console.log,
-  runs = Number(process.env.FAULT_RUNS ?? 20),
-  options: { firstSeed?: number; ops?: number; kills?: number } = {},
+  runs = setting('--runs', process.env.FAULT_RUNS, 50),
+  options: { firstSeed?: number; ops?: number; kills?: number; parallel?: number } = {},
 ): Promise<ReliabilityResult> {
-  const firstSeed = options.firstSeed ?? Number(process.env.FAULT_SEED ?? Date.now() % 1e9);
+  const firstSeed = options.firstSeed ?? setting('--seed', process.env.FAULT_SEED, Date.now() % 1e9);
+  const ops = options.ops ?? 20;
+  const kills = options.kills ?? 3;
   const started = Date.now();
   const reports: FaultReport[] = [];
   const failedSeeds: number[] = [];
-  for (let i = 0; i < runs; i++) {
+  const failed: string[] = [];
+  const replay = (seed: number) => `replay: npm run bench -- reliability --seed ${seed} --runs 1`;
+  const parallel = Math.max(1, options.parallel ?? setting('--parallel', process.env.FAULT_PARALLEL, 1));
+  async function one(i: number): Promise<void> {
     const seed = firstSeed + i;
     try {
-      const r = await runFaultScenario({ seed, ops: options.ops ?? 24, kills: options.kills ?? 5 });
+      const r = await runFaultScenario({ seed, ops, kills });
       reports.push(r);
-      if (failures(r) > 0) failedSeeds.push(seed);
+      const what = failures(r) ? JSON.stringify({ lost: r.lostRecords, dup: r.duplicatedRecords, hash: r.hashMismatches, client: r.clientDiff, late: r.lateGrantReads, missing: r.missingTxs }) : '';
+      if (what) {
+        failedSeeds.push(seed);
+        failed.push(`${r.schedule} → ${what} (${replay(seed)})`);
+      }
       log(
-        `  run ${i + 1}/${runs} seed=${seed}: ${failures(r) ? 'FAILED' : 'ok'} — ${r.kills.length} kills, ${r.writesAcknowledged} writes, ${r.acknowledgedTxs} txs (${r.txsLostByCrash} lost by a node crash, ${r.resubmittedTxs} re-sent), ${r.reads} reads judged, ${r.seconds.toFixed(0)} s` +
-          (failures(r) ? `: ${JSON.stringify({ lost: r.lostRecords, dup: r.duplicatedRecords, hash: r.hashMismatches, client: r.clientDiff, late: r.lateGrantReads, missing: r.missingTxs })}` : ''),
+        `  run ${i + 1}/${runs} seed=${seed}: ${what ? 'FAILED' : 'ok'} — ${r.kills.length} kills, ${r.writesAcknowledged} writes, ${r.acknowledgedTxs} txs (${r.txsLostByCrash} lost by a node crash, ${r.resubmittedTxs} re-sent, ${r.resignedTxs} signed again), deepest rollback ${r.deepestRollback} blocks, ${r.reads} reads judged, ${r.seconds.toFixed(0)} s` +
+          (what ? `\n    ${r.schedule}\n    ${what}\n    ${replay(seed)}` : ''),
       );
     } catch (err) {
       failedSeeds.push(seed);
-      log(`  run ${i + 1}/${runs} seed=${seed}: ERROR ${(err as Error).message.split('\n')[0]}`);
+      const message = (err as Error).message.split('\n').slice(0, 2).join(' / ');
+      failed.push(`${message} (${replay(seed)})`);
+      log(`  run ${i + 1}/${runs} seed=${seed}: ERROR ${message}\n    ${replay(seed)}`);
     }
   }
+  // Runs are independent (each its own lab, ports and directories): `parallel` of them at a time.
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(parallel, runs) }, async () => {
+    while (next < runs) await one(next++);
+  }));
+  failedSeeds.sort((a, b) => a - b);
   const sum = (f: (r: FaultReport) => number) => reports.reduce((n, r) => n + f(r), 0);
   const seconds = (Date.now() - started) / 1000;
   return {
@@ -68,6 +110,10 @@ export async function benchReliability(
     cleanRuns: runs - failedSeeds.length,
     firstSeed,
     failedSeeds,
+    failures: failed,
+    opsPerRun: ops,
+    randomKillsPerRun: kills,
+    parallel,
     kills: sum((r) => r.kills.length),
     writesAcknowledged: sum((r) => r.writesAcknowledged),
     lostRecords: sum((r) => r.lostRecords.length),
@@ -81,15 +127,17 @@ export async function benchReliability(
     missingTxs: sum((r) => r.missingTxs.length),
     txsLostByCrash: sum((r) => r.txsLostByCrash),
     resubmittedTxs: sum((r) => r.resubmittedTxs),
+    resignedTxs: sum((r) => r.resignedTxs),
     rolledBackBlocks: sum((r) => r.rolledBackBlocks),
+    deepestRollback: Math.max(0, ...reports.map((r) => r.deepestRollback)),
     seconds: Math.round(seconds),
-    secondsPerRun: Math.round(seconds / Math.max(runs, 1)),
+    secondsPerRun: Math.round(sum((r) => r.seconds) / Math.max(reports.length, 1)),
   };
 }
 
-// `node --import tsx bench/reliability.ts [runs]`: this section alone, printed (bench/run.ts writes results.json).
+// `node --import tsx bench/reliability.ts [--runs N] [--seed S]`: this section alone, printed (`npm run bench -- reliability` also writes results.json).
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const result = await benchReliability(console.log, Number(process.argv[2] ?? process.env.FAULT_RUNS ?? 20));
+  const result = await benchReliability(console.log);
   console.log(JSON.stringify(result, null, 2));
   process.exitCode = result.failedSeeds.length ? 1 : 0;
 }

@@ -11,12 +11,14 @@ import {PatientControl} from "./PatientControl.sol";
  * expiries only. Query and scope strings appear in events (never in storage) and must pass the
  * on-chain-safe query grammar (resource type + category-level parameters, see README).
  *
- * Storage layout is chosen for gas:
- * - a relationship id is `patient << 32 | index`, so the patient of a relationship is known without a
- *   storage read and the Summary is the patient's ids 0..relationshipCount-1;
- * - one slot per relationship: provider, status, pointer count, last change;
+ * Storage layout is chosen for gas (README, "Contract design and gas"):
+ * - a relationship id is `patient << 96 | uint96(keccak256(patient, provider))`: derived from the
+ *   pair, so one relationship per pair needs no index slot, and the patient is known without a read;
+ * - one slot per relationship: provider, status, pointer count, last change, `keyMoved`;
  * - a pointer is one slot keyed by keccak(relationshipId, queryHash) holding the data hash;
- * - a grant is one slot keyed by keccak(relationshipId, viewer, scopeHash), deleted on revoke.
+ * - a grant is one word keyed by keccak(relationshipId, viewer, scopeHash), deleted on revoke.
+ * The patient's relationships are not listed in storage: the Summary is the RelationshipAdded events
+ * of the patient (indexed by patient), and the account's `relationshipCount` says how many there are.
  *
  * What the patient may do (respond, grant, revoke) is done by the patient's controller or a delegate
  * (PatientControl). The relationship slot carries `keyMoved`, copied from the patient's account, so the
@@ -34,6 +36,8 @@ contract MedLedger is PatientControl {
         Rejected
     }
 
+    /// @notice One relationship: its provider, Summary status, number of pointers, when the status or
+    /// the pointer count last changed, and whether the patient's key was moved by a recovery.
     struct Relationship {
         address provider;
         Status status;
@@ -43,18 +47,20 @@ contract MedLedger is PatientControl {
         bool keyMoved;
     }
 
+    /// @notice A viewer's grant: live until revoked, usable until `expiresAt` (0 = no expiry).
     struct Grant {
         bool active;
         uint64 expiresAt;
     }
 
+    uint256 private constant GRANT_ACTIVE = 1 << 64;
+
     mapping(uint256 relationshipId => Relationship) internal _relationships;
-    /// @notice patient → provider → relationship id (0 = none). One relationship per pair.
-    mapping(address patient => mapping(address provider => uint256)) public relationshipIdOf;
     mapping(bytes32 pointerKey => bytes32 dataHash) internal _pointers;
-    mapping(bytes32 grantKey => Grant) internal _grants;
-    /// @dev keccak(provider, root) → block time the provider anchored that audit Merkle root.
-    mapping(bytes32 anchorKey => uint256 anchoredAt) internal _auditAnchors;
+    /// @dev A grant in one word: 0 = none, else `1 << 64 | expiresAt` (read and written whole, one SSTORE).
+    mapping(bytes32 grantKey => uint256 grant) internal _grants;
+    /// @dev provider → audit Merkle root → block time the provider anchored it.
+    mapping(address provider => mapping(bytes32 root => uint256 anchoredAt)) internal _auditAnchors;
 
     /// @notice `provider` opened relationship `relationshipId` with `patient`; its status is New.
     event RelationshipAdded(uint256 indexed relationshipId, address indexed patient, address indexed provider);
@@ -64,12 +70,13 @@ contract MedLedger is PatientControl {
     event PointerUpdated(uint256 indexed relationshipId, bytes32 indexed queryHash, bytes32 dataHash);
     /// @notice Pointer `queryHash` was removed from the relationship.
     event PointerRemoved(uint256 indexed relationshipId, bytes32 indexed queryHash);
-    /// @notice The relationship's Summary status changed.
-    event StatusChanged(uint256 indexed relationshipId, address indexed patient, Status status);
-    /// @notice The patient let `viewer` run `scope` on the relationship's data until `expiresAt` (0 = no expiry).
-    event ViewerGranted(
-        uint256 indexed relationshipId, address indexed viewer, bytes32 indexed scopeHash, string scope, uint64 expiresAt
-    );
+    /// @notice The relationship's Summary status changed (emitted only when it changes; the patient is
+    /// the id's upper 160 bits).
+    event StatusChanged(uint256 indexed relationshipId, Status status);
+    /// @notice The patient let `viewer` run `scope` on the relationship's data until `expiresAt` (0 = no
+    /// expiry). The text is here because gatekeepers compile it into their filter; its keccak256 (the
+    /// `scopeHash` that storage and ViewerRevoked use) is not, as anyone can compute it from the text.
+    event ViewerGranted(uint256 indexed relationshipId, address indexed viewer, string scope, uint64 expiresAt);
     /// @notice The patient withdrew `viewer`'s grant for `scopeHash`.
     event ViewerRevoked(uint256 indexed relationshipId, address indexed viewer, bytes32 indexed scopeHash);
 
@@ -105,6 +112,10 @@ contract MedLedger is PatientControl {
     error NotGranted();
     /// @notice The grant expired at `expiresAt`.
     error GrantExpired(uint64 expiresAt);
+    /// @notice A recovery must name all `expected` relationships of the patient; `given` were named.
+    error IncompleteRelationshipList(uint256 expected, uint256 given);
+    /// @notice `relationshipId` is not the patient's, does not exist, or is out of ascending order.
+    error InvalidRelationshipList(uint256 relationshipId);
 
     /// @param governor the address (or multisig) that accredits providers
     constructor(address governor) Registrar(governor) {}
@@ -116,7 +127,7 @@ contract MedLedger is PatientControl {
      * @param patient a registered patient
      * @param query on-chain-safe FHIR search the pointer stands for, e.g. `Observation?category=laboratory`
      * @param dataHash canonical hash of the data `query` returns now
-     * @return relationshipId the new relationship's id (`patient << 32 | index`)
+     * @return relationshipId the new relationship's id (relationshipIdFor(patient, caller))
      */
     function addRelationship(address patient, string calldata query, bytes32 dataHash)
         external
@@ -126,11 +137,12 @@ contract MedLedger is PatientControl {
         Account storage account = _accounts[patient];
         if (account.role != Role.Patient) revert NotRegisteredPatient(patient);
         if (dataHash == bytes32(0)) revert ZeroDataHash();
-        uint256 existing = relationshipIdOf[patient][msg.sender];
-        if (existing != 0) revert RelationshipExists(existing);
-        relationshipId = (uint256(uint160(patient)) << 32) | account.relationshipCount;
+        relationshipId = relationshipIdFor(patient, msg.sender);
+        Relationship storage rel = _relationships[relationshipId];
+        // The slot names its provider: a pair whose 96-bit tag collided with another's is refused here.
+        if (rel.provider != address(0)) revert RelationshipExists(relationshipId);
+        // Counted, not listed: a recovery proves it flagged every relationship against this count.
         account.relationshipCount += 1;
-        relationshipIdOf[patient][msg.sender] = relationshipId;
         _relationships[relationshipId] = Relationship(msg.sender, Status.New, 1, uint40(block.timestamp), account.keyMoved);
         bytes32 queryHash = keccak256(bytes(query));
         _pointers[_pointerKey(relationshipId, queryHash)] = dataHash;
@@ -151,16 +163,18 @@ contract MedLedger is PatientControl {
         bytes32 queryHash = keccak256(bytes(query));
         bytes32 key = _pointerKey(relationshipId, queryHash);
         if (_pointers[key] != bytes32(0)) revert PointerExists(queryHash);
-        if (rel.pointerCount == type(uint16).max) revert TooManyPointers();
+        uint16 count = rel.pointerCount;
+        if (count == type(uint16).max) revert TooManyPointers();
         _pointers[key] = dataHash;
-        rel.pointerCount += 1;
+        rel.pointerCount = count + 1;
         emit PointerAdded(relationshipId, queryHash, query, dataHash);
-        _markUpdated(relationshipId, rel);
+        _markUpdated(relationshipId, rel, true);
     }
 
     /**
      * @notice Record that the data behind pointer `queryHash` changed (the seed's "update PPR");
-     * status becomes Updated (a rejected relationship stays Rejected).
+     * status becomes Updated (a rejected relationship stays Rejected). When the status already is
+     * Updated the relationship slot is not written: `updatedAt` keeps the time the status last changed.
      * @param relationshipId the caller's relationship
      * @param queryHash keccak256 of the pointer's query string
      * @param dataHash canonical hash of the data the query returns now
@@ -172,7 +186,7 @@ contract MedLedger is PatientControl {
         if (_pointers[key] == bytes32(0)) revert UnknownPointer(queryHash);
         _pointers[key] = dataHash;
         emit PointerUpdated(relationshipId, queryHash, dataHash);
-        _markUpdated(relationshipId, rel);
+        _markUpdated(relationshipId, rel, false);
     }
 
     /**
@@ -187,13 +201,15 @@ contract MedLedger is PatientControl {
         delete _pointers[key];
         rel.pointerCount -= 1;
         emit PointerRemoved(relationshipId, queryHash);
-        _markUpdated(relationshipId, rel);
+        _markUpdated(relationshipId, rel, true);
     }
 
     /**
      * @notice Set the Summary status of a relationship to New, Updated or AwaitingApproval.
      * Only the relationship's (accredited) provider; Accepted/Rejected belong to the patient, and a
      * rejected relationship cannot be reopened by the provider.
+     * @param relationshipId the caller's relationship
+     * @param status New, Updated or AwaitingApproval
      */
     function setStatus(uint256 relationshipId, Status status) external {
         if (status == Status.None || status == Status.Accepted || status == Status.Rejected) {
@@ -211,6 +227,8 @@ contract MedLedger is PatientControl {
     /**
      * @notice Accept or reject a relationship in the caller's Summary. Patient (their controller, or a
      * delegate with DELEGATE_RESPOND) only; may be repeated (a patient can change their mind).
+     * @param relationshipId a relationship of the patient the caller acts for
+     * @param accept true = Accepted, false = Rejected (which also stops every grant on it)
      */
     function respond(uint256 relationshipId, bool accept) external {
         Relationship storage rel = _existing(relationshipId);
@@ -222,6 +240,9 @@ contract MedLedger is PatientControl {
      * @notice Let `viewer` run `scope` (a FHIR search at most as wide as one of the relationship's
      * pointers) until `expiresAt`. Patient (controller, or a delegate with DELEGATE_GRANT, whose grants
      * cannot outlive the delegation) only. Granting again replaces the expiry.
+     * @param relationshipId a relationship of the patient the caller acts for
+     * @param viewer the third party (not the patient, the provider or the caller)
+     * @param scope on-chain-safe FHIR search the viewer may run
      * @param expiresAt unix time the grant stops working; 0 = no expiry
      */
     function grantViewer(uint256 relationshipId, address viewer, string calldata scope, uint64 expiresAt) external {
@@ -233,19 +254,21 @@ contract MedLedger is PatientControl {
         }
         if (expiresAt != 0 && expiresAt <= block.timestamp) revert ExpiryInPast(expiresAt);
         if (limit != 0 && (expiresAt == 0 || expiresAt > limit)) revert BeyondDelegation(expiresAt, limit);
-        bytes32 scopeHash = keccak256(bytes(scope));
-        _grants[_grantKey(relationshipId, viewer, scopeHash)] = Grant(true, expiresAt);
-        emit ViewerGranted(relationshipId, viewer, scopeHash, scope, expiresAt);
+        _grants[_grantKey(relationshipId, viewer, keccak256(bytes(scope)))] = GRANT_ACTIVE | expiresAt;
+        emit ViewerGranted(relationshipId, viewer, scope, expiresAt);
     }
 
     /**
      * @notice Withdraw `viewer`'s grant for `scopeHash`. Patient (controller, or a delegate with
      * DELEGATE_GRANT) only. Effective from this block.
+     * @param relationshipId a relationship of the patient the caller acts for
+     * @param viewer the third party whose grant ends
+     * @param scopeHash keccak256 of the granted scope string
      */
     function revokeViewer(uint256 relationshipId, address viewer, bytes32 scopeHash) external {
         _actingPatient(relationshipId, _existing(relationshipId), DELEGATE_GRANT);
         bytes32 key = _grantKey(relationshipId, viewer, scopeHash);
-        if (!_grants[key].active) revert NotGranted();
+        if (_grants[key] == 0) revert NotGranted();
         delete _grants[key];
         emit ViewerRevoked(relationshipId, viewer, scopeHash);
     }
@@ -261,51 +284,92 @@ contract MedLedger is PatientControl {
      * @param count number of events in the batch
      */
     function anchorAudit(bytes32 root, uint64 firstSeq, uint64 count) external onlyAccredited(msg.sender) {
-        bytes32 key = keccak256(abi.encode(msg.sender, root));
-        if (root == bytes32(0) || count == 0 || _auditAnchors[key] != 0) revert InvalidAuditRoot(root);
-        _auditAnchors[key] = block.timestamp;
+        mapping(bytes32 => uint256) storage anchors = _auditAnchors[msg.sender];
+        if (root == bytes32(0) || count == 0 || anchors[root] != 0) revert InvalidAuditRoot(root);
+        anchors[root] = block.timestamp;
         emit AuditAnchored(msg.sender, root, firstSeq, count);
     }
 
-    /// @notice When `provider` anchored audit `root` (0 = never).
-    function auditAnchorOf(address provider, bytes32 root) external view returns (uint256) {
-        return _auditAnchors[keccak256(abi.encode(provider, root))];
+    /**
+     * @notice When `provider` anchored audit `root` (0 = never).
+     * @param provider the provider whose gatekeeper anchored the root
+     * @param root a Merkle root of audit events
+     * @return anchoredAt block time of the anchoring, 0 if never
+     */
+    function auditAnchorOf(address provider, bytes32 root) external view returns (uint256 anchoredAt) {
+        return _auditAnchors[provider][root];
     }
 
     // ------------------------------------------------------------------ views
 
-    /// @notice The patient whose Summary holds `relationshipId` (derived, no storage read).
-    function patientOf(uint256 relationshipId) public pure returns (address) {
-        return address(uint160(relationshipId >> 32));
+    /**
+     * @notice The id the relationship between `patient` and `provider` has (or would have): the patient
+     * in the upper 160 bits, 96 bits of keccak256(abi.encode(patient, provider)) below.
+     * @param patient the relationship's patient
+     * @param provider the relationship's provider
+     * @return relationshipId the derived id, whether or not the relationship exists
+     */
+    function relationshipIdFor(address patient, address provider) public pure returns (uint256 relationshipId) {
+        return (uint256(uint160(patient)) << 96) | uint96(uint256(keccak256(abi.encode(patient, provider))));
     }
 
-    /// @notice The relationship record (provider, status, pointer count, last change).
-    function relationshipOf(uint256 relationshipId) external view returns (Relationship memory) {
+    /**
+     * @notice The relationship between `patient` and `provider` (0 = none). One relationship per pair.
+     * @param patient the relationship's patient
+     * @param provider the relationship's provider
+     * @return relationshipId its id, or 0 when they have none
+     */
+    function relationshipIdOf(address patient, address provider) external view returns (uint256 relationshipId) {
+        relationshipId = relationshipIdFor(patient, provider);
+        if (provider == address(0) || _relationships[relationshipId].provider != provider) return 0;
+    }
+
+    /**
+     * @notice The patient whose Summary holds `relationshipId` (derived, no storage read).
+     * @param relationshipId a relationship id
+     * @return patient its upper 160 bits
+     */
+    function patientOf(uint256 relationshipId) public pure returns (address patient) {
+        return address(uint160(relationshipId >> 96));
+    }
+
+    /**
+     * @notice The relationship record (provider, status, pointer count, last change, key moved).
+     * @param relationshipId an existing relationship (reverts UnknownRelationship otherwise)
+     * @return relationship the stored record
+     */
+    function relationshipOf(uint256 relationshipId) external view returns (Relationship memory relationship) {
         return _existing(relationshipId);
     }
 
-    /// @notice The patient's Summary: every relationship id, in the order they were opened.
-    function relationshipsOf(address patient) external view returns (uint256[] memory ids) {
-        uint256 count = _accounts[patient].relationshipCount;
-        ids = new uint256[](count);
-        for (uint256 i = 0; i < count; i++) {
-            ids[i] = (uint256(uint160(patient)) << 32) | i;
-        }
-    }
-
-    /// @notice Current data hash of pointer `queryHash` (zero if there is no such pointer).
-    function pointerOf(uint256 relationshipId, bytes32 queryHash) external view returns (bytes32) {
+    /**
+     * @notice Current data hash of pointer `queryHash` (zero if there is no such pointer).
+     * @param relationshipId a relationship id
+     * @param queryHash keccak256 of the pointer's query string
+     * @return dataHash the pointer's data hash, or zero
+     */
+    function pointerOf(uint256 relationshipId, bytes32 queryHash) external view returns (bytes32 dataHash) {
         return _pointers[_pointerKey(relationshipId, queryHash)];
     }
 
-    /// @notice The stored grant for (relationship, viewer, scope), expired or not.
-    function grantOf(uint256 relationshipId, address viewer, bytes32 scopeHash) external view returns (Grant memory) {
-        return _grants[_grantKey(relationshipId, viewer, scopeHash)];
+    /**
+     * @notice The stored grant for (relationship, viewer, scope), expired or not.
+     * @param relationshipId a relationship id
+     * @param viewer the third party
+     * @param scopeHash keccak256 of the scope string
+     * @return grant active flag and expiry (all zero when none)
+     */
+    function grantOf(uint256 relationshipId, address viewer, bytes32 scopeHash) external view returns (Grant memory grant) {
+        uint256 g = _grants[_grantKey(relationshipId, viewer, scopeHash)];
+        return Grant(g != 0, uint64(g));
     }
 
     /**
      * @notice Reverts unless `viewer` may run `scopeHash` on the relationship now: NotGranted,
      * GrantExpired or RelationshipRejected say why. Used by gatekeepers through eth_call.
+     * @param relationshipId a relationship id
+     * @param viewer the third party asking
+     * @param scopeHash keccak256 of the scope string the viewer runs
      * @return expiresAt the grant's expiry (0 = none)
      */
     function checkAccess(uint256 relationshipId, address viewer, bytes32 scopeHash)
@@ -314,10 +378,10 @@ contract MedLedger is PatientControl {
         returns (uint64 expiresAt)
     {
         if (_existing(relationshipId).status == Status.Rejected) revert RelationshipRejected(relationshipId);
-        Grant memory grant = _grants[_grantKey(relationshipId, viewer, scopeHash)];
-        if (!grant.active) revert NotGranted();
-        if (grant.expiresAt != 0 && grant.expiresAt <= block.timestamp) revert GrantExpired(grant.expiresAt);
-        return grant.expiresAt;
+        uint256 grant = _grants[_grantKey(relationshipId, viewer, scopeHash)];
+        if (grant == 0) revert NotGranted();
+        expiresAt = uint64(grant);
+        if (expiresAt != 0 && expiresAt <= block.timestamp) revert GrantExpired(expiresAt);
     }
 
     // ------------------------------------------------------------------ internals
@@ -327,7 +391,8 @@ contract MedLedger is PatientControl {
         if (rel.provider == address(0)) revert UnknownRelationship(relationshipId);
     }
 
-    /// @dev The relationship, if the caller is its provider and still accredited.
+    /// @dev The relationship, if the caller is its provider and still accredited (read on every write:
+    /// a revoked accreditation must stop the provider at once, README "Contract design and gas").
     function _providerRelationship(uint256 relationshipId) private view returns (Relationship storage rel) {
         rel = _existing(relationshipId);
         if (rel.provider != msg.sender) revert NotRelationshipProvider(relationshipId, msg.sender);
@@ -351,32 +416,45 @@ contract MedLedger is PatientControl {
         if (!ok) revert NotRelationshipPatient(relationshipId, msg.sender);
     }
 
-    /// @dev After a recovery: every relationship of the patient asks for the controller from now on
-    /// (about 5,000 gas per relationship, once per patient; later ones copy the account's flag).
-    function _onKeyMoved(address patient) internal override {
+    /**
+     * @dev At the patient's first recovery: every relationship asks for the controller from then on
+     * (about 5,000 gas per relationship; later ones copy the account's flag). The relationships are not
+     * listed in storage, so the caller names them: all `relationshipCount` of them, each the patient's
+     * and existing, in strictly ascending order (so none twice) — the list is then provably complete.
+     */
+    function _onKeyMoved(address patient, uint256[] calldata relationshipIds) internal override {
         Account storage account = _accounts[patient];
         if (account.keyMoved) return;
-        account.keyMoved = true;
-        uint256 base = uint256(uint160(patient)) << 32;
         uint256 count = account.relationshipCount;
+        if (relationshipIds.length != count) revert IncompleteRelationshipList(count, relationshipIds.length);
+        account.keyMoved = true;
+        uint256 previous = 0;
         for (uint256 i = 0; i < count; i++) {
-            _relationships[base | i].keyMoved = true;
+            uint256 id = relationshipIds[i];
+            Relationship storage rel = _relationships[id];
+            if (id <= previous || patientOf(id) != patient || rel.provider == address(0)) revert InvalidRelationshipList(id);
+            rel.keyMoved = true;
+            previous = id;
         }
     }
 
     function _setStatus(uint256 relationshipId, Relationship storage rel, Status status) private {
         rel.status = status;
         rel.updatedAt = uint40(block.timestamp);
-        emit StatusChanged(relationshipId, patientOf(relationshipId), status);
+        emit StatusChanged(relationshipId, status);
     }
 
-    /// @dev After a pointer change: status Updated, unless the patient rejected the relationship,
-    /// which only the patient can change.
-    function _markUpdated(uint256 relationshipId, Relationship storage rel) private {
-        if (rel.status == Status.Rejected) {
-            rel.updatedAt = uint40(block.timestamp);
-        } else {
+    /**
+     * @dev After a pointer change: status Updated, unless the patient rejected the relationship (only
+     * the patient can change that) or it already is Updated (no event, and no write unless the pointer
+     * count changed: `countChanged` stamps updatedAt).
+     */
+    function _markUpdated(uint256 relationshipId, Relationship storage rel, bool countChanged) private {
+        Status status = rel.status;
+        if (status != Status.Updated && status != Status.Rejected) {
             _setStatus(relationshipId, rel, Status.Updated);
+        } else if (countChanged) {
+            rel.updatedAt = uint40(block.timestamp);
         }
     }
 

@@ -10,7 +10,7 @@ import {Registrar} from "./Registrar.sol";
  * break-glass access for accredited providers in an emergency.
  *
  * Identity vs. key. A patient's registered address is their identity for good: relationship ids
- * (`patient << 32 | index`), grants and audit trails all name it, so none of them has to move when the
+ * (the patient in their upper 160 bits), grants and audit trails all name it, so none of them has to move when the
  * key does. What signs for the patient is the *controller*, by default that same address. Guardian
  * recovery replaces the controller; everything the patient may do is then done by the new key, and
  * the old one (lost, or stolen) can do nothing.
@@ -147,6 +147,9 @@ abstract contract PatientControl is Registrar {
      * @notice Let `delegate` act for `patient` with `permissions` (DELEGATE_RESPOND | DELEGATE_GRANT |
      * DELEGATE_READ) until `expiresAt`; permissions 0 removes the delegate. The patient's controller only:
      * a delegate cannot name delegates, guardians or a new key.
+     * @param patient the patient the caller holds the key of
+     * @param delegate who may act for the patient (not the patient or its controller)
+     * @param permissions DELEGATE_* bits; 0 removes the delegate
      * @param expiresAt unix time the delegation ends; 0 = until removed
      */
     function setDelegate(address patient, address delegate, uint8 permissions, uint64 expiresAt) external {
@@ -163,14 +166,23 @@ abstract contract PatientControl is Registrar {
         emit DelegateSet(patient, delegate, permissions, expiresAt);
     }
 
-    /// @notice The delegation of `delegate` by `patient`, expired or not (permissions 0 = none).
-    function delegationOf(address patient, address delegate) external view returns (Delegation memory) {
+    /**
+     * @notice The delegation of `delegate` by `patient`, expired or not (permissions 0 = none).
+     * @param patient the patient
+     * @param delegate the delegate
+     * @return delegation permission bits and expiry
+     */
+    function delegationOf(address patient, address delegate) external view returns (Delegation memory delegation) {
         return _delegations[patient][delegate];
     }
 
     /**
      * @notice Whether `account` may now act for `patient` with `permission` (one DELEGATE_* bit): the
      * controller may do everything, a delegate what its live delegation says. Used by gatekeepers.
+     * @param patient the patient
+     * @param account the address that wants to act
+     * @param permission one DELEGATE_* bit
+     * @return ok whether `account` may act with `permission` now
      */
     function actsFor(address patient, address account, uint8 permission) external view returns (bool ok) {
         (ok,) = _authority(patient, account, permission);
@@ -182,6 +194,9 @@ abstract contract PatientControl is Registrar {
      * @notice Name `patient`'s guardians: `threshold` of them (a majority, 2·threshold > n) can move the
      * patient's identity to a new key after `recoveryDelay` seconds. Replaces the previous guardians
      * and voids every pending approval. An empty list (threshold 0) removes them. Controller only.
+     * @param patient the patient the caller holds the key of
+     * @param guardians the guardians, each once (not the patient or its controller)
+     * @param threshold approvals needed, a majority of `guardians`
      * @param recoveryDelay waiting period in seconds; 0 = DEFAULT_RECOVERY_DELAY
      */
     function setGuardians(address patient, address[] calldata guardians, uint8 threshold, uint32 recoveryDelay)
@@ -209,8 +224,13 @@ abstract contract PatientControl is Registrar {
         emit GuardiansSet(patient, guardians, threshold, recoveryDelay == 0 ? DEFAULT_RECOVERY_DELAY : recoveryDelay);
     }
 
-    /// @notice Whether `account` is one of `patient`'s current guardians.
-    function isGuardian(address patient, address account) external view returns (bool) {
+    /**
+     * @notice Whether `account` is one of `patient`'s current guardians.
+     * @param patient the patient
+     * @param account the address to check
+     * @return guardian true if it is a current guardian
+     */
+    function isGuardian(address patient, address account) external view returns (bool guardian) {
         return _guardians[_guardianKey(patient, _control[patient].guardianSet, account)];
     }
 
@@ -218,6 +238,7 @@ abstract contract PatientControl is Registrar {
      * @notice As one of `patient`'s guardians, approve moving the patient's identity to `candidate` (the
      * first approval proposes it). Replaces the caller's earlier approval in this round. When the
      * candidate reaches the threshold it is scheduled for after the waiting period.
+     * @param patient the patient the caller is a guardian of
      * @param candidate the new key: an address that is not registered and holds no patient's key
      */
     function approveRecovery(address patient, address candidate) external {
@@ -250,6 +271,7 @@ abstract contract PatientControl is Registrar {
     /**
      * @notice Cancel `patient`'s recovery: the scheduled one if any, and every approval of this round.
      * The current controller only (the key a recovery would replace), at any time before finalisation.
+     * @param patient the patient the caller holds the key of
      */
     function cancelRecovery(address patient) external {
         Control storage c = _onlyController(patient);
@@ -264,8 +286,12 @@ abstract contract PatientControl is Registrar {
      * @notice Move `patient`'s identity to the scheduled candidate once the waiting period is over.
      * Anyone may call it (usually the new key). Relationships, pointers, grants, delegates and guardians
      * all stay: they name the identity, not the key.
+     * @param patient the patient whose recovery is scheduled
+     * @param relationshipIds at the patient's first recovery, all of the patient's relationship ids in
+     * ascending order (from the RelationshipAdded events; MedLedger checks the list is complete), so
+     * each is marked as asking for the new key; ignored at later recoveries
      */
-    function finalizeRecovery(address patient) external {
+    function finalizeRecovery(address patient, uint256[] calldata relationshipIds) external {
         Control storage c = _control[patient];
         Recovery memory r = _recoveries[patient];
         if (r.candidate == address(0) || r.round != c.round) revert NoRecoveryScheduled(patient);
@@ -283,13 +309,16 @@ abstract contract PatientControl is Registrar {
         delete _recoveries[patient];
         patientOfController[r.candidate] = patient;
         _accounts[r.candidate].role = Role.Controller;
-        _onKeyMoved(patient);
+        _onKeyMoved(patient, relationshipIds);
         emit ControllerChanged(patient, previous, r.candidate);
     }
 
     /**
      * @notice The recovery scheduled for `patient` in the current round (candidate 0 = none), and the
      * patient's settings (controller, guardian threshold, waiting period, break-glass switch).
+     * @param patient the patient
+     * @return recovery the scheduled candidate and when it is ready (zeros when none)
+     * @return control the patient's settings
      */
     function recoveryOf(address patient) external view returns (Recovery memory recovery, Control memory control) {
         control = _control[patient];
@@ -297,13 +326,22 @@ abstract contract PatientControl is Registrar {
         if (r.round == control.round) recovery = r;
     }
 
-    /// @notice Approvals `candidate` holds in `patient`'s current recovery round.
-    function approvalsOf(address patient, address candidate) external view returns (uint8) {
+    /**
+     * @notice Approvals `candidate` holds in `patient`'s current recovery round.
+     * @param patient the patient
+     * @param candidate the proposed key
+     * @return approvals guardian approvals in the current round
+     */
+    function approvalsOf(address patient, address candidate) external view returns (uint8 approvals) {
         return _approvals[_tallyKey(patient, _control[patient].round, candidate)];
     }
 
-    /// @notice The address that signs for `patient` now: the patient itself until a recovery moved it.
-    function controllerOf(address patient) public view returns (address) {
+    /**
+     * @notice The address that signs for `patient` now: the patient itself until a recovery moved it.
+     * @param patient the patient
+     * @return controller the patient's key
+     */
+    function controllerOf(address patient) public view returns (address controller) {
         address c = _control[patient].controller;
         return c == address(0) ? patient : c;
     }
@@ -314,7 +352,9 @@ abstract contract PatientControl is Registrar {
      * @notice Open an emergency read of `patient`'s emergency data set for `duration` seconds (0 = 24 h,
      * at most 24 h), without the patient's consent. Accredited providers only, and only while the
      * patient allows break-glass. Opening again replaces the previous opening (and is another event).
+     * @param patient a registered patient
      * @param reasonHash keccak256(salt ‖ reason) of the stated reason; the text goes to the gatekeeper
+     * @param duration seconds the opening lasts; 0 = BREAK_GLASS_DURATION
      * @return expiresAt when the opening ends by itself
      */
     function openBreakGlass(address patient, bytes32 reasonHash, uint40 duration)
@@ -335,6 +375,8 @@ abstract contract PatientControl is Registrar {
     /**
      * @notice End `provider`'s open emergency read of `patient` now. The provider itself, or the
      * patient's controller.
+     * @param patient the patient
+     * @param provider the provider whose opening ends
      */
     function closeBreakGlass(address patient, address provider) external {
         if (msg.sender != provider && msg.sender != controllerOf(patient)) revert NotController(patient, msg.sender);
@@ -343,22 +385,33 @@ abstract contract PatientControl is Registrar {
         emit BreakGlassClosed(patient, provider, msg.sender);
     }
 
-    /// @notice Allow (default) or forbid break-glass openings of `patient`. Controller only; open ones
-    /// run on until they expire or the patient closes them.
+    /**
+     * @notice Allow (default) or forbid break-glass openings of `patient`. Controller only; open ones
+     * run on until they expire or the patient closes them.
+     * @param patient the patient the caller holds the key of
+     * @param allowed true = providers may open break-glass
+     */
     function setBreakGlassAllowed(address patient, bool allowed) external {
         Control storage c = _onlyController(patient);
         c.breakGlassDisabled = !allowed;
         emit BreakGlassAllowed(patient, allowed);
     }
 
-    /// @notice The last opening of `patient` by `provider` (zeros when none or closed), expired or not.
-    function breakGlassOf(address patient, address provider) external view returns (BreakGlass memory) {
+    /**
+     * @notice The last opening of `patient` by `provider` (zeros when none or closed), expired or not.
+     * @param patient the patient
+     * @param provider the provider
+     * @return opening when it opened and expires
+     */
+    function breakGlassOf(address patient, address provider) external view returns (BreakGlass memory opening) {
         return _breakGlass[patient][provider];
     }
 
     /**
      * @notice Reverts unless `provider` is accredited and has an open break-glass of `patient` now:
      * NotAccredited, NoBreakGlass or BreakGlassExpired say why. Used by gatekeepers through eth_call.
+     * @param patient the patient
+     * @param provider the provider reading
      * @return expiresAt when the opening ends
      */
     function checkBreakGlass(address patient, address provider) external view returns (uint40 expiresAt) {
@@ -370,8 +423,9 @@ abstract contract PatientControl is Registrar {
 
     // ------------------------------------------------------------------ internals
 
-    /// @dev Marks everything that must now ask for the controller (MedLedger: the patient's relationships).
-    function _onKeyMoved(address patient) internal virtual;
+    /// @dev Marks everything that must now ask for the controller (MedLedger: the patient's
+    /// relationships, named by `relationshipIds`).
+    function _onKeyMoved(address patient, uint256[] calldata relationshipIds) internal virtual;
 
     /// @dev The patient's settings, if the caller holds the patient's key (delegates do not).
     function _onlyController(address patient) internal view returns (Control storage c) {

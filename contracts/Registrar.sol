@@ -96,6 +96,7 @@ abstract contract Registrar is Ownable2Step, EIP712 {
     /**
      * @notice Withdraw `provider`'s accreditation. Its relationships stay (the patient's Summary is
      * history) but it can no longer add or update pointers or attest patients. Governor only.
+     * @param provider an accredited provider
      */
     function revokeAccreditation(address provider) external onlyOwner {
         Account storage account = _accounts[provider];
@@ -125,9 +126,22 @@ abstract contract Registrar is Ownable2Step, EIP712 {
         emit PatientRegistered(msg.sender, identityHash, attester);
     }
 
-    /// @notice The account record of `account` (role, accreditation, relationship count, registration time).
-    function accountOf(address account) external view returns (Account memory) {
+    /**
+     * @notice The account record of `account` (role, accreditation, relationship count, registration time).
+     * @param account any address
+     * @return record role, accredited, relationship count, registration time, key moved
+     */
+    function accountOf(address account) external view returns (Account memory record) {
         return _accounts[account];
+    }
+
+    /**
+     * @notice Whether `provider` is an accredited provider now (ModelRegistry asks this).
+     * @param provider any address
+     * @return accredited true while the governor's accreditation stands
+     */
+    function isAccredited(address provider) external view returns (bool accredited) {
+        return _accounts[provider].accredited;
     }
 
     function _bindIdentity(address account, bytes32 identityHash) private {

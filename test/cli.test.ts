@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { cliEnv, runCli, startCli } from './helpers/cli.js';
 import { tempDir } from '../bench/harness/chain.js';
+import { loadUsers } from '../src/keys/users.js';
 
 const dataDir = tempDir('medledger-cli-');
 const env = cliEnv(dataDir);
@@ -21,10 +22,7 @@ before(async () => {
   started = await startCli(env);
 });
 after(async () => {
-  if (started.child.exitCode === null) {
-    started.child.kill('SIGTERM');
-    await once(started.child, 'exit');
-  }
+  await started?.stop('SIGTERM');
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -96,6 +94,41 @@ test('leave and re-enter: a new data directory, the keystore alone, every relati
   const wrong = await runCli(['--password', 'nope', 'user-import', 'alice2', '--keystore', keystore], env2);
   assert.equal(wrong.code, 1);
   assert.match(wrong.stderr, /wrong password/);
+});
+
+test('registering a patient needs the attester\'s key: no stored password, fails without the attester\'s password, succeeds with it', { skip: external && 'needs the embedded governor' }, async () => {
+  // A provider and a patient created here, as real users: their passwords are written nowhere.
+  const [hospitalPassword, patientPassword] = ['northgate-secret-7f3a', 'dave-secret-91c2'];
+  for (const args of [
+    ['--password', hospitalPassword, 'user-create', 'northgate', '--role', 'provider', '--identity', 'urn:medledger:org|northgate'],
+    ['--password', patientPassword, 'user-create', 'dave', '--role', 'patient'],
+    ['--as', 'governor', 'governor', 'accredit', 'northgate', '--identity', 'urn:medledger:org|northgate'],
+  ]) {
+    const r = await runCli(args, env);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+  }
+  const files = readFileSync(join(dataDir, 'users.json'), 'utf8');
+  for (const secret of [hospitalPassword, patientPassword]) assert.ok(!files.includes(secret), 'a real user\'s password is not stored');
+  const dave = loadUsers(dataDir).find((u) => u.name === 'dave')!;
+  const { rpcUrl } = json((await runCli(['status'], env)).stdout);
+  await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'anvil_setBalance', params: [dave.address, '0xde0b6b3a7640000'] }) });
+
+  const register = (...extra: string[]) =>
+    runCli(['--as', 'dave', '--password', patientPassword, 'patient', 'register', '--identity', 'urn:medledger:demo-mrn|900001', '--attester', 'northgate', ...extra], env);
+  for (const [extra, message] of [[[], /^medledger: user "northgate" needs a password \(--attester-password or MEDLEDGER_ATTESTER_PASSWORD, or its --attestation\)\n$/], [['--attester-password', patientPassword], /wrong password/]] as const) {
+    const refused = await register(...extra);
+    assert.equal(refused.code, 1, refused.stdout);
+    assert.match(refused.stderr, message);
+    assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
+  }
+  const nobody = await runCli(['identity', 'lookup', 'urn:medledger:demo-mrn|900001'], env);
+  assert.equal(nobody.code, 1, 'no registration was made without the attester\'s key');
+
+  const registered = await register('--attester-password', hospitalPassword);
+  assert.equal(registered.code, 0, registered.stderr);
+  assert.equal(registered.stdout, `registered ${dave.address}\n`);
+  const lookup = json((await runCli(['identity', 'lookup', 'urn:medledger:demo-mrn|900001'], env)).stdout);
+  assert.equal(lookup.address, dave.address);
 });
 
 test('bad input: one line on stderr, non-zero exit, nothing changed', async () => {

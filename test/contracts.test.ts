@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { keccak256, stringToHex, zeroAddress, type Address, type Hex } from 'viem';
+import { keccak256, parseEventLogs, stringToHex, zeroAddress, type Address, type Hex } from 'viem';
 import { medLedgerAbi } from '../src/chain/generated/contracts.js';
 import { toLedgerError, writeLedger } from '../src/chain/write.js';
 import { UnsafeQueryError } from '../src/protocol/pointer-query.js';
@@ -27,6 +27,8 @@ import {
   lookupIdentity,
   patientOf,
   readSummary,
+  relationshipIdFor,
+  relationshipIdsOf,
   registerPatient,
   removePointer,
   respond,
@@ -37,7 +39,9 @@ import {
   updatePointer,
   type LedgerClient,
 } from '../src/sdk/index.js';
+import { approveRecovery, DEFAULT_RECOVERY_DELAY, finalizeRecovery, setGuardians } from '../src/sdk/recovery.js';
 import { attestationTypedData } from '../src/sdk/registrar.js';
+import { travel, travelSkip } from './helpers/time.js';
 import { PEPPER, startFixture, type Fixture } from '../bench/harness/chain.js';
 
 const ZERO_HASH: Hex = `0x${'0'.repeat(64)}`;
@@ -135,7 +139,7 @@ async function nonceOf(client: LedgerClient): Promise<number> {
 }
 
 /** An id for which no relationship exists, owned (by its upper bits) by `owner`. */
-const missingId = (owner: Address, index = 0xffff): bigint => (BigInt(owner) << 32n) | BigInt(index);
+const missingId = (owner: Address, tag = 0xffff): bigint => (BigInt(owner) << 96n) | BigInt(tag);
 
 // ------------------------------------------------------------------ registrar
 
@@ -385,12 +389,16 @@ test('relationships: only accredited providers open them, with registered patien
   assert.equal(await findRelationship(p, { patient: addr(pt), provider: addr(p) }), undefined);
 
   const { relationshipId: id } = await open(p, addr(pt));
-  // The id encodes the patient (upper bits) and the patient's index (lower 32 bits).
+  // The id encodes the patient (upper 160 bits) and 96 bits of keccak(patient, provider): derived
+  // from the pair, the same on chain and in the SDK.
   assert.equal(patientOf(id), addr(pt).toLowerCase());
   const onChain = await governor.publicClient.readContract({ abi: medLedgerAbi, address: governor.contract, functionName: 'patientOf', args: [id] });
   assert.equal(onChain, addr(pt));
-  assert.equal(id >> 32n, BigInt(addr(pt)));
-  assert.equal(id & 0xffffffffn, 0n);
+  assert.equal(id >> 96n, BigInt(addr(pt)));
+  assert.equal(id, relationshipIdFor(addr(pt), addr(p)));
+  const derived = await governor.publicClient.readContract({ abi: medLedgerAbi, address: governor.contract, functionName: 'relationshipIdFor', args: [addr(pt), addr(p)] });
+  assert.equal(derived, id);
+  assert.notEqual(relationshipIdFor(addr(pt), addr(otherProvider)), id);
   assert.equal(await findRelationship(stranger, { patient: addr(pt), provider: addr(p) }), id);
   assert.deepEqual({ ...(await relationshipOf(id)), updatedAt: 0 }, { provider: addr(p), status: STATUS.new, pointerCount: 1, updatedAt: 0, keyMoved: false });
   assert.equal(await getPointer(p, { relationshipId: id, query: LAB }), data('r'));
@@ -399,10 +407,12 @@ test('relationships: only accredited providers open them, with registered patien
   await refused(open(p, addr(pt)), 'RelationshipExists', [id]);
   await refused(addRelationship(p, { patient: addr(pt), query: 'Condition', dataHash: data('c') }), 'RelationshipExists', [id]);
 
-  // Another provider opens the patient's second relationship (index 1).
+  // Another provider opens the patient's second relationship: its own id, derived from its pair.
   const { relationshipId: second } = await open(otherProvider, addr(pt));
-  assert.equal(second, id + 1n);
+  assert.equal(second, relationshipIdFor(addr(pt), addr(otherProvider)));
+  assert.notEqual(second, id);
   assert.equal(patientOf(second), addr(pt).toLowerCase());
+  assert.equal((await getAccount(governor, addr(pt))).relationshipCount, 2);
 });
 
 test('relationships: the SDK refuses unsafe queries before sending', async () => {
@@ -725,18 +735,20 @@ test('grants: the SDK refuses a scope wider than every pointer before sending', 
 
 // ------------------------------------------------------------------ views
 
-test('views: relationshipOf, relationshipsOf, pointerOf, grantOf, relationshipIdOf, summaries', async () => {
+test('views: relationshipOf, relationshipIdsOf, pointerOf, grantOf, relationshipIdOf, summaries', async () => {
   const pc = governor.publicClient;
   const read = { abi: medLedgerAbi, address: governor.contract } as const;
   const pt = await f.newPatient(provider);
-  assert.deepEqual(await pc.readContract({ ...read, functionName: 'relationshipsOf', args: [addr(pt)] }), []);
-  assert.deepEqual(await pc.readContract({ ...read, functionName: 'relationshipsOf', args: [addr(stranger)] }), []);
-  assert.deepEqual(await pc.readContract({ ...read, functionName: 'relationshipsOf', args: [addr(provider)] }), []);
+  assert.deepEqual(await relationshipIdsOf(governor, addr(pt)), []);
+  assert.deepEqual(await relationshipIdsOf(governor, addr(stranger)), []);
+  assert.deepEqual(await relationshipIdsOf(governor, addr(provider)), []);
   assert.deepEqual((await readSummary(pt, addr(pt))).relationships, []);
 
   const a = await addRelationship(provider, { patient: addr(pt), query: LAB, dataHash: data('a') });
   const b = await addRelationship(otherProvider, { patient: addr(pt), query: 'Condition', dataHash: data('b') });
-  assert.deepEqual(await pc.readContract({ ...read, functionName: 'relationshipsOf', args: [addr(pt)] }), [a.relationshipId, b.relationshipId]);
+  // The Summary's ids come from the RelationshipAdded events, in opening order, checked against the count.
+  assert.deepEqual(await relationshipIdsOf(governor, addr(pt)), [a.relationshipId, b.relationshipId]);
+  assert.equal((await getAccount(governor, addr(pt))).relationshipCount, 2);
   assert.equal(await pc.readContract({ ...read, functionName: 'relationshipIdOf', args: [addr(pt), addr(otherProvider)] }), b.relationshipId);
   assert.equal(await pc.readContract({ ...read, functionName: 'relationshipIdOf', args: [addr(pt), addr(stranger)] }), 0n);
   assert.equal(await findRelationship(governor, { patient: addr(pt), provider: addr(stranger) }), undefined);
@@ -788,4 +800,70 @@ test("a provider cannot lift the patient's rejection and revive its grants", asy
   // Only the patient lifts it.
   await respond(pt, { relationshipId: id, accept: true });
   assert.equal(await checkAccess(viewer, scope), 0);
+});
+
+// ------------------------------------------------------------------ gas-driven rules (README "Contract design and gas")
+
+test('pointer updates: StatusChanged only when the status changes; the record is not rewritten when it does not', async () => {
+  const { provider: p, patient: pt, id } = await newRelationship(LAB);
+  const statusEvents = async (hash: Hex) =>
+    parseEventLogs({ abi: medLedgerAbi, logs: (await p.publicClient.getTransactionReceipt({ hash })).logs, eventName: 'StatusChanged' });
+  const first = await updatePointer(p, { relationshipId: id, query: LAB, dataHash: data('u1') });
+  assert.deepEqual((await statusEvents(first.transactionHash)).map((e) => e.args), [{ relationshipId: id, status: STATUS.updated }]);
+  const stamped = (await relationshipOf(id)).updatedAt;
+  await travel(p, 5);
+  const second = await updatePointer(p, { relationshipId: id, query: LAB, dataHash: data('u2') });
+  assert.deepEqual(await statusEvents(second.transactionHash), [], 'already updated: no second StatusChanged');
+  assert.equal((await relationshipOf(id)).updatedAt, stamped, 'updatedAt is when the status or the pointer count last changed');
+  assert.equal(await getPointer(p, { relationshipId: id, query: LAB }), data('u2'));
+  // A new pointer changes the count: the record is stamped although the status stays updated.
+  await addPointer(p, { relationshipId: id, query: VITALS, dataHash: data('v') });
+  assert.ok((await relationshipOf(id)).updatedAt > stamped);
+  // After the patient's answer, the next pointer change sets updated again (and says so).
+  await respond(pt, { relationshipId: id, accept: true });
+  const third = await updatePointer(p, { relationshipId: id, query: LAB, dataHash: data('u3') });
+  assert.deepEqual((await statusEvents(third.transactionHash)).map((e) => e.args.status), [STATUS.updated]);
+});
+
+test('recovery: the first finalisation must name every relationship of the patient, ascending, each its own', async (t) => {
+  if (travelSkip) return t.skip(travelSkip);
+  const pt = await f.newPatient(provider);
+  const other = await f.newPatient(provider);
+  const a = await addRelationship(provider, { patient: addr(pt), query: LAB, dataHash: data('a') });
+  const b = await addRelationship(otherProvider, { patient: addr(pt), query: LAB, dataHash: data('b') });
+  const foreign = await addRelationship(provider, { patient: addr(other), query: LAB, dataHash: data('c') });
+  const guardians = [await newStranger(), await newStranger(), await newStranger()];
+  const newKey = await newStranger();
+  await setGuardians(pt, { patient: addr(pt), guardians: guardians.map(addr), threshold: 2 });
+  for (const g of guardians.slice(0, 2)) await approveRecovery(g, { patient: addr(pt), newController: addr(newKey) });
+  await travel(pt, DEFAULT_RECOVERY_DELAY);
+
+  const [lo, hi] = [a.relationshipId, b.relationshipId].sort((x, y) => (x < y ? -1 : 1)) as [bigint, bigint];
+  const finalize = (ids: bigint[]) => writeLedger(newKey, 'finalizeRecovery', [addr(pt), ids]);
+  await refused(finalize([]), 'IncompleteRelationshipList', [2n, 0n]);
+  await refused(finalize([lo]), 'IncompleteRelationshipList', [2n, 1n]);
+  await refused(finalize([hi, lo]), 'InvalidRelationshipList', [lo]);
+  await refused(finalize([lo, lo]), 'InvalidRelationshipList', [lo]);
+  await refused(finalize([lo, foreign.relationshipId].sort((x, y) => (x < y ? -1 : 1))), 'InvalidRelationshipList', [foreign.relationshipId]);
+  const unopened = relationshipIdFor(addr(pt), addr(stranger));
+  await refused(finalize([lo, unopened].sort((x, y) => (x < y ? -1 : 1))), 'InvalidRelationshipList', [unopened]);
+
+  await finalizeRecovery(newKey, { patient: addr(pt) }); // the SDK reads the list from the events
+  for (const id of [lo, hi]) assert.equal((await relationshipOf(id)).keyMoved, true);
+  assert.equal((await relationshipOf(foreign.relationshipId)).keyMoved, false);
+  // The old key acts for nobody on any of them; the new key does.
+  for (const id of [lo, hi]) await refused(respond(pt, { relationshipId: id, accept: true }), 'NotRelationshipPatient', [id, addr(pt)]);
+  await respond(newKey, { relationshipId: lo, accept: true });
+  // A relationship opened after the move copies the flag.
+  const later = await addRelationship(await f.newProvider(), { patient: addr(pt), query: LAB, dataHash: data('d') });
+  assert.equal((await relationshipOf(later.relationshipId)).keyMoved, true);
+});
+
+test('views: isAccredited follows accreditation', async () => {
+  const read = { abi: medLedgerAbi, address: governor.contract } as const;
+  const p = await f.newProvider();
+  assert.equal(await governor.publicClient.readContract({ ...read, functionName: 'isAccredited', args: [addr(p)] }), true);
+  assert.equal(await governor.publicClient.readContract({ ...read, functionName: 'isAccredited', args: [addr(stranger)] }), false);
+  await revokeAccreditation(governor, { provider: addr(p) });
+  assert.equal(await governor.publicClient.readContract({ ...read, functionName: 'isAccredited', args: [addr(p)] }), false);
 });

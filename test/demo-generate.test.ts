@@ -10,7 +10,7 @@ import type { Condition, Encounter, MedicationRequest, Observation, Patient, Res
 import { SENSITIVE_LABELS } from '../src/consent/policy.js';
 import { CATEGORIES } from '../src/protocol/pointer-query.js';
 import { DEMO_MRN_SYSTEM, DEMO_PROVIDERS, generatePatients, patientIdAt, resourcesOf, type GeneratedPatient } from '../src/demo/generate.js';
-import { createRandom } from '../src/demo/random.js';
+import { createRandom } from '../src/random.js';
 import { seedStore } from '../src/demo/seed.js';
 import { CONDITIONS, LABS, MEDICATIONS, VITALS } from '../src/demo/terminology.js';
 import type { Db } from '../src/records/db.js';

@@ -1,22 +1,25 @@
 /**
  * Crash safety, by fault injection: the chain node (anvil), a provider's gatekeeper and the patient's
- * Ethereum client run as child processes and are killed with SIGKILL (test/helpers/fault-driver.ts).
+ * Ethereum client run as child processes and are killed with SIGKILL (bench/harness/fault-driver.ts).
  *
  * First the exact points: the node losing its last second right after a grant (the client notices, the
  * outbox sends the same signed transaction again), the gatekeeper dying between the store commit and
- * the pointer update, a revoke that a node restart put at the gatekeeper's last block. Then seeded
- * random runs of a scripted workload with kills at random points: FAULT_RUNS runs (default 2) from
- * FAULT_SEED (default random); a failure names its seed, so `FAULT_SEED=<seed> FAULT_RUNS=1` replays
- * it. `npm run bench` runs 20 longer ones (bench/reliability.ts).
- */
+ * the pointer update, a revoke that a node restart put at the gatekeeper's last block, and the lost
+ * revoke of issue 14 (a rollback to a higher base fee: the revoke's signed bytes can never be mined
+ * again, and the outbox must sign it again rather than give it up). Then seeded random runs of a
+ * scripted workload with kills at random points plus the targeted ones of bench/harness/fault-plan.ts:
+ * FAULT_RUNS runs (default 2) from FAULT_SEED (default random); a failure names its seed and kill
+ * schedule, so `FAULT_SEED=<seed> FAULT_RUNS=1` replays it. `npm run bench -- reliability` runs longer
+ * ones (bench/reliability.ts). */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Bundle, Parameters } from '@medplum/fhirtypes';
 import type { Hex } from 'viem';
 import { GatekeeperRequestError } from '../src/sdk/gatekeeper.js';
 import { checkAccess } from '../src/sdk/index.js';
-import { observation, resyncState, runFaultScenario, startLab, type FaultReport, type Lab } from './helpers/fault-driver.js';
-import { toJson } from './helpers/fault-process.js';
+import { runFaultScenario, type FaultReport } from '../bench/harness/fault-driver.js';
+import { observation, resyncState, startLab, type Lab } from '../bench/harness/fault-lab.js';
+import { toJson } from '../bench/harness/fault-process.js';
 
 const external = Boolean(process.env.MEDLEDGER_RPC_URL);
 const skip = external && 'kills the embedded node: not on an external one';
@@ -129,12 +132,36 @@ test('a revoke that a node restart placed at the gatekeeper’s last block is st
   assert.equal(await readStatus(lab, 0), 403);
 });
 
+test('kill -9 of the node right after a revoke’s receipt, back to a state with a higher base fee: the revoke still lands (issue 14)', { skip }, async () => {
+  const viewer = 1;
+  const call = (op: string) => lab.client.call<{ transactionHash: Hex }>(op, { relationshipId: lab.relationshipId.toString(), viewer: lab.viewers[viewer]!.account.address, scope: lab.viewers[viewer]!.scope });
+  const rpc = (method: string, params: unknown[] = []) => lab.reader.publicClient.request({ method: method as never, params: params as never });
+  await call('grant');
+  // The state the node will come back to: the grant in it, a base fee of 1 gwei. Then other users'
+  // blocks lower the base fee by 1/8 each, and the revoke is signed for at most twice the lower fee.
+  await rpc('anvil_setNextBlockBaseFeePerGas', [`0x${(10n ** 9n).toString(16)}`]);
+  await rpc('evm_mine');
+  const saved = await lab.saveChainState();
+  for (let i = 0; i < 8; i++) await rpc('evm_mine');
+  const revoke = await call('revoke'); // the patient is told: revoked
+  assert.ok((await lab.crash('chain', saved)) > 0);
+  assert.equal(await receipt(lab, revoke.transactionHash), null, 'the crash took the revoke');
+  assert.equal(await granted(lab, viewer), true, 'and the grant is back');
+  // Its signed bytes can never be mined again (their fee cap is below the base fee now): the client's
+  // outbox signs the same revoke again at its nonce.
+  const again = await until('the client signed the revoke again', async () => lab.events.find((e) => e.event === 'resigned' && e.hash === revoke.transactionHash)?.next as Hex | undefined);
+  await until('the revoke is on chain', async () => (await receipt(lab, again))?.status === '0x1');
+  assert.equal(await granted(lab, viewer), false);
+  assert.equal(await readStatus(lab, viewer), 403, 'the revoked grant is not honoured');
+  assert.ok(!lab.events.some((e) => e.event === 'dropped' && e.reason !== 'confirmed'), 'no outbox gave anything up');
+});
+
 const runs = Number(process.env.FAULT_RUNS ?? 2);
 const firstSeed = Number(process.env.FAULT_SEED ?? Math.floor(Math.random() * 1e9));
 
 /** Every safety property of one run, each message naming the seed. */
 function assertSafe(r: FaultReport): void {
-  const replay = `seed=${r.seed} (replay: FAULT_SEED=${r.seed} FAULT_RUNS=1 node --import tsx --test test/fault.test.ts)`;
+  const replay = `${r.schedule}\n(replay: FAULT_SEED=${r.seed} FAULT_RUNS=1 node --import tsx --test test/fault.test.ts)\n`;
   assert.deepEqual(r.lostRecords, [], `${replay}: acknowledged records lost`);
   assert.deepEqual(r.duplicatedRecords, [], `${replay}: records stored twice`);
   assert.deepEqual(r.hashMismatches, [], `${replay}: chain pointers differ from the store`);
@@ -148,7 +175,7 @@ for (let i = 0; i < runs; i++) {
   test(`randomised run ${i + 1}/${runs} (seed=${seed}): kill -9 of node, gatekeeper and client during a scripted workload`, { skip }, async (t) => {
     // On the lab the tests above used (starting the processes costs more than a run); the bench starts one per run.
     const r = await runFaultScenario({ seed, ops: 12, kills: 3, lab });
-    t.diagnostic(`seed=${seed}: ${r.writesAcknowledged} writes, ${r.acknowledgedTxs} grants/revokes, ${r.reads} reads judged; node lost ${r.rolledBackBlocks} blocks, ${r.txsLostByCrash} acknowledged transactions, outboxes re-sent ${r.resubmittedTxs}; ${r.seconds.toFixed(0)} s`);
+    t.diagnostic(`seed=${seed}: ${r.writesAcknowledged} writes, ${r.acknowledgedTxs} grants/revokes, ${r.reads} reads judged; node lost ${r.rolledBackBlocks} blocks (at most ${r.deepestRollback} at once), ${r.txsLostByCrash} acknowledged transactions, outboxes re-sent ${r.resubmittedTxs} and signed ${r.resignedTxs} again; ${r.seconds.toFixed(0)} s`);
     assertSafe(r);
   });
 }

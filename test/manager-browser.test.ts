@@ -2,17 +2,18 @@
  * The seed's whole flow, clicked through the EHR Manager in Chromium: a provider adds a lab result,
  * the patient sees the notification without reloading and accepts, shares labs with a researcher for
  * one day, the researcher sees exactly the labs, the patient revokes, the researcher is denied, and the
- * patient sees both reads in "who read my data". Also writes the README's screenshot of the patient view.
+ * patient sees both reads in "who read my data". The hospital signs in with its keystore file (the
+ * manager never hands out a provider's key). Also takes the README's screenshot of the patient view
+ * (into test-results/screenshots/; `npm run screenshots` copies it into docs/).
  */
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from '@playwright/test';
 import type { RunningSystem } from '../src/manager/system.js';
-import { noBrowser, signIn, startBrowserDemo, type DemoUser } from './helpers/browser.js';
+import { noBrowser, SCREENSHOT_DIR, signIn, startBrowserDemo, type DemoUser } from './helpers/browser.js';
 
-const screenshotDir = fileURLToPath(new URL('../docs/', import.meta.url));
 let system: RunningSystem;
 let browser: Browser;
 let user: (name: string) => DemoUser;
@@ -60,7 +61,7 @@ test('the seed flow through the browser', { skip: noBrowser, timeout: 300_000 },
 
   // Carol sees exactly the labs: the one result St Mary's holds, nothing else.
   const grantRow = carol.getByTestId('received-grant').filter({ hasText: 'Lab results' });
-  await grantRow.waitFor({ timeout: 30_000 }).catch(async (e) => { await carol.screenshot({ path: '.scratch/carol.png' }); await alice.screenshot({ path: '.scratch/alice.png' }); throw e; });
+  await grantRow.waitFor({ timeout: 30_000 }).catch(async (e) => { mkdirSync(SCREENSHOT_DIR, { recursive: true }); await carol.screenshot({ path: join(SCREENSHOT_DIR, 'failed-carol.png') }); await alice.screenshot({ path: join(SCREENSHOT_DIR, 'failed-alice.png') }); throw e; });
   await grantRow.getByRole('button', { name: 'Read' }).click();
   const data = carol.getByTestId('granted-data');
   await data.waitFor({ timeout: 30_000 });
@@ -89,6 +90,7 @@ test('the seed flow through the browser', { skip: noBrowser, timeout: 300_000 },
   // The README's picture of the patient view.
   await alice.getByRole('button', { name: 'Records' }).click();
   await alice.getByTestId('trend-chart').waitFor({ timeout: 60_000 });
-  mkdirSync(screenshotDir, { recursive: true });
-  await alice.screenshot({ path: `${screenshotDir}/patient-view.png` });
+  // Into an ignored folder: a test run changes no tracked file (`npm run screenshots` updates docs/).
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  await alice.screenshot({ path: join(SCREENSHOT_DIR, 'patient-view.png') });
 });

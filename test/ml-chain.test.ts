@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Resource } from '@medplum/fhirtypes';
 import { decodeEventLog, keccak256, stringToHex, zeroAddress, type Address, type Hex } from 'viem';
-import { medLedgerAbi } from '../src/chain/generated/contracts.js';
-import { writeLedger } from '../src/chain/write.js';
+import { modelRegistryAbi } from '../src/chain/generated/contracts.js';
 import { linkPatient, publishRecord } from '../src/gatekeeper/publish/publish.js';
 import { startGatekeeper, type RunningGatekeeper } from '../src/gatekeeper/run.js';
 import { consentSetHash } from '../src/ml/consent-set.js';
@@ -24,7 +23,7 @@ import { extractConsentedRows } from '../src/ml/research.js';
 import { heartPatientAddress, heartPatientId, heartRowToFhir, heartRowsFromFhir, researchConsent } from '../src/ml/uci-fhir.js';
 import { readSummary } from '../src/sdk/summary.js';
 import { grantViewer, LedgerError, revokeAccreditation, revokeViewer, type LedgerClient } from '../src/sdk/index.js';
-import { lastModelRound, modelHistory, modelIdOf, modelRecordOf, recordModelRound, sortAddresses } from '../src/sdk/models.js';
+import { lastModelRound, modelHistory, modelIdOf, modelRecordOf, recordModelRound, sortAddresses, writeModelRegistry } from '../src/sdk/models.js';
 import { PEPPER, startFixture, type Fixture } from '../bench/harness/chain.js';
 import { clientFor } from './helpers/gatekeeper.js';
 import { testDatabase } from './helpers/db.js';
@@ -91,7 +90,8 @@ test('model registry: a round is recorded with its consent set and providers, lo
   );
   assert.deepEqual((await modelHistory(other, { modelHash: h('m3') })).map((r) => r.modelId), [modelIdOf('one-provider')]);
   const receipt = await other.publicClient.getTransactionReceipt({ hash: first.transactionHash });
-  const event = decodeEventLog({ abi: medLedgerAbi, ...receipt.logs[0]! });
+  const event = decodeEventLog({ abi: modelRegistryAbi, ...receipt.logs[0]! });
+  assert.equal(receipt.logs[0]!.address.toLowerCase(), other.modelRegistry!.toLowerCase(), 'recorded in the ModelRegistry, not MedLedger');
   assert.equal(event.eventName, 'ModelRoundRecorded');
 });
 
@@ -106,7 +106,7 @@ test('model registry: refusals name the broken rule', async () => {
     assert.equal((await refusal(recordModelRound(recorder, { ...base, ...bad }))).errorName, 'InvalidModelRecord', JSON.stringify(bad));
   }
   // Providers: given, ascending, no duplicates, no zero address (raw calls: the SDK would sort).
-  const raw = (list: Address[]) => writeLedger(recorder, 'recordModelRound', [modelId, 1, h('r1'), h('c'), list]);
+  const raw = (list: Address[]) => writeModelRegistry(recorder, [modelId, 1, h('r1'), h('c'), list]);
   for (const list of [[], [b, a], [a, a], [zeroAddress, a]]) assert.equal((await refusal(raw(list))).errorName, 'ProvidersNotSorted', list.join(','));
   // Only accredited providers may be named: never a patient's (or anyone else's) address.
   const notProvider = await refusal(recordModelRound(recorder, { ...base, providers: [a, other.account!.address] }));

@@ -13,7 +13,7 @@ import { loadArima } from '../src/ml/arima.js';
 import { arimaForecaster, lastOrigins, naiveForecaster, newArimaStats, rollingOriginMae, seasonalNaiveForecaster } from '../src/ml/forecast.js';
 import { addIsoWeeks, formatIsoWeek, isoWeekOf, isoWeeksInYear, parseIsoWeek } from '../src/ml/iso-week.js';
 import { loadCampylobacterDe, loadFlu1918, loadInfluenzaDe, loadSalmonellaAgona, loadSars2003 } from '../src/ml/outbreak-data.js';
-import { normalDraw, seededRandom } from '../src/ml/random.js';
+import { normalDraw, seededRandom } from '../src/random.js';
 import { estimateRt, gammaQuantile } from '../src/ml/rt.js';
 
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);

@@ -21,7 +21,7 @@ import { LIFESTYLE_RULES, MODEL_RULE_ID, suggestLifestyle, type LifestyleRecord 
 import { explainPrediction, fitPlattScaling, fitRidgeLogistic, hashModel, predictLogit, predictProba, trainLogistic } from '../src/ml/logistic.js';
 import { rowOf, stackRows, takeLabels, takeRows, type Matrix } from '../src/ml/matrix.js';
 import { accuracy, auc, brierScore, reliability, stratifiedKFold, stratifiedSplit } from '../src/ml/metrics.js';
-import { normalDraw, seededRandom } from '../src/ml/random.js';
+import { normalDraw, seededRandom } from '../src/random.js';
 
 // ---------------------------------------------------------------------------------------------
 // Data

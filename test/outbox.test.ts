@@ -168,7 +168,7 @@ test('entries leave once confirmed deep enough, or when another transaction took
   assert.equal(reopened.stats.replaced, 1);
 });
 
-/** Grants `viewer` through `client` after the chain's next base fee was set to 1 gwei, then mines `blocks` empty blocks first. */
+/** Sets the base fee of the chain's next block. */
 const setBaseFee = (client: LedgerClient, wei: bigint) => rpc(client, 'anvil_setNextBlockBaseFeePerGas', [`0x${wei.toString(16)}`]);
 
 test('a rollback that brings back a higher base fee: the lost transaction is signed again at its nonce, never dropped', async (t) => {
@@ -188,14 +188,17 @@ test('a rollback that brings back a higher base fee: the lost transaction is sig
   for (let i = 0; i < 8; i++) await rpc(client, 'evm_mine');
   const lost = await grantViewer(client, { relationshipId, viewer: viewer.address, scope: SCOPE, expiresAt: 0 });
   await rpc(client, 'evm_revert', [snapshot]);
+  // A node restarted from that older state computes the next base fee from it (evm_revert alone keeps the lower one).
+  await setBaseFee(client, parseGwei('1'));
   assert.equal(await receiptOf(client, lost.transactionHash), null, 'the rollback took the acknowledged grant');
-  await assert.rejects(client.publicClient.sendRawTransaction({ serializedTransaction: outbox.entries().find((e) => e.hash === lost.transactionHash)!.raw }), /base fee/, 'its signed bytes cannot be mined any more');
+  const lostEntry = outbox.entries().find((e) => e.hash === lost.transactionHash)!;
+  await assert.rejects(client.publicClient.sendRawTransaction({ serializedTransaction: lostEntry.raw }), /base fee/, 'its signed bytes cannot be mined any more');
 
   await outbox.settle(client);
   const [entry] = outbox.entries().filter((e) => e.replaces?.includes(lost.transactionHash));
   assert.ok(entry, `the intent is kept, signed again: ${events.join(' ')}`);
   assert.deepEqual(events, [`resign:fee:${lost.transactionHash}->${entry.hash}`]);
-  assert.equal(entry.nonce, (await client.publicClient.getTransaction({ hash: lost.transactionHash }).catch(() => undefined))?.nonce ?? entry.nonce);
+  assert.equal(entry.nonce, lostEntry.nonce, 'at the same nonce: nothing signed later can pass it');
   assert.equal(((await receiptOf(client, entry.hash)) as { status: Hex }).status, '0x1');
   assert.ok(await granted(viewer.address), 'the grant the patient was told about holds');
 });
@@ -235,4 +238,28 @@ test('a node restart between reading the nonce and the receipt: the acknowledged
     'the next settle finds it lost and sends the same bytes',
   );
   assert.ok(await granted(viewer.address));
+});
+
+test('an intent whose nonce another transaction took (the key used elsewhere) is signed again at a fresh nonce: its effect still happens', async () => {
+  const file = join(dir, 'taken-nonce.json');
+  const viewer = await f.newAccount();
+  const account = patient.account!;
+  const pc = patient.publicClient;
+  const nonce = await pc.getTransactionCount({ address: account.address, blockTag: 'pending' });
+  const intent = { to: patient.contract, data: encodeFunctionData({ abi: medLedgerAbi, functionName: 'grantViewer', args: [relationshipId, viewer.address, SCOPE, 0n] }), gas: '200000' };
+  const fees = { type: 'eip1559' as const, maxFeePerGas: parseGwei('10'), maxPriorityFeePerGas: 1n };
+  const ours = await account.signTransaction({ to: intent.to, data: intent.data, gas: 200_000n, nonce, chainId: patient.chainId, ...fees });
+  const theirs = await account.signTransaction({ to: account.address, value: 1n, gas: 21_000n, nonce, chainId: patient.chainId, ...fees });
+  await pc.sendRawTransaction({ serializedTransaction: theirs });
+  fileOutboxStorage(file).save([{ hash: keccak256(ours), from: account.address.toLowerCase() as `0x${string}`, nonce, chainId: patient.chainId, raw: ours, intent }]);
+  const reasons: string[] = [];
+  const reopened = createOutbox(fileOutboxStorage(file), { onResign: (_e, _next, reason) => reasons.push(reason) });
+  const { resubmitted } = await reopened.settle(patient);
+  assert.deepEqual(reasons, ['nonce']);
+  assert.equal(resubmitted.length, 1);
+  assert.equal(resubmitted[0]!.nonce, nonce + 1, 'a fresh nonce, after the one taken');
+  assert.deepEqual(resubmitted[0]!.replaces, [keccak256(ours)]);
+  await pc.waitForTransactionReceipt({ hash: resubmitted[0]!.hash, pollingInterval: 10, timeout: 30_000 });
+  assert.ok(await granted(viewer.address));
+  assert.equal(reopened.stats.replaced, 0, 'nothing given up');
 });

@@ -128,7 +128,7 @@ const call: fc.Arbitrary<Call> = fc.oneof(
 );
 
 /** The relationship id a case names (a missing one for index 2). */
-const idOf = (rel: number) => rels[rel]?.id ?? ((BigInt(addr('a')) << 32n) | 9n);
+const idOf = (rel: number) => rels[rel]?.id ?? ((BigInt(addr('a')) << 96n) | 9n);
 const viewerOf = (name: string): Address => (name === 'zero' ? zeroAddress : addr(name));
 
 /** What the contract must do with `c` from `sender`: the error name, or undefined for success (and then the model is updated by `apply`). */

@@ -1,18 +1,48 @@
 /**
- * `medledger start` (what `npm start` runs): the whole system from one command — two providers'
+ * `medledger start --demo` (what `npm start` runs): the whole system from one command — two providers'
  * gatekeepers over seeded stores, the EHR Manager with its JSON-RPC relay — stopped cleanly by Ctrl-C,
- * the data directory reused by the next start and wiped by `medledger reset`.
+ * the data directory reused by the next start and wiped by `medledger reset`. Nothing it started
+ * outlives it: not after Ctrl-C, not after it is killed outright (issue 14 §1).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { once } from 'node:events';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../bench/harness/chain.js';
-import { cliEnv, runCli, startCli } from './helpers/cli.js';
+import { loadUsers } from '../src/keys/users.js';
+import { binary, cliEnv, groupAlive, killGroup, runCli, startCli } from './helpers/cli.js';
 
 const external = !!process.env.MEDLEDGER_RPC_URL;
 
-test('start runs the whole system, stops on Ctrl-C, reuses and resets its data directory', { skip: external && 'starts its own embedded node', timeout: 600_000 }, async () => {
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Waits (polling, up to `ms`) until `done()`; a condition about other processes, not a timing. */
+async function until(done: () => boolean, ms = 20_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  return done();
+}
+
+test('start refuses demo mode on a reachable host, and the whole system without demo users', async () => {
+  const env = cliEnv(tempDir('medledger-start-refuse-'));
+  const reachable = await runCli(['start', '--demo', '--host', '0.0.0.0'], env);
+  assert.equal(reachable.code, 1);
+  assert.match(reachable.stderr, /^medledger: demo mode .* cannot listen on 0\.0\.0\.0/);
+  const plain = await runCli(['start'], env);
+  assert.equal(plain.code, 1);
+  assert.match(plain.stderr, /start with --demo/);
+  assert.equal(plain.stderr.trim().split('\n').length, 1, plain.stderr);
+});
+
+test('start runs the whole system, stops on Ctrl-C, reuses and resets its data directory, and leaves no process behind', { skip: external && 'starts its own embedded node', timeout: 600_000 }, async () => {
   const dataDir = tempDir('medledger-start-');
   const env = cliEnv(dataDir);
   let started = await startCli(env, ['--patients', '2']);
@@ -21,6 +51,8 @@ test('start runs the whole system, stops on Ctrl-C, reuses and resets its data d
   assert.match(out, /seeded city-lab: \d+ resources of 2 patients/);
   const url = /EHR Manager: (http:\/\/\S+)/.exec(out)?.[1];
   assert.ok(url, out);
+  // The demo passwords are printed here, in the terminal, and only here.
+  for (const u of loadUsers(dataDir)) assert.match(out, new RegExp(`${u.name}\\s+${u.role}\\s+${u.address}\\s+password ${u.demoPassword}`));
 
   const page = await (await fetch(url)).text();
   assert.match(page, /<div id="root"><\/div>/, 'the built web app is served');
@@ -28,8 +60,10 @@ test('start runs the whole system, stops on Ctrl-C, reuses and resets its data d
   assert.deepEqual(config.providers.map((p) => p.name), ['st-marys', 'city-lab']);
   for (const p of config.providers) assert.equal((await fetch(`${p.gatekeeperUrl}/fhir/R4/metadata`)).status, 200);
   const alice = config.users.find((u) => u.name === 'alice')!;
+  const stMarys = config.users.find((u) => u.name === 'st-marys')!;
   const keystore = (await (await fetch(`${url}/api/keystores/${alice.address}`)).json()) as { crypto?: { ciphertext?: string } };
-  assert.ok(keystore.crypto?.ciphertext, 'the encrypted keystore, for decryption in the browser');
+  assert.ok(keystore.crypto?.ciphertext, 'a demo patient\'s encrypted keystore, for decryption in the browser');
+  assert.equal((await fetch(`${url}/api/keystores/${stMarys.address}`)).status, 404, 'never a provider\'s');
   assert.equal((await fetch(`${url}/api/keystores/0x${'0'.repeat(40)}`)).status, 404);
 
   // The relay passes what a wallet needs and nothing that administers the node.
@@ -40,17 +74,50 @@ test('start runs the whole system, stops on Ctrl-C, reuses and resets its data d
   assert.equal(admin.status, 403);
   assert.equal((await rpc([{ jsonrpc: '2.0', id: 3, method: 'eth_blockNumber' }, { jsonrpc: '2.0', id: 4, method: 'evm_mine' }])).status, 403, 'a batch with one admin call is refused whole');
 
+  // Ctrl-C: it stops, and so does everything it started (its process group is empty, the node gone).
+  let { nodePid } = JSON.parse(readFileSync(join(dataDir, 'node.json'), 'utf8')) as { nodePid: number };
+  assert.ok(alive(nodePid));
+  const pgid = started.child.pid!;
   started.child.kill('SIGINT');
-  const [code] = await once(started.child, 'exit');
-  assert.equal(code, 0, started.output());
+  assert.equal(await new Promise((r) => started.child.once('exit', r)), 0, started.output());
   assert.match(started.output(), /stopping/);
+  assert.equal(alive(nodePid), false, 'the chain node stopped with it');
+  assert.equal(await until(() => !groupAlive(pgid)), true, 'no process of its group remains');
 
   started = await startCli(env, ['--patients', '2']);
   assert.doesNotMatch(started.output(), /created demo user|seeded (st-marys|city-lab)/, 'the second start reuses keys, chain and stores');
-  started.child.kill('SIGINT');
-  await once(started.child, 'exit');
+
+  // Killed outright (no chance to clean up): its watchdog still stops the chain node.
+  ({ nodePid } = JSON.parse(readFileSync(join(dataDir, 'node.json'), 'utf8')) as { nodePid: number });
+  const killedGroup = started.child.pid!;
+  process.kill(killedGroup, 'SIGKILL');
+  assert.equal(await until(() => !alive(nodePid)), true, 'the chain node did not outlive a SIGKILLed medledger start');
+  assert.equal(await until(() => !groupAlive(killedGroup)), true, 'no process of its group remains');
+  await started.stop();
 
   const reset = await runCli(['reset', '--yes'], env);
   assert.equal(reset.code, 0, reset.stderr);
   assert.equal(existsSync(dataDir), false);
+});
+
+test('when whatever started it dies, start stops and takes its chain node with it', { skip: external && 'starts its own embedded node', timeout: 300_000 }, async () => {
+  const dataDir = tempDir('medledger-orphan-');
+  // A parent standing in for a test runner or a terminal: it starts `medledger start`, then is SIGKILLed.
+  const script = `const c = require('node:child_process').spawn(process.execPath, ${JSON.stringify([binary(), 'start', '--demo', '--chain-only'])}, { stdio: 'inherit' }); console.log('start pid ' + c.pid);`;
+  const parent = spawn(process.execPath, ['-e', script], { env: cliEnv(dataDir), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  parent.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  parent.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  try {
+    assert.equal(await until(() => out.includes('Stop with Ctrl-C'), 240_000), true, out);
+    const startPid = Number(/start pid (\d+)/.exec(out)![1]);
+    const { nodePid } = JSON.parse(readFileSync(join(dataDir, 'node.json'), 'utf8')) as { nodePid: number };
+    process.kill(parent.pid!, 'SIGKILL');
+    assert.equal(await until(() => !alive(startPid)), true, `medledger start outlived its parent:\n${out}`);
+    assert.equal(await until(() => !alive(nodePid)), true, 'its chain node outlived it');
+    assert.match(out, /stopping… \(parent gone\)/);
+    assert.equal(await until(() => !groupAlive(parent.pid!)), true, 'no process of the group remains');
+  } finally {
+    killGroup(parent.pid!);
+  }
 });

@@ -11,6 +11,8 @@ export interface LedgerClient {
   chainId: number;
   /** Block the contract was deployed in: event scans start here. */
   deployBlock: bigint;
+  /** The ModelRegistry deployed beside MedLedger (src/sdk/models.ts); absent in older deployments. */
+  modelRegistry?: Address;
   /** Signer for writes and EIP-712 signatures; absent on read-only clients. */
   account?: LocalAccount;
   pollingIntervalMs: number;
@@ -23,6 +25,7 @@ export interface Deployment {
   chainId: number;
   contract: Address;
   deployBlock: bigint;
+  modelRegistry?: Address;
 }
 
 /** Connects to a deployment, optionally as `account`. */
@@ -36,6 +39,7 @@ export function createLedgerClient(
     contract: deployment.contract,
     chainId: deployment.chainId,
     deployBlock: deployment.deployBlock,
+    ...(deployment.modelRegistry ? { modelRegistry: deployment.modelRegistry } : {}),
     account: options.account,
     pollingIntervalMs,
   };

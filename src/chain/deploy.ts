@@ -1,12 +1,13 @@
 /**
- * Deploys the MedLedger contract once and records the deployment in the data directory.
+ * Deploys the MedLedger contract, and the ModelRegistry beside it, once and records the deployment in
+ * the data directory.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Address, LocalAccount, PublicClient } from 'viem';
 import { writePrivateFile } from '../keys/users.js';
 import type { Deployment } from './client.js';
-import { medLedgerAbi, medLedgerBytecode } from './generated/contracts.js';
+import { medLedgerAbi, medLedgerBytecode, modelRegistryAbi, modelRegistryBytecode } from './generated/contracts.js';
 import { deployRaw } from './write.js';
 
 /** What deployment.json holds: the deployment, minus the RPC URL, which can change between starts. */
@@ -15,6 +16,8 @@ export interface DeploymentRecord {
   contract: Address;
   deployBlock: string;
   governor: Address;
+  /** The ModelRegistry reading this MedLedger's accreditation; absent in deployments made before it. */
+  modelRegistry?: Address;
 }
 
 const recordFile = (dataDir: string) => join(dataDir, 'deployment.json');
@@ -28,7 +31,7 @@ export function writeDeploymentRecord(dataDir: string, record: DeploymentRecord)
   writePrivateFile(recordFile(dataDir), JSON.stringify(record, null, 2));
 }
 
-/** Deploys MedLedger with `governor` as the accrediting authority. */
+/** Deploys MedLedger with `governor` as the accrediting authority, then the ModelRegistry that reads it. */
 export async function deployMedLedger(
   publicClient: PublicClient,
   deployer: LocalAccount,
@@ -43,7 +46,15 @@ export async function deployMedLedger(
     { abi: medLedgerAbi, bytecode: medLedgerBytecode, args: [governor] },
     pollingIntervalMs,
   );
-  return { chainId, contract: receipt.contractAddress!, deployBlock: receipt.blockNumber.toString(), governor };
+  const contract = receipt.contractAddress!;
+  const registry = await deployRaw(
+    publicClient,
+    deployer,
+    chainId,
+    { abi: modelRegistryAbi, bytecode: modelRegistryBytecode, args: [contract] },
+    pollingIntervalMs,
+  );
+  return { chainId, contract, deployBlock: receipt.blockNumber.toString(), governor, modelRegistry: registry.contractAddress! };
 }
 
 /** Throws unless `record` points at deployed code on the connected chain. */
@@ -61,5 +72,11 @@ export async function assertDeployed(publicClient: PublicClient, record: Deploym
 }
 
 export function toDeployment(record: DeploymentRecord, rpcUrl: string): Deployment {
-  return { rpcUrl, chainId: record.chainId, contract: record.contract, deployBlock: BigInt(record.deployBlock) };
+  return {
+    rpcUrl,
+    chainId: record.chainId,
+    contract: record.contract,
+    deployBlock: BigInt(record.deployBlock),
+    ...(record.modelRegistry ? { modelRegistry: record.modelRegistry } : {}),
+  };
 }

@@ -45,11 +45,22 @@ const timeOf = (seconds: number) => (seconds ? new Date(seconds * 1000).toISOStr
 const statementFile = (dataDir: string, provider: Address, patient: Address) =>
   join(dataDir, 'local', 'break-glass', `${provider.toLowerCase()}-${patient.toLowerCase()}.json`);
 
-export function addCareCommands({ program, patient, provider, withLedger, print }: CareCommandDeps): void {
-  const forOption = () => program.opts<{ for?: string }>().for;
-  const acting = (me: LedgerClient, cfg: Config) => actingPatient(me, cfg.dataDir, forOption());
+/** The dependencies, and the patient a patient command acts for. */
+interface Care extends CareCommandDeps {
+  acting: (me: LedgerClient, cfg: Config) => Promise<Address>;
+}
 
-  // ------------------------------------------------------------ patient: delegates
+export function addCareCommands(deps: CareCommandDeps): void {
+  const care: Care = { ...deps, acting: (me, cfg) => actingPatient(me, cfg.dataDir, deps.program.opts<{ for?: string }>().for) };
+  addDelegateCommands(care);
+  addRecoveryCommands(care);
+  addPatientBreakGlassCommands(care);
+  addProviderBreakGlassCommands(care);
+  addGuardianCommands(care);
+}
+
+/** patient delegate, delegates. */
+function addDelegateCommands({ patient, withLedger, print, acting }: Care): void {
   patient
     .command('delegate <delegate>')
     .description('let someone act for you (a parent, a carer) with some permissions, until an expiry; --can none removes them')
@@ -75,8 +86,10 @@ export function addCareCommands({ program, patient, provider, withLedger, print 
     .command('delegates')
     .description('your delegates and what they may do')
     .action(() => withLedger(async ({ cfg, me }) => print(await sdk.delegatesOf(me, await acting(me, cfg)))));
+}
 
-  // ------------------------------------------------------------ patient: guardians and recovery
+/** patient set-guardians, recovery, cancel-recovery. */
+function addRecoveryCommands({ patient, withLedger, print, acting }: Care): void {
   patient
     .command('set-guardians [guardians...]')
     .description('name the guardians who together can move your identity to a new key if you lose yours (none: remove them)')
@@ -107,8 +120,10 @@ export function addCareCommands({ program, patient, provider, withLedger, print 
         console.log(`cancelled the recovery of ${self}`);
       }),
     );
+}
 
-  // ------------------------------------------------------------ patient: break-glass
+/** patient break-glass allow|forbid|list|close. */
+function addPatientBreakGlassCommands({ patient, withLedger, print, acting }: Care): void {
   const patientGlass = patient.command('break-glass').description('emergency access to your records: allow or forbid it, see and close openings');
   for (const [name, allowed] of [['allow', true], ['forbid', false]] as const) {
     patientGlass
@@ -147,8 +162,10 @@ export function addCareCommands({ program, patient, provider, withLedger, print 
         console.log(`closed ${who}'s emergency access to ${self}`);
       }),
     );
+}
 
-  // ------------------------------------------------------------ provider: break-glass
+/** provider break-glass open|close|read. */
+function addProviderBreakGlassCommands({ provider, withLedger, print }: Care): void {
   const providerGlass = provider.command('break-glass').description("emergency read of a patient's emergency data set without consent (recorded on chain, shown to the patient)");
   providerGlass
     .command('open <patient>')
@@ -192,8 +209,10 @@ export function addCareCommands({ program, patient, provider, withLedger, print 
         print(Object.fromEntries(types.map((t, i) => [t, (bundles[i]!.body.entry ?? []).map((e) => e.resource)])));
       }),
     );
+}
 
-  // ------------------------------------------------------------ guardians
+/** guardian approve|finalize|status|patients. */
+function addGuardianCommands({ program, withLedger, print }: Care): void {
   const guardian = program.command('guardian').description('guardian steps: recover a patient who lost their key (run with --as <guardian>)');
   guardian
     .command('approve <patient>')

@@ -1,6 +1,7 @@
 /**
- * Demo users, generated on the first `medledger start` of a data directory: keys and passwords are
- * random and live only there (never in the repository).
+ * Demo users, generated on the first `medledger start --demo` of a data directory: keys and passwords
+ * are random and live only there (never in the repository); storing them marks it as a demo data
+ * directory (see src/keys/users.ts), the only kind where the CLI uses a stored password.
  */
 import { randomBytes } from 'node:crypto';
 import type { ChainRuntime } from '../chain/runtime.js';

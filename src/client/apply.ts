@@ -6,8 +6,8 @@
 import type { Address } from 'viem';
 import type { Db } from '../records/db.js';
 import { sql } from '../records/sql.js';
-import { STATUSES } from '../sdk/relationships.js';
-import { patientOf } from '../sdk/relationships.js';
+import type { Notification } from '../protocol/notifications.js';
+import { hashQuery, patientOf, STATUSES } from '../sdk/relationships.js';
 
 export interface ClientEvent {
   blockNumber: bigint;
@@ -19,35 +19,7 @@ export interface ClientEvent {
   args: Record<string, string | number | boolean | readonly string[]>;
 }
 
-export interface Notification {
-  kind:
-    | 'new-record'
-    | 'updated-record'
-    | 'awaiting-approval'
-    | 'status-changed'
-    | 'grant-received'
-    | 'grant-revoked'
-    | 'audit-anchored'
-    /** Off-chain, from a gatekeeper: someone other than the patient read through a grant. */
-    | 'grant-used'
-    /** Off-chain, from the clock: a grant's expiry passed. */
-    | 'grant-expired'
-    /** A provider opened an emergency read of the patient's record without consent (or closed it: payload.closed). */
-    | 'break-glass'
-    /** A guardian approved moving the patient's identity to a new key (told at the first approval, so one rogue guardian cannot act unseen). */
-    | 'recovery-approved'
-    /** Guardians scheduled moving the patient's identity to a new key: the current key can still cancel. */
-    | 'recovery-scheduled'
-    /** The user was named a guardian of a patient (or removed: payload.removed). */
-    | 'guardian-named'
-    /** The patient's identity moved to a new key (guardian recovery). */
-    | 'key-moved'
-    /** The patient named (changed, or removed: no permissions) a delegate. */
-    | 'delegate-set';
-  relationshipId?: string;
-  blockNumber: string;
-  payload: Record<string, unknown>;
-}
+export type { Notification } from '../protocol/notifications.js';
 
 /** Whether an event concerns `user`, given the relationships the user is already part of. */
 export function concerns(event: ClientEvent, user: Address, relationships: ReadonlySet<string>, providers: ReadonlySet<string>): boolean {
@@ -174,7 +146,7 @@ export async function applyEvent(tx: Db, event: ClientEvent): Promise<void> {
       return;
     case 'ViewerGranted':
       await tx.query(sql`INSERT INTO client_grants (relationship_id, viewer, scope_hash, scope, expires_at)
-        VALUES (${id}, ${a.viewer}, ${a.scopeHash}, ${a.scope}, ${String(a.expiresAt)})
+        VALUES (${id}, ${a.viewer}, ${hashQuery(String(a.scope))}, ${a.scope}, ${String(a.expiresAt)})
         ON CONFLICT (relationship_id, viewer, scope_hash) DO UPDATE SET scope = EXCLUDED.scope, expires_at = EXCLUDED.expires_at`);
       return;
     case 'ViewerRevoked':

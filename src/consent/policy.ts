@@ -38,9 +38,11 @@ export const SENSITIVE_LABELS = [
  */
 const SENSITIVE_TOKENS: readonly string[] = SENSITIVE_LABELS.flatMap(({ system, code }) => [`${system}|${code}`, code]);
 
+/** A grant to a viewer (MedLedger grantViewer): a scope of one patient's records, until an expiry. */
 export interface ViewerGrant {
+  /** The patient's id in this store. */
   patientId: string;
-  /** The on-chain grant scope, e.g. `Observation?category=laboratory` (src/consent/query.ts). */
+  /** The on-chain grant scope, e.g. `Observation?category=laboratory` (src/protocol/pointer-query.ts). */
   scope: string;
   /** Unix seconds; 0 = no expiry (MedLedger.sol grantViewer). */
   expiresAt: number;

@@ -19,7 +19,7 @@
  * the `surveillance` package's algo.farrington) compares week t with the same weeks ±w of the
  * previous b years instead.
  */
-import { normalDraw, seededRandom } from './random.js';
+import { normalDraw, seededRandom } from '../random.js';
 
 export interface Detection {
   /** The detector's statistic at each week; NaN where there is not enough history yet. */

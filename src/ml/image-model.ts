@@ -17,7 +17,7 @@ import { useImageBackend } from './image-backend.js';
 import { decodePng, isPng } from './image-png.js';
 import type { ImageSet } from './images.js';
 import { auc } from './metrics.js';
-import { seededRandom, shuffleInPlace } from './random.js';
+import { seededRandom, shuffleInPlace } from '../random.js';
 
 export interface ImagePrediction {
   /** Name of the most likely label (e.g. "pneumonia"). */

@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataDir } from './data-dir.js';
-import { seededRandom, shuffleInPlace } from './random.js';
+import { seededRandom, shuffleInPlace } from '../random.js';
 
 export const IMAGE_SETS = ['pneumoniamnist', 'breastmnist'] as const;
 export type ImageSetName = (typeof IMAGE_SETS)[number];

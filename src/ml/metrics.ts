@@ -2,7 +2,7 @@
  * Evaluation: discrimination (AUC), accuracy, calibration (Brier score, reliability bins) and
  * stratified k-fold splits with a seeded shuffle.
  */
-import { seededRandom, shuffleInPlace } from './random.js';
+import { seededRandom, shuffleInPlace } from '../random.js';
 
 /**
  * Area under the ROC curve by ranks (the Mann–Whitney U statistic over n₊·n₋): the chance that a

@@ -8,7 +8,7 @@
  * - macro-F1, the headline metric (every class weighs the same, so the large catch-all class
  *   cannot carry the score).
  */
-import { seededRandom, shuffleInPlace } from './random.js';
+import { seededRandom, shuffleInPlace } from '../random.js';
 
 /** A few very common English function words; they add nothing to a topic and bloat the bigrams. */
 const STOPWORDS = new Set(

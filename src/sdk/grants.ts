@@ -91,7 +91,7 @@ export async function grantsReceived(client: LedgerClient, { viewer, blockNumber
   const at = blockNumber ?? (await pc.getBlockNumber({ cacheTime: 0 }));
   const logs = await pc.getLogs({ address: client.contract, event: viewerGranted, args: { viewer }, fromBlock: client.deployBlock, toBlock: at });
   const seen = new Map<string, { relationshipId: bigint; scope: string }>();
-  for (const l of logs) seen.set(`${l.args.relationshipId}:${l.args.scopeHash}`, { relationshipId: l.args.relationshipId!, scope: l.args.scope! });
+  for (const l of logs) seen.set(`${l.args.relationshipId}:${hashQuery(l.args.scope!)}`, { relationshipId: l.args.relationshipId!, scope: l.args.scope! });
   const read = { address: client.contract, abi: medLedgerAbi, blockNumber: at } as const;
   const grants = await Promise.all(
     [...seen.values()].map(async ({ relationshipId, scope }): Promise<ReceivedGrant | undefined> => {

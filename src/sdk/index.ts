@@ -28,6 +28,7 @@ export {
   getPointer,
   hashQuery,
   patientOf,
+  relationshipIdFor,
   removePointer,
   respond,
   setStatus,
@@ -39,6 +40,7 @@ export { checkAccess, grantViewer, revokeViewer, ScopeTooWideError } from './gra
 export {
   listProviderRelationships,
   readSummary,
+  relationshipIdsOf,
   readSummary as listRelationships,
   restoreFromChain,
   type GrantState,
@@ -92,4 +94,13 @@ export {
   setGuardians,
   type RecoveryState,
 } from './recovery.js';
-export { lastModelRound, modelHistory, modelIdOf, modelRecordOf, recordModelRound, type ModelRecord, type ModelRound } from './models.js';
+export {
+  lastModelRound,
+  modelHistory,
+  modelIdOf,
+  modelRecordOf,
+  recordModelRound,
+  writeModelRegistry,
+  type ModelRecord,
+  type ModelRound,
+} from './models.js';

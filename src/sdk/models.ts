@@ -1,18 +1,35 @@
 /**
  * Model provenance on chain: which consent set and which providers' data each trained model (or
  * each round of a federated run) came from. Anyone may record; a record is its recorder's claim, so
- * it is looked up by (recorder, model hash). See the model registry section of MedLedger.sol.
+ * it is looked up by (recorder, model hash). The records live in the ModelRegistry contract deployed
+ * beside MedLedger (contracts/ModelRegistry.sol; its address is `client.modelRegistry`).
  *
  * @example
  * const modelHash = hashModel(model);
  * await recordModelRound(researcher, { modelId: modelIdOf('cardio-risk-2025'), round: 1, modelHash, consentSetHash, providers });
  * const record = await modelRecordOf(anyone, { recorder: researcherAddress, modelHash });
  */
-import { getAbiItem, getAddress, keccak256, stringToHex, type Address, type Hex } from 'viem';
+import {
+  encodeFunctionData,
+  getAbiItem,
+  getAddress,
+  keccak256,
+  stringToHex,
+  type Address,
+  type ContractFunctionArgs,
+  type Hex,
+  type TransactionReceipt,
+} from 'viem';
 import type { LedgerClient } from '../chain/client.js';
-import { medLedgerAbi } from '../chain/generated/contracts.js';
-import { writeLedger } from '../chain/write.js';
+import { modelRegistryAbi } from '../chain/generated/contracts.js';
+import { LedgerError, sendRaw, toLedgerError } from '../chain/write.js';
 import { txResult, type TxResult } from './registrar.js';
+
+/** The ModelRegistry of the client's deployment. */
+function registryOf(client: LedgerClient): Address {
+  if (!client.modelRegistry) throw new Error('this deployment has no ModelRegistry (deployed before it existed: redeploy, or set its address)');
+  return client.modelRegistry;
+}
 
 /** A model id from a human-readable name (the contract takes any non-zero bytes32). */
 export function modelIdOf(name: string): Hex {
@@ -35,8 +52,27 @@ export async function recordModelRound(
   params: { modelId: Hex; round: number; modelHash: Hex; consentSetHash: Hex; providers: readonly Address[] },
 ): Promise<TxResult & { providers: Address[] }> {
   const providers = sortAddresses(params.providers);
-  const receipt = await writeLedger(client, 'recordModelRound', [params.modelId, params.round, params.modelHash, params.consentSetHash, providers]);
+  const receipt = await writeModelRegistry(client, [params.modelId, params.round, params.modelHash, params.consentSetHash, providers]);
   return { ...txResult(receipt), providers };
+}
+
+/**
+ * Sends recordModelRound with `args` as given (no sorting), as writeLedger (src/chain/write.ts) does
+ * for MedLedger: the estimate surfaces the contract's custom error as a LedgerError.
+ */
+export async function writeModelRegistry(
+  client: LedgerClient,
+  args: ContractFunctionArgs<typeof modelRegistryAbi, 'nonpayable', 'recordModelRound'>,
+): Promise<TransactionReceipt> {
+  if (!client.account) throw new Error('recording a model round needs a signing account');
+  const account = client.account;
+  const address = registryOf(client);
+  const call = { abi: modelRegistryAbi, functionName: 'recordModelRound', args } as const;
+  const gas = await client.publicClient.estimateContractGas({ ...call, address, account }).catch(toLedgerError);
+  const tx = { to: address, data: encodeFunctionData(call), gas: (gas * 12n) / 10n + 5_000n };
+  const receipt = await sendRaw(client.publicClient, account, client.chainId, tx, client.pollingIntervalMs, client.outbox);
+  if (receipt.status !== 'success') throw new LedgerError('Reverted', [], `transaction ${receipt.transactionHash} reverted`);
+  return receipt;
 }
 
 /** What a recorder recorded for a model. */
@@ -53,8 +89,8 @@ export async function modelRecordOf(
   { recorder, modelHash, blockNumber }: { recorder: Address; modelHash: Hex; blockNumber?: bigint },
 ): Promise<ModelRecord | undefined> {
   const r = await client.publicClient.readContract({
-    abi: medLedgerAbi,
-    address: client.contract,
+    abi: modelRegistryAbi,
+    address: registryOf(client),
     functionName: 'modelRecordOf',
     args: [recorder, modelHash],
     blockNumber,
@@ -64,7 +100,7 @@ export async function modelRecordOf(
 
 /** The last round of `modelId` that `recorder` recorded (0 = none). */
 export async function lastModelRound(client: LedgerClient, { recorder, modelId }: { recorder: Address; modelId: Hex }): Promise<number> {
-  return client.publicClient.readContract({ abi: medLedgerAbi, address: client.contract, functionName: 'lastModelRound', args: [recorder, modelId] });
+  return client.publicClient.readContract({ abi: modelRegistryAbi, address: registryOf(client), functionName: 'lastModelRound', args: [recorder, modelId] });
 }
 
 /** One recorded round, as its event has it. */
@@ -79,7 +115,7 @@ export interface ModelRound {
   transactionHash: Hex;
 }
 
-const modelRoundRecorded = getAbiItem({ abi: medLedgerAbi, name: 'ModelRoundRecorded' });
+const modelRoundRecorded = getAbiItem({ abi: modelRegistryAbi, name: 'ModelRoundRecorded' });
 
 /**
  * Recorded rounds from the ModelRoundRecorded events, oldest first, filtered by any of model id,
@@ -90,7 +126,7 @@ export async function modelHistory(
   filter: { modelId?: Hex; modelHash?: Hex; recorder?: Address; toBlock?: bigint },
 ): Promise<ModelRound[]> {
   const logs = await client.publicClient.getLogs({
-    address: client.contract,
+    address: registryOf(client),
     event: modelRoundRecorded,
     args: { modelId: filter.modelId, modelHash: filter.modelHash, recorder: filter.recorder },
     fromBlock: client.deployBlock,

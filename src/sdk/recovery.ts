@@ -17,6 +17,7 @@ import type { LedgerClient } from '../chain/client.js';
 import { medLedgerAbi } from '../chain/generated/contracts.js';
 import { writeLedger } from '../chain/write.js';
 import { ROLES, txResult, type TxResult } from './registrar.js';
+import { relationshipIdsOf } from './summary.js';
 
 /** MedLedger PatientControl: waiting period when none is set, and its bounds (seconds); most guardians. */
 export const DEFAULT_RECOVERY_DELAY = 2 * 86_400;
@@ -84,9 +85,16 @@ export async function cancelRecovery(client: LedgerClient, { patient }: { patien
   return txResult(await writeLedger(client, 'cancelRecovery', [patient]));
 }
 
-/** Moves `patient` to the scheduled key once the waiting period is over. Anyone may send it. */
+/**
+ * Moves `patient` to the scheduled key once the waiting period is over. Anyone may send it. At the
+ * patient's first recovery the contract needs every relationship id of the patient (it marks each as
+ * asking for the new key, and checks the list is complete): they are read from the chain here.
+ */
 export async function finalizeRecovery(client: LedgerClient, { patient }: { patient: Address }): Promise<TxResult> {
-  return txResult(await writeLedger(client, 'finalizeRecovery', [patient]));
+  const account = await client.publicClient.readContract({ abi: medLedgerAbi, address: client.contract, functionName: 'accountOf', args: [patient] });
+  // Ascending, as the contract requires (that is how it knows no id is named twice).
+  const ids = account.keyMoved ? [] : (await relationshipIdsOf(client, patient)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return txResult(await writeLedger(client, 'finalizeRecovery', [patient, ids]));
 }
 
 const guardiansSet = getAbiItem({ abi: medLedgerAbi, name: 'GuardiansSet' });

@@ -2,7 +2,7 @@
  * Provider and patient actions on relationships: pointers (query + data hash) and Summary status.
  * Queries are validated against the on-chain-safe grammar and normalised before they are hashed.
  */
-import { decodeEventLog, keccak256, stringToHex, type Address, type Hex } from 'viem';
+import { decodeEventLog, encodeAbiParameters, keccak256, stringToHex, type Address, type Hex } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
 import { medLedgerAbi } from '../chain/generated/contracts.js';
 import { LedgerError, writeLedger } from '../chain/write.js';
@@ -19,7 +19,16 @@ export function hashQuery(query: string): Hex {
 
 /** The patient of a relationship id (its upper 160 bits). */
 export function patientOf(relationshipId: bigint): Address {
-  return `0x${(relationshipId >> 32n).toString(16).padStart(40, '0')}` as Address;
+  return `0x${(relationshipId >> 96n).toString(16).padStart(40, '0')}` as Address;
+}
+
+/**
+ * The id the relationship between `patient` and `provider` has (or would have), as the contract
+ * derives it: the patient in the upper 160 bits, 96 bits of keccak256(abi.encode(patient, provider)).
+ */
+export function relationshipIdFor(patient: Address, provider: Address): bigint {
+  const tag = BigInt(keccak256(encodeAbiParameters([{ type: 'address' }, { type: 'address' }], [patient, provider]))) & ((1n << 96n) - 1n);
+  return (BigInt(patient) << 96n) | tag;
 }
 
 /** The relationship between `patient` and `provider`, or undefined. */

@@ -1,7 +1,8 @@
 /**
- * Reads a patient's Summary from the chain alone: relationship ids and records from storage, query and
- * scope texts from events, each text checked against the hash kept in storage. This is what a patient
- * who deleted everything local uses to rebuild every pointer and grant (backup / restore).
+ * Reads a patient's Summary from the chain alone: relationship ids from events (checked against the
+ * count in storage), records from storage, query and scope texts from events, each text checked
+ * against the hash kept in storage. This is what a patient who deleted everything local uses to
+ * rebuild every pointer and grant (backup / restore).
  */
 import { getAbiItem, type Address, type Hex } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
@@ -43,13 +44,34 @@ const pointerAdded = getAbiItem({ abi: medLedgerAbi, name: 'PointerAdded' });
 const viewerGranted = getAbiItem({ abi: medLedgerAbi, name: 'ViewerGranted' });
 const relationshipAdded = getAbiItem({ abi: medLedgerAbi, name: 'RelationshipAdded' });
 
+/**
+ * Every relationship id of `patient` at `blockNumber` (default: latest), in the order they were
+ * opened. The contract keeps
+ * no list (README, "Contract design and gas"): the ids come from the RelationshipAdded events, indexed
+ * by patient, and are checked against the account's relationshipCount, so a node that pruned or cut
+ * short its logs is an error rather than a silently shorter Summary.
+ */
+export async function relationshipIdsOf(client: LedgerClient, patient: Address, blockNumber?: bigint): Promise<bigint[]> {
+  const pc = client.publicClient;
+  const at = blockNumber ?? (await pc.getBlockNumber({ cacheTime: 0 }));
+  const [account, logs] = await Promise.all([
+    pc.readContract({ address: client.contract, abi: medLedgerAbi, functionName: 'accountOf', args: [patient], blockNumber: at }),
+    pc.getLogs({ address: client.contract, event: relationshipAdded, args: { patient }, fromBlock: client.deployBlock, toBlock: at }),
+  ]);
+  const ids = [...new Set(logs.map((l) => l.args.relationshipId!))];
+  if (ids.length !== account.relationshipCount) {
+    throw new Error(`patient ${patient}: ${account.relationshipCount} relationships on chain but ${ids.length} found in events`);
+  }
+  return ids;
+}
+
 /** Reads every relationship, live pointer and live grant of `patient`, consistently at one block. */
 export async function readSummary(client: LedgerClient, patient: Address): Promise<Summary> {
   const { publicClient: pc, contract: address } = client;
   // Not viem's cached number: a summary read right after the caller's own transaction must include it.
   const blockNumber = await pc.getBlockNumber({ cacheTime: 0 });
   const at = { address, abi: medLedgerAbi, blockNumber } as const;
-  const ids = await pc.readContract({ ...at, functionName: 'relationshipsOf', args: [patient] });
+  const ids = await relationshipIdsOf(client, patient, blockNumber);
   if (ids.length === 0) return { patient, blockNumber: blockNumber.toString(), relationships: [] };
 
   const range = { address, fromBlock: client.deployBlock, toBlock: blockNumber } as const;
@@ -64,7 +86,7 @@ export async function readSummary(client: LedgerClient, patient: Address): Promi
   for (const log of pointerLogs) queries.set(`${log.args.relationshipId}:${log.args.queryHash}`, { id: log.args.relationshipId!, query: log.args.query! });
   const scopes = new Map<string, { id: bigint; viewer: Address; scope: string }>();
   for (const log of grantLogs) {
-    scopes.set(`${log.args.relationshipId}:${log.args.viewer}:${log.args.scopeHash}`, {
+    scopes.set(`${log.args.relationshipId}:${log.args.viewer}:${hashQuery(log.args.scope!)}`, {
       id: log.args.relationshipId!,
       viewer: log.args.viewer!,
       scope: log.args.scope!,

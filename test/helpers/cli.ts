@@ -1,7 +1,8 @@
 /**
  * Runs the real `medledger` binary as a child process: bin/medledger.js on the compiled dist/src,
  * as users run it. dist/src is brought up to date with src/ first (a hash check when nothing
- * changed), so a test run directly with `node --test` never exercises a stale build.
+ * changed), so a test run directly with `node --test` never exercises a stale build; type errors do
+ * not stop it (`npm test` typechecks on its own), as they did not when tsx ran the CLI.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -12,8 +13,9 @@ export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(REPO, 'bin', 'medledger.js');
 
 let built = false;
-function binary(): string {
-  if (!built) buildDist();
+/** bin/medledger.js, with dist/src brought up to date first. */
+export function binary(): string {
+  if (!built) buildDist({ lenient: true });
   built = true;
   return BIN;
 }
@@ -38,25 +40,80 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResul
   });
 }
 
-/** Starts `medledger start` and resolves once it prints that it is running. */
-export async function startCli(env: NodeJS.ProcessEnv, args: string[] = ['--chain-only']): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, [binary(), 'start', ...args], { env, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `medledger start` children still running, killed with their whole process group if this test process exits first. */
+const groups = new Set<number>();
+process.once('exit', () => {
+  for (const pgid of groups) killGroup(pgid);
+});
+
+/** SIGKILLs every process left in the group `pgid` (a `medledger start` and whatever it started). */
+export function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // ESRCH: nothing left.
+  }
+}
+
+/** Whether any process of group `pgid` is still alive. */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface StartedCli {
+  child: ChildProcess;
+  output: () => string;
+  /** Stops it with `signal` (Ctrl-C by default), waits for it to exit, and kills whatever it left behind. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * Starts `medledger start` (in demo mode unless `demo: false`) in its own process group and resolves
+ * once it prints that it is running. Whatever it starts is killed with the group when the test ends.
+ */
+export async function startCli(env: NodeJS.ProcessEnv, args: string[] = ['--chain-only'], { demo = true } = {}): Promise<StartedCli> {
+  const argv = demo && !args.includes('--demo') ? ['--demo', ...args] : args;
+  const child = spawn(process.execPath, [binary(), 'start', ...argv], { env, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const pgid = child.pid!;
+  groups.add(pgid);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`medledger start did not come up:\n${out}`)), 240_000);
-    const check = () => {
-      if (out.includes('Stop with Ctrl-C')) {
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`medledger start did not come up:\n${out}`)), 240_000);
+      const check = () => {
+        if (out.includes('Stop with Ctrl-C')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout!.on('data', check);
+      child.once('exit', (code) => {
         clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`medledger start exited with ${code}:\n${out}`));
+        reject(new Error(`medledger start exited with ${code}:\n${out}`));
+      });
     });
-  });
-  return { child, output: () => out };
+  } catch (err) {
+    killGroup(pgid);
+    groups.delete(pgid);
+    throw err;
+  }
+  return {
+    child,
+    output: () => out,
+    async stop(signal = 'SIGINT') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const code = await exited;
+      killGroup(pgid);
+      groups.delete(pgid);
+      return code;
+    },
+  };
 }

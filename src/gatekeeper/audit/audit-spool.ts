@@ -55,14 +55,26 @@ const field = (s: string | null) => (s === null ? '\\N' : /[\\\t\n\r\0]/.test(s)
 /** The seq of the line at `at` of a segment. */
 const seqAt = (bytes: Buffer, at: number) => Number(bytes.toString('latin1', at, bytes.indexOf(0x09, at)));
 
-/** Opens the spool in `dataDir`, the directory of PGlite database `db`, moving what an earlier run left in it. */
-export async function openAuditSpool(db: Db, dataDir: string): Promise<AuditSpool> {
-  if (db.kind !== 'pglite') throw new Error('an audit spool needs PGlite, which reads it from its own data directory');
+/** Where segment `slot` lies, and the COPY that moves it into audit_log. */
+interface Segments {
+  file(slot: number): string;
+  copy(slot: number): Promise<unknown>;
+}
+
+async function segmentsOf(db: Db, dataDir: string): Promise<Segments> {
   // Where PGlite sees its data directory (its own file system mounts it).
   const [mount] = await db.query<{ dir: string }>(sql`SELECT current_setting('data_directory') AS dir`);
-  const file = (slot: number) => join(dataDir, `${PREFIX}${slot}`);
-  const copy = (slot: number) => db.query(raw(`COPY audit_log (seq, recorded, patient_id, requester, leaf, event) FROM '${mount!.dir}/${PREFIX}${slot}'`));
+  return {
+    file: (slot) => join(dataDir, `${PREFIX}${slot}`),
+    copy: (slot) => db.query(raw(`COPY audit_log (seq, recorded, patient_id, requester, leaf, event) FROM '${mount!.dir}/${PREFIX}${slot}'`)),
+  };
+}
 
+/**
+ * Moves what an earlier run left in the spool: a segment whose first row is in audit_log already is
+ * deleted, the others are moved oldest first, cut at their last whole line. Returns the last seq.
+ */
+async function moveLeftovers(db: Db, dataDir: string, { file, copy }: Segments): Promise<number> {
   const [stored] = await db.query<{ max: string }>(sql`SELECT coalesce(max(seq), 0)::text AS max FROM audit_log`);
   let seq = Number(stored!.max);
   const found = readdirSync(dataDir)
@@ -81,6 +93,14 @@ export async function openAuditSpool(db: Db, dataDir: string): Promise<AuditSpoo
     }
     unlinkSync(file(slot));
   }
+  return seq;
+}
+
+/** Opens the spool in `dataDir`, the directory of PGlite database `db`, moving what an earlier run left in it. */
+export async function openAuditSpool(db: Db, dataDir: string): Promise<AuditSpool> {
+  if (db.kind !== 'pglite') throw new Error('an audit spool needs PGlite, which reads it from its own data directory');
+  const { file, copy } = await segmentsOf(db, dataDir);
+  let seq = await moveLeftovers(db, dataDir, { file, copy });
 
   let queue: { line: string; resolve(): void; reject(err: unknown): void }[] = [];
   /** Full segments (their slots), oldest first, not yet in audit_log. */

@@ -9,7 +9,7 @@ import { patientOf } from '../../sdk/relationships.js';
 import type { Requester } from '../../consent/policy.js';
 import type { RecordStore } from '../../records/store.js';
 import { ADDRESS_SYSTEM } from '../../protocol/identifiers.js';
-import type { ChainView, KeyHolding, ViewerGrant } from '../chain/chain-view.js';
+import type { ChainGrant, ChainView, KeyHolding } from '../chain/chain-view.js';
 import type { OpenEmergency } from './break-glass.js';
 
 export interface ResolvedRequester {
@@ -48,7 +48,7 @@ const PROVIDER: ResolvedRequester = Object.freeze({ requester: Object.freeze({ r
 
 /** Remembered answers per store and chain view, by address; emptied when it grows past this. */
 const RESOLVED_MAX = 10_000;
-type Remembered = { generation: number; holding: KeyHolding; grants?: readonly ViewerGrant[]; value: ResolvedRequester };
+type Remembered = { generation: number; holding: KeyHolding; grants?: readonly ChainGrant[]; value: ResolvedRequester };
 const remembered = new WeakMap<RecordStore, WeakMap<ChainView, Map<string, Remembered>>>();
 
 // A module function: a closure in resolveRequester would be made (and, under tsx, named) on every request.

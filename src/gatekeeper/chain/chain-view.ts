@@ -15,15 +15,18 @@
 import { getAbiItem, parseEventLogs, type Address } from 'viem';
 import type { LedgerClient } from '../../chain/client.js';
 import { medLedgerAbi } from '../../chain/generated/contracts.js';
-import { hashQuery, patientOf } from '../../sdk/relationships.js';
+import type { ViewerGrant } from '../../consent/policy.js';
+import { ROLES } from '../../sdk/registrar.js';
+import { hashQuery, patientOf, STATUSES } from '../../sdk/relationships.js';
 import { followHeads, webSocketUrlOf, type HeadFollower } from './heads.js';
 
-export interface ViewerGrant {
+/**
+ * A ViewerGrant (consent/policy.ts) as the chain holds it: on one relationship, the patient by address
+ * (requester.ts finds the local patient). Expired grants are returned so the caller can answer 410.
+ */
+export interface ChainGrant extends Omit<ViewerGrant, 'patientId'> {
   relationshipId: bigint;
   patient: Address;
-  scope: string;
-  /** Unix seconds; 0 = no expiry. Expired grants are returned so the caller can answer 410. */
-  expiresAt: number;
 }
 
 /** What an address holds as a key (MedLedger PatientControl), for resolving who signed a request. */
@@ -40,7 +43,7 @@ export interface ChainView {
   /** Brings the cache up to the latest block (coalesced: concurrent callers share one look). */
   sync(): Promise<bigint>;
   /** Live grants `viewer` holds on this provider's relationships (rejected relationships excluded). */
-  grantsOf(viewer: Address, synced?: bigint): Promise<ViewerGrant[]>;
+  grantsOf(viewer: Address, synced?: bigint): Promise<ChainGrant[]>;
   /**
    * What `address` holds as a key; the same object until a ControllerChanged or DelegateSet event
    * concerns it. `synced`: a block sync() returned for this same request, so it needs no second look.
@@ -60,8 +63,9 @@ export interface ChainViewOptions {
 
 const viewerGranted = getAbiItem({ abi: medLedgerAbi, name: 'ViewerGranted' });
 const delegateSet = getAbiItem({ abi: medLedgerAbi, name: 'DelegateSet' });
-const REJECTED = 5;
-const CONTROLLER = 3; // Registrar.Role.Controller
+// The contracts' enum values (MedLedger.Status, Registrar.Role), by their names in the SDK.
+const REJECTED = STATUSES.indexOf('rejected');
+const CONTROLLER = ROLES.indexOf('controller');
 
 export function createChainView(client: LedgerClient, provider: Address, options: ChainViewOptions = {}): ChainView {
   const pc = client.publicClient;
@@ -75,7 +79,7 @@ export function createChainView(client: LedgerClient, provider: Address, options
   let closed = false;
   // Each cached answer remembers the block it was read at; it is reused only if no event since then
   // could have changed it (per viewer, or for everyone).
-  const grants = new Map<string, { at: bigint; value: Promise<ViewerGrant[]> }>();
+  const grants = new Map<string, { at: bigint; value: Promise<ChainGrant[]> }>();
   const keys = new Map<string, { at: bigint; value: Promise<KeyHolding> }>();
   const changedAt = new Map<string, bigint>();
   let allChangedAt = -1n;
@@ -169,10 +173,10 @@ export function createChainView(client: LedgerClient, provider: Address, options
     return queued;
   }
 
-  async function load(viewer: Address, at: bigint): Promise<ViewerGrant[]> {
+  async function load(viewer: Address, at: bigint): Promise<ChainGrant[]> {
     const logs = await pc.getLogs({ address: client.contract, event: viewerGranted, args: { viewer }, fromBlock: client.deployBlock, toBlock: at });
     const seen = new Map<string, { relationshipId: bigint; scope: string }>();
-    for (const l of logs) seen.set(`${l.args.relationshipId}:${l.args.scopeHash}`, { relationshipId: l.args.relationshipId!, scope: l.args.scope! });
+    for (const l of logs) seen.set(`${l.args.relationshipId}:${hashQuery(l.args.scope!)}`, { relationshipId: l.args.relationshipId!, scope: l.args.scope! });
     const read = { address: client.contract, abi: medLedgerAbi, blockNumber: at } as const;
     const result = await Promise.all(
       [...seen.values()].map(async ({ relationshipId, scope }) => {
@@ -184,7 +188,7 @@ export function createChainView(client: LedgerClient, provider: Address, options
         return { relationshipId, patient: patientOf(relationshipId), scope, expiresAt: Number(grant.expiresAt) };
       }),
     );
-    return result.filter((g): g is ViewerGrant => g !== undefined);
+    return result.filter((g): g is ChainGrant => g !== undefined);
   }
 
   async function loadKey(address: Address, at: bigint): Promise<KeyHolding> {

@@ -6,7 +6,7 @@ import { getStatus, isOperationOutcome, OperationOutcomeError } from '@medplum/c
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { SignatureError } from '../../protocol/request-signature.js';
 
-const ISSUE_CODE: Record<number, 'invalid' | 'login' | 'forbidden' | 'not-found' | 'expired' | 'too-long' | 'throttled' | 'exception' | 'deleted' | 'conflict'> = {
+const ISSUE_CODE: Record<number, 'invalid' | 'login' | 'forbidden' | 'not-found' | 'expired' | 'too-long' | 'not-supported' | 'throttled' | 'exception' | 'deleted' | 'conflict'> = {
   400: 'invalid',
   401: 'login',
   403: 'forbidden',
@@ -15,6 +15,7 @@ const ISSUE_CODE: Record<number, 'invalid' | 'login' | 'forbidden' | 'not-found'
   410: 'expired',
   412: 'conflict',
   413: 'too-long',
+  415: 'not-supported',
   429: 'throttled',
   500: 'exception',
 };

@@ -1,17 +1,12 @@
 /** Live notifications for the signed-in address, pushed by the manager over server-sent events. */
 import { useEffect, useState } from 'react';
+import type { Notification, NotificationKind } from '../../../protocol/notifications.js';
 import { scopeLabel } from './fhir.js';
 
-export interface Notification {
-  kind: string;
-  relationshipId?: string;
-  blockNumber: string;
-  payload: Record<string, unknown>;
-  /** When this page received it. */
-  at?: string;
-}
+export type { Notification } from '../../../protocol/notifications.js';
 
-const TEXT: Record<string, string> = {
+/** Every kind's words, and those of two variants (a closed break-glass, a read during one). */
+const TEXT: Record<NotificationKind | 'break-glass-closed' | 'emergency-read', string> = {
   'new-record': 'New record from',
   'updated-record': 'Updated record from',
   'awaiting-approval': 'Awaiting your approval:',
@@ -48,7 +43,7 @@ export const notificationText = (n: Notification, nameOf: (a: string) => string)
   ]
     .filter(Boolean)
     .join(' · ');
-  const kind = n.kind === 'break-glass' && p.closed ? 'break-glass-closed' : n.kind === 'grant-used' && p.emergency ? 'emergency-read' : n.kind;
+  const kind: keyof typeof TEXT = n.kind === 'break-glass' && p.closed ? 'break-glass-closed' : n.kind === 'grant-used' && p.emergency ? 'emergency-read' : n.kind;
   return `${TEXT[kind] ?? kind} ${detail}`.trim();
 };
 

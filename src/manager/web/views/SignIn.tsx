@@ -45,7 +45,7 @@ export function SignIn({ config, onSession }: { config: ManagerConfig; onSession
       <label>Your keystore file <input type="file" accept=".json,application/json" onChange={(e) => void readFile(e.target.files?.[0])} data-testid="signin-file" /></label>
       {file && <p className="muted" data-testid="signin-file-owner">Key of {file.name}</p>}
       {demoUsers.length > 0 && (
-        <label>or, in this demo, pick a demo patient <select value={user} onChange={(e) => { setUser(e.target.value); setPassword(''); }} data-testid="signin-user" disabled={!!file}>
+        <label>or, in this demo, pick your name <select value={user} onChange={(e) => { setUser(e.target.value); setPassword(''); }} data-testid="signin-user" disabled={!!file}>
           {demoUsers.map((u) => <option key={u.address} value={u.address}>{u.label ?? u.name} — {u.role}</option>)}
         </select></label>
       )}

@@ -4,7 +4,8 @@
  * outbox; both live in its data directory and survive kill -9. Calls: `respond`, `grant`, `revoke`
  * (resolve with the transaction hash and block), `sync`, `state` (localState after a sync), `settle`,
  * `watchOutbox` (pause the outbox's re-sending).
- * Events: `resubmitted` (a lost transaction sent again), `rolledBack` (the watcher followed a rollback).
+ * Events: the outbox's (`resubmitted`, `resigned`, `refused`, `dropped`: fault-process.ts), `rolledBack`
+ * (the watcher followed a rollback).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { createOutbox, fileOutboxStorage } from '../../src/chain/outbox.js';
 import { createWatcher, localState } from '../../src/client/watcher.js';
 import { openDb } from '../../src/records/db.js';
 import { grantViewer, respond, revokeViewer } from '../../src/sdk/index.js';
-import { serveParent, type ChildChainConfig } from './fault-process.js';
+import { outboxOptions, serveParent, type ChildChainConfig } from './fault-process.js';
 
 const config = JSON.parse(process.env.FAULT_CONFIG!) as ChildChainConfig;
 mkdirSync(config.dataDir, { recursive: true });
@@ -52,10 +53,7 @@ const { emit, ready } = serveParent({
     return { resubmitted: r.resubmitted.length, pending: r.pending };
   },
 });
-const outbox = createOutbox(fileOutboxStorage(join(config.dataDir, 'outbox.json')), {
-  onResubmit: (e) => emit({ event: 'resubmitted', who: 'client', hash: e.hash, nonce: e.nonce }),
-  onDrop: (e, reason, error) => emit({ event: 'dropped', who: 'client', hash: e.hash, nonce: e.nonce, reason, error }),
-});
+const outbox = createOutbox(fileOutboxStorage(join(config.dataDir, 'outbox.json')), outboxOptions('client', (e) => emit(e)));
 const ledger = withOutbox(base, outbox);
 const db = await openDb({ dataDir: join(config.dataDir, 'local') });
 const watcher = createWatcher({ ledger, db, user: account.address });

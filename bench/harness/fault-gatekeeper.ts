@@ -11,7 +11,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { createLedgerClient, withOutbox } from '../../src/chain/client.js';
 import { createOutbox, fileOutboxStorage } from '../../src/chain/outbox.js';
 import { startGatekeeper } from '../../src/gatekeeper/run.js';
-import { serveParent, type ChildChainConfig } from './fault-process.js';
+import { outboxOptions, serveParent, type ChildChainConfig } from './fault-process.js';
 
 const config = JSON.parse(process.env.FAULT_CONFIG!) as ChildChainConfig & { port: number; pepper: Hex; killAt?: string[] };
 mkdirSync(config.dataDir, { recursive: true });
@@ -48,10 +48,7 @@ const { emit, ready } = serveParent({
     return true;
   },
 });
-const outbox = createOutbox(fileOutboxStorage(join(config.dataDir, 'outbox.json')), {
-  onResubmit: (e) => emit({ event: 'resubmitted', who: 'gatekeeper', hash: e.hash, nonce: e.nonce }),
-  onDrop: (e, reason, error) => emit({ event: 'dropped', who: 'gatekeeper', hash: e.hash, nonce: e.nonce, reason, error }),
-});
+const outbox = createOutbox(fileOutboxStorage(join(config.dataDir, 'outbox.json')), outboxOptions('gatekeeper', (e) => emit(e)));
 const ledger = withOutbox({ ...base, publicClient }, outbox);
 const gk = await startGatekeeper({
   ledger,

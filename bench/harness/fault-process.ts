@@ -7,7 +7,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { REPO } from './cli.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { OutboxOptions } from '../../src/chain/outbox.js';
+
+/** The repository root: children run from there. */
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** JSON with bigints as decimal strings. */
 export const toJson = (value: unknown): string => JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
@@ -40,8 +45,12 @@ export class ChildCallError extends Error {
   }
 }
 
-/** Starts `script` (relative to the repository) and resolves once it is ready (or rejects when it dies first). */
-export async function spawnChild(name: string, script: string, config: unknown, onEvent: (e: ChildEvent) => void, readyTimeoutMs = 60_000): Promise<Child> {
+/**
+ * Starts `script` (relative to the repository) and resolves once it is ready (or rejects when it dies
+ * first). The limits are generous: on a loaded two-core machine a gatekeeper takes a minute to start,
+ * and a run that times out says nothing about crash safety.
+ */
+export async function spawnChild(name: string, script: string, config: unknown, onEvent: (e: ChildEvent) => void, readyTimeoutMs = 300_000): Promise<Child> {
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: REPO,
     env: { ...process.env, FAULT_CONFIG: toJson(config) },
@@ -102,7 +111,7 @@ export async function spawnChild(name: string, script: string, config: unknown, 
     name,
     process: child,
     ready: readyInfo,
-    call<T>(op: string, args: Record<string, unknown> = {}, timeoutMs = 60_000) {
+    call<T>(op: string, args: Record<string, unknown> = {}, timeoutMs = 180_000) {
       if (exited) return Promise.reject(new ChildCallError(`${name} exited`, 'ChildExited'));
       const id = nextId++;
       return new Promise<T>((resolve, reject) => {
@@ -147,4 +156,19 @@ export interface ChildChainConfig {
   deployBlock: string;
   key: `0x${string}`;
   dataDir: string;
+}
+
+/**
+ * The outbox of a child: every re-send, re-signing, refusal and drop told to the parent. Entries stay
+ * 64 blocks: deeper than any rollback the driver makes (its deepest restores a state saved three
+ * operations and up to a second back; the report's `deepestRollback` shows it).
+ */
+export function outboxOptions(who: string, emit: (event: ChildEvent) => void): OutboxOptions {
+  return {
+    confirmations: 64,
+    onResubmit: (e) => emit({ event: 'resubmitted', who, hash: e.hash, nonce: e.nonce }),
+    onResign: (e, next, reason) => emit({ event: 'resigned', who, hash: e.hash, next: next.hash, nonce: e.nonce, reason }),
+    onRefused: (e, error) => emit({ event: 'refused', who, hash: e.hash, nonce: e.nonce, error }),
+    onDrop: (e, reason, error) => emit({ event: 'dropped', who, hash: e.hash, nonce: e.nonce, reason, error }),
+  };
 }

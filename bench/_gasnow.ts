@@ -1,2 +1,0 @@
-import { measureGas } from './gas.js';
-console.log(JSON.stringify(await measureGas()));

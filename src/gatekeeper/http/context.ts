@@ -1,0 +1,96 @@
+/**
+ * What the gatekeeper's route handlers share (its dependencies and per-process caches), what each is
+ * given (the authenticated requester) and what each answers (a body, and the resources it discloses).
+ */
+import type { FastifyRequest } from 'fastify';
+import type { Resource } from '@medplum/fhirtypes';
+import { zeroAddress, type Address, type Hex } from 'viem';
+import type { LedgerClient } from '../../chain/client.js';
+import type { Db } from '../../records/db.js';
+import { patientIdOfResource } from '../../records/extract.js';
+import type { RecordStore } from '../../records/store.js';
+import { createSignerKeys } from '../../protocol/request-signature.js';
+import { createAuditWriter, type Decision } from '../audit/audit.js';
+import type { AuthDeps, Authenticated } from '../auth/authenticate.js';
+import { createPolicyCache, type PolicyCache } from '../auth/policy-cache.js';
+import type { TokenIssuer } from '../auth/tokens.js';
+import type { ChainView } from '../chain/chain-view.js';
+import { createReadCache, type ReadCache } from './read-cache.js';
+
+/** The FHIR base of every resource route (https://hl7.org/fhir/R4/http.html#general). */
+export const FHIR_BASE = '/fhir/R4';
+
+export interface GatekeeperDeps {
+  db: Db;
+  store: RecordStore;
+  chain: ChainView;
+  /** The provider's own signing client: publishes pointer hashes and anchors audit roots. */
+  ledger: LedgerClient;
+  tokens: TokenIssuer;
+  /** Largest request body in bytes (413 above). */
+  bodyLimit?: number;
+  /** How many signers' public keys to keep for checking their next signatures without a recovery (request-signature.ts); 0 = recover every time. */
+  signerKeys?: number;
+  /** Hears every audited decision once it is stored (e.g. to tell a patient their data was read). */
+  onDecision?: (d: Decision) => void;
+  /** Browser origins allowed to call (e.g. the EHR Manager); none by default. */
+  corsOrigins?: readonly string[];
+  /** The network's identity pepper: lets the provider's apps find patients in the Registrar. */
+  pepper?: Hex;
+}
+
+/** A decision to audit; `requester` is left out when the request never authenticated. */
+export type AuditInput = Omit<Decision, 'requester' | 'gatekeeper'> & { requester?: Address };
+
+/** One gatekeeper's shared state, built once (createGatekeeperContext) and handed to every handler. */
+export interface GatekeeperContext extends GatekeeperDeps, AuthDeps {
+  /** This gatekeeper's provider address. */
+  provider: Address;
+  reads: ReadCache;
+  policies: PolicyCache;
+  /** Stores one decision in the audit log and tells `onDecision`. */
+  audit(d: AuditInput): Promise<void>;
+  /** The patient a resource belongs to, extracted once per (cached) resource object. */
+  patientOf(r: Resource): string | undefined;
+}
+
+/** The authenticated requester of one request (auth/authenticate.ts). */
+export type Ctx = Authenticated;
+
+/**
+ * A handler's answer. A string body is sent as it is (JSON serialised once, from the read cache);
+ * `resources` are what it discloses (audited per patient, hashed into the data-hash header), and
+ * `dataHash`, when given, is hashResultSet(resources) already computed.
+ */
+export interface Answer {
+  body: unknown;
+  resources?: Resource[];
+  status?: number;
+  dataHash?: Hex;
+}
+
+/** One route's work once the request is authenticated; it throws GatekeeperError to refuse. */
+export type Handler = (gk: GatekeeperContext, req: FastifyRequest, ctx: Ctx) => Promise<Answer>;
+
+export function createGatekeeperContext(deps: GatekeeperDeps): GatekeeperContext {
+  const provider = deps.chain.provider;
+  const writeAudit = createAuditWriter(deps.db);
+  // Cached resources come back for many requests: extract each one's patient once.
+  const patientIds = new WeakMap<Resource, string | undefined>();
+  return {
+    ...deps,
+    provider,
+    reads: createReadCache(deps.store),
+    policies: createPolicyCache(),
+    signers: deps.signerKeys === 0 ? undefined : createSignerKeys(deps.signerKeys),
+    async audit(d) {
+      const decision: Decision = { ...d, requester: d.requester ?? zeroAddress, gatekeeper: provider };
+      await writeAudit(decision);
+      deps.onDecision?.(decision);
+    },
+    patientOf(r) {
+      if (!patientIds.has(r)) patientIds.set(r, patientIdOfResource(r));
+      return patientIds.get(r);
+    },
+  };
+}

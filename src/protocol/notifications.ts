@@ -1,0 +1,40 @@
+/**
+ * What the EHR Manager tells a signed-in user, live: raised by the client from contract events
+ * (src/client/apply.ts), by the manager from a gatekeeper's audit or the clock (src/manager), and
+ * sent to the browser as server-sent events (src/manager/web/lib/notifications.ts). One type for
+ * every end of that stream.
+ */
+
+export type NotificationKind =
+  | 'new-record'
+  | 'updated-record'
+  | 'awaiting-approval'
+  | 'status-changed'
+  | 'grant-received'
+  | 'grant-revoked'
+  | 'audit-anchored'
+  /** Off-chain, from a gatekeeper: someone other than the patient read through a grant. */
+  | 'grant-used'
+  /** Off-chain, from the clock: a grant's expiry passed. */
+  | 'grant-expired'
+  /** A provider opened an emergency read of the patient's record without consent (or closed it: payload.closed). */
+  | 'break-glass'
+  /** A guardian approved moving the patient's identity to a new key (told at the first approval, so one rogue guardian cannot act unseen). */
+  | 'recovery-approved'
+  /** Guardians scheduled moving the patient's identity to a new key: the current key can still cancel. */
+  | 'recovery-scheduled'
+  /** The user was named a guardian of a patient (or removed: payload.removed). */
+  | 'guardian-named'
+  /** The patient's identity moved to a new key (guardian recovery). */
+  | 'key-moved'
+  /** The patient named (changed, or removed: no permissions) a delegate. */
+  | 'delegate-set';
+
+export interface Notification {
+  kind: NotificationKind;
+  relationshipId?: string;
+  blockNumber: string;
+  payload: Record<string, unknown>;
+  /** When the browser received it (set by the page, never sent). */
+  at?: string;
+}
