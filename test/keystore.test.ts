@@ -1,11 +1,12 @@
 /**
- * Ethereum v3 keystores (src/keys/keystore.ts): round trip, wrong password, address field, and the
+ * Ethereum v3 keystores (src/keys/keystore.ts, decoded by src/protocol/keystore.ts in Node and the browser): round trip, wrong password, address field, and the
  * scrypt test vector of the Web3 Secret Storage Definition.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts';
 import { decryptKeystore, encryptKeystore, type KeystoreV3 } from '../src/keys/keystore.js';
+import { decryptKeystore as decryptInPage } from '../src/manager/web/lib/keystore.js';
 
 const LIGHT_N = 1024;
 
@@ -108,3 +109,19 @@ test(
     assert.equal(decryptKeystore(vector, 'testpassword'), '0x7a28b5ba57c53603b0b07b56bba752f7784bf506fa95edc395f5cf6c7514fe9d');
   },
 );
+
+// The browser's path (src/protocol/keystore.ts, re-exported by src/manager/web/lib/keystore.ts): the
+// same decoder with the pure-JS scrypt, so a keystore Node wrote opens in the page, and the page
+// refuses what Node refuses.
+test('the shared pure-JS decoder opens what Node encrypted, and refuses a wrong password or format', async () => {
+  const key = generatePrivateKey();
+  const keystore = encryptKeystore(key, 'pässword', LIGHT_N);
+  const progress: number[] = [];
+  assert.equal(await decryptInPage(JSON.parse(JSON.stringify(keystore)) as KeystoreV3, 'pässword', (f) => progress.push(f)), key);
+  assert.ok(progress.length > 0 && progress.at(-1)! <= 1, 'reports progress');
+  // NFKC: the composed and decomposed spellings of ä are the same password, in both decoders.
+  assert.equal(await decryptInPage(keystore, 'pa\u0308ssword'), key);
+  assert.equal(decryptKeystore(keystore, 'pa\u0308ssword'), key);
+  await assert.rejects(decryptInPage(keystore, 'password'), /wrong password/);
+  await assert.rejects(decryptInPage({ ...keystore, crypto: { ...keystore.crypto, kdf: 'pbkdf2' } } as unknown as KeystoreV3, 'pässword'), /unsupported keystore/);
+});

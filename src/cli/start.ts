@@ -29,10 +29,11 @@ export async function runStart(cfg: Config, opts: StartOptions): Promise<void> {
   if (opts.demo) assertDemoBind(opts.host);
   const log = (l: string) => console.log(`  ${l}`);
   const { runtime, stop, url, gatekeepers } = opts.chainOnly ? await startChainOnly(cfg, !!opts.demo, log) : await startWhole(cfg, opts, patients, log);
-  const lifeline = guardChildren(runtime.node?.process.pid ? [runtime.node.process.pid] : []);
+  // The chain node is our one child process (gatekeepers and the manager run in this one).
+  const lifeline = runtime.node?.process.pid ? guardChildren([runtime.node.process.pid]) : undefined;
   runtime.node?.process.once('exit', (code, signal) => {
     // The node died under us (crash, kill -9): say so and exit; the next start resumes from its state file.
-    lifeline.release();
+    lifeline?.release();
     withdrawNode(cfg.dataDir);
     console.error(`medledger: the chain node exited (${signal ?? `code ${code}`}); run \`medledger start\` again`);
     process.exit(1);
@@ -47,7 +48,7 @@ export async function runStart(cfg: Config, opts: StartOptions): Promise<void> {
   try {
     await stop();
   } finally {
-    lifeline.release();
+    lifeline?.release();
   }
 }
 

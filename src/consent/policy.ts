@@ -8,6 +8,7 @@
  * for people and logs; nothing parses it back.
  */
 import type { AccessPolicy, AccessPolicyResource } from '@medplum/fhirtypes';
+import { anyToken, noToken } from '../records/search.js';
 import { and, or, sql, type Sql } from '../records/sql.js';
 import { parsePointerQuery } from '../protocol/pointer-query.js';
 import { intersectScopes, parseScopes, type ResourceScope, type SmartScope } from './smart.js';
@@ -250,9 +251,9 @@ export function policyFilter(
       and([
         sql`resource_type = ${resourceType}`,
         ...(r.patientId === undefined ? [] : [sql`patient_id = ${r.patientId}`]),
-        ...r.categories.map((values) => sql`categories && ${[...values]}::text[]`),
-        ...(r.codes ?? []).map((values) => sql`codes && ${[...values]}::text[]`),
-        ...(r.excludeSecurity.length ? [sql`NOT (security && ${[...r.excludeSecurity]}::text[])`] : []),
+        ...r.categories.map((values) => anyToken('categories', values)),
+        ...(r.codes ?? []).map((values) => anyToken('codes', values)),
+        ...(r.excludeSecurity.length ? [noToken('security', r.excludeSecurity)] : []),
       ]),
     );
   if (parts.length === 0) return undefined;

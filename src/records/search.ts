@@ -11,6 +11,7 @@ import { OperationOutcomeError, badRequest } from '@medplum/core';
 import { dateRange } from './date.js';
 import { hasColumn, type Column } from './extract.js';
 import { ID_PATTERN, LONE_SURROGATE, SUPPORTED_TYPES, isSupportedType, type SupportedType } from './fhir.js';
+import type { PointerQuery } from '../protocol/pointer-query.js';
 import { and, join, or, raw, sql, type Sql } from './sql.js';
 
 export interface SearchRequest {
@@ -37,6 +38,27 @@ function fail(message: string, expression?: string): never {
 /** Echoes a piece of the request in an error without control characters or unbounded length. */
 const quote = (text: string): string => JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
 
+/** The token columns (extract.ts): each holds bare codes and `system|code`. */
+export type TokenColumn = 'codes' | 'categories' | 'identifiers' | 'security';
+
+/**
+ * The resource carries any of `values` in `column`: the one SQL form of a token match, shared by
+ * FHIR search, the consent compiler (consent/policy.ts) and pointer result sets (pointerFilter).
+ */
+export const anyToken = (column: TokenColumn, values: readonly string[]): Sql => sql`${raw(column)} && ${[...values]}::text[]`;
+
+/** The resource carries none of `values` in `column` (`:not` with a list, https://hl7.org/fhir/R4/search.html#modifiers). */
+export const noToken = (column: TokenColumn, values: readonly string[]): Sql => sql`NOT (${anyToken(column, values)})`;
+
+/**
+ * The rows an on-chain pointer query (protocol/pointer-query.ts) names for one patient: its type, the
+ * patient, any of its categories. On-chain categories are bare codes, which match bare and
+ * `system|code` entries of the column alike. What the pointer's data hash is computed over.
+ */
+export function pointerFilter(query: PointerQuery, patientId: string): Sql {
+  return and([sql`resource_type = ${query.resourceType}`, sql`patient_id = ${patientId}`, ...(query.categories.length ? [anyToken('categories', query.categories)] : [])]);
+}
+
 type Filter = (values: string[], name: string) => Sql;
 
 /** Filter parameters: the column they need (undefined = every type), modifiers, and the SQL. */
@@ -44,14 +66,14 @@ const FILTERS: Record<string, { column?: Column; modifiers?: Record<string, Filt
   _id: { build: (v, n) => sql`id = ANY(${v.map((x) => id(x, n))}::text[])` },
   patient: { column: 'patient', build: (v, n) => patientIs(v.map((x) => patientId(x, n))) },
   subject: { column: 'subject', build: (v, n) => patientIs(v.map((x) => patientId(x, n))) },
-  code: { column: 'codes', build: (v, n) => sql`codes && ${v.map((x) => token(x, n))}::text[]` },
-  category: { column: 'categories', build: (v, n) => sql`categories && ${v.map((x) => token(x, n))}::text[]` },
+  code: { column: 'codes', build: (v, n) => anyToken('codes', v.map((x) => token(x, n))) },
+  category: { column: 'categories', build: (v, n) => anyToken('categories', v.map((x) => token(x, n))) },
   status: { column: 'status', build: (v, n) => sql`status = ANY(${v.map((x) => code(x, n))}::text[])` },
-  identifier: { column: 'identifiers', build: (v, n) => sql`identifiers && ${v.map((x) => token(x, n))}::text[]` },
+  identifier: { column: 'identifiers', build: (v, n) => anyToken('identifiers', v.map((x) => token(x, n))) },
   _security: {
-    build: (v, n) => sql`security && ${v.map((x) => token(x, n))}::text[]`,
+    build: (v, n) => anyToken('security', v.map((x) => token(x, n))),
     // `:not` with a list: the resource carries none of them (https://hl7.org/fhir/R4/search.html#modifiers).
-    modifiers: { not: (v, n) => sql`NOT (security && ${v.map((x) => token(x, n))}::text[])` },
+    modifiers: { not: (v, n) => noToken('security', v.map((x) => token(x, n))) },
   },
   date: { column: 'date', build: (v, n) => or(v.map((x) => dateFilter(x, n, RANGE))) },
   _lastUpdated: { build: (v, n) => or(v.map((x) => dateFilter(x, n, LAST_UPDATED))) },

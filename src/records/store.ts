@@ -14,7 +14,7 @@ import type { Db } from './db.js';
 import { extractColumns, type SearchColumns } from './extract.js';
 import { ID_PATTERN, SUPPORTED_TYPES, isSupportedType, loadDefinitions, validate, type SupportedType } from './fhir.js';
 import { SCHEMA } from './schema.js';
-import { parseSearch } from './search.js';
+import { parseSearch, pointerFilter } from './search.js';
 import { and, raw, sql, type Sql } from './sql.js';
 
 export interface SearchResult<T extends Resource = Resource> {
@@ -189,9 +189,7 @@ export class RecordStore {
     } catch (err) {
       throw new OperationOutcomeError(badRequest((err as Error).message), err);
     }
-    const categories = query.categories.length ? [sql`categories && ${query.categories}::text[]`] : [];
-    const rows = await this.db.query<{ content: Resource }>(sql`SELECT content FROM resources
-      WHERE ${and([sql`resource_type = ${query.resourceType}`, sql`patient_id = ${patientId}`, ...categories])} ORDER BY id`);
+    const rows = await this.db.query<{ content: Resource }>(sql`SELECT content FROM resources WHERE ${pointerFilter(query, patientId)} ORDER BY id`);
     return rows.map((r) => r.content);
   }
 

@@ -9,8 +9,8 @@ import { isAddress, type Address } from 'viem';
 import { compilePolicy, type Requester } from '../../consent/policy.js';
 import { isReplicationConsent } from '../../protocol/replication-consent.js';
 import { parsePointerQuery, UnsafeQueryError, type PointerQuery } from '../../protocol/pointer-query.js';
-import { MAX_COUNT } from '../../records/search.js';
-import { and, sql, type Sql } from '../../records/sql.js';
+import { MAX_COUNT, pointerFilter } from '../../records/search.js';
+import { and, type Sql } from '../../records/sql.js';
 import { patientIdOf, resolveRequester } from '../auth/requester.js';
 import { GatekeeperError } from '../http/outcomes.js';
 import { scopeCovers } from './replica.js';
@@ -30,11 +30,8 @@ export function exportPointer(ctx: ReplicaContext): Handler {
     const { requester } = await resolveRequester(store, chain, trail.address);
     if (consent !== undefined) await checkReplicationConsent(ctx, { consent, patient, patientId, replica: trail.address, requester, query });
     // The pointer's result set (store.resultSet), narrowed by what the requester may read.
-    const filter = and([
-      consent !== undefined ? sql`resource_type = ${pointer.resourceType}` : filterOf(compilePolicy(requester, { now: now() }), pointer.resourceType),
-      sql`patient_id = ${patientId}`,
-      ...(pointer.categories.length ? [sql`categories && ${pointer.categories}::text[]`] : []),
-    ]);
+    const pointerRows = pointerFilter(pointer, patientId);
+    const filter = consent !== undefined ? pointerRows : and([filterOf(compilePolicy(requester, { now: now() }), pointer.resourceType), pointerRows]);
     const resources = await everyPage(ctx, pointer, filter);
     return { body: searchset(req.url, '/fhir/R4', resources, resources.length), resources };
   };

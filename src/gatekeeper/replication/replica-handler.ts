@@ -1,7 +1,8 @@
 /**
- * What every replica route shares: the gatekeeper's context, authentication (a signature for this
- * gatekeeper with a fresh nonce, or a session token), and the wrapper that audits each decision and
- * answers FHIR JSON with the data hash of what it served.
+ * What every replica route shares: the gatekeeper's context, and the wrapper that authenticates the
+ * request like every other route (auth/authenticate.ts: a signature for this gatekeeper with a fresh
+ * nonce, or a session token), audits each decision and answers FHIR JSON with the data hash of what
+ * it served.
  */
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -13,10 +14,10 @@ import { patientIdOfResource } from '../../records/extract.js';
 import { hashResultSet, type ResourceLike } from '../../records/hash.js';
 import type { Sql } from '../../records/sql.js';
 import type { RecordStore } from '../../records/store.js';
-import { HEADERS, verifyRequest } from '../../protocol/request-signature.js';
+import { HEADERS } from '../../protocol/request-signature.js';
 import type { createAuditWriter } from '../audit/audit.js';
 import type { ChainView } from '../chain/chain-view.js';
-import { useNonce } from '../auth/nonces.js';
+import { authenticatedAddress } from '../auth/authenticate.js';
 import type { TokenIssuer } from '../auth/tokens.js';
 import { GatekeeperError, toOutcome } from '../http/outcomes.js';
 import type { ReplicaSet } from './replica.js';
@@ -70,20 +71,6 @@ export const searchset = (url: string, base: string, resources: Resource[], tota
   entry: resources.map((resource) => ({ fullUrl: `${base}/${resource.resourceType}/${resource.id}`, resource, search: { mode: 'match' } })),
 });
 
-/** Signature (for this gatekeeper) and fresh nonce, or a session token from this gatekeeper's login. */
-async function authenticate(ctx: ReplicaContext, req: FastifyRequest): Promise<Address> {
-  const auth = req.headers.authorization;
-  if (auth?.startsWith('Bearer ')) {
-    const who = ctx.tokens.verify(auth.slice(7));
-    if (!who) throw new GatekeeperError(401, 'session token is invalid or expired');
-    return who;
-  }
-  const raw = (req.body as { raw?: string } | undefined)?.raw;
-  const verified = await verifyRequest(req.headers, { method: req.method, path: req.url, body: raw, gatekeeper: ctx.provider, chainId: ctx.ledger.chainId });
-  if (!(await useNonce(ctx.db, verified.address, verified.nonce, verified.expiry))) throw new GatekeeperError(401, 'replayed request (nonce already used)');
-  return verified.address;
-}
-
 /** Authenticates, runs the handler, audits the decision, answers FHIR JSON (with the data hash). */
 export function route(ctx: ReplicaContext, interaction: string, handler: Handler) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
@@ -91,7 +78,7 @@ export function route(ctx: ReplicaContext, interaction: string, handler: Handler
     const audit = (d: { patientId?: string; permitted: boolean; status: number; reason?: string }) =>
       ctx.writeAudit({ requester: trail.address ?? zeroAddress, gatekeeper: ctx.provider, interaction, method: req.method, path: req.url, source: trail.source, ...d });
     try {
-      trail.address = await authenticate(ctx, req);
+      trail.address = await authenticatedAddress(req, ctx);
       const result = await handler(req, trail as Trail & { address: Address });
       const status = result.status ?? 200;
       const patients = new Set((result.resources ?? []).map((r) => patientIdOfResource(r)).filter((p): p is string => !!p));
