@@ -11,7 +11,8 @@
  *
  *   npm run bench -- reliability --seed <seed> --runs 1      (or FAULT_SEED / FAULT_RUNS)
  *
- * `--parallel N` (FAULT_PARALLEL) runs N at a time, each in its own lab.
+ * `--parallel N` (FAULT_PARALLEL) runs N at a time, each in its own lab; `--minutes M` (FAULT_MINUTES)
+ * starts no run after M minutes, and the result counts the runs made.
  */
 import { runFaultScenario, type FaultReport } from './harness/fault-driver.js';
 
@@ -65,7 +66,7 @@ function setting(flag: string, env: string | undefined, fallback: number): numbe
 export async function benchReliability(
   log: (line: string) => void = console.log,
   runs = setting('--runs', process.env.FAULT_RUNS, 50),
-  options: { firstSeed?: number; ops?: number; kills?: number; parallel?: number } = {},
+  options: { firstSeed?: number; ops?: number; kills?: number; parallel?: number; minutes?: number } = {},
 ): Promise<ReliabilityResult> {
   const firstSeed = options.firstSeed ?? setting('--seed', process.env.FAULT_SEED, Date.now() % 1e9);
   const ops = options.ops ?? 20;
@@ -97,11 +98,16 @@ export async function benchReliability(
       log(`  run ${i + 1}/${runs} seed=${seed}: ERROR ${message}\n    ${replay(seed)}`);
     }
   }
-  // Runs are independent (each its own lab, ports and directories): `parallel` of them at a time.
+  // Runs are independent (each its own lab, ports and directories): `parallel` of them at a time. With
+  // a time budget (`--minutes`), no run starts after it: the result counts the runs that were made.
+  const minutes = options.minutes ?? setting('--minutes', process.env.FAULT_MINUTES, Infinity);
+  const stopAt = started + minutes * 60_000;
   let next = 0;
   await Promise.all(Array.from({ length: Math.min(parallel, runs) }, async () => {
-    while (next < runs) await one(next++);
+    while (next < runs && Date.now() < stopAt) await one(next++);
   }));
+  if (next < runs) log(`  time budget of ${minutes} min spent: ${next} of ${runs} runs made`);
+  runs = next;
   failedSeeds.sort((a, b) => a - b);
   const sum = (f: (r: FaultReport) => number) => reports.reduce((n, r) => n + f(r), 0);
   const seconds = (Date.now() - started) / 1000;

@@ -11,6 +11,7 @@ import type { Condition, MedicationRequest, Observation, Patient, Resource } fro
 import { openDb } from '../src/records/db.js';
 import { and, sql } from '../src/records/sql.js';
 import { RecordStore } from '../src/records/store.js';
+import { seededRandom } from '../src/random.js';
 
 export interface StoreBench {
   resources: number;
@@ -31,13 +32,8 @@ const CONDITIONS = [['44054006', 'Diabetes mellitus type 2'], ['38341003', 'Hype
 const MEDICATIONS = [['860975', 'metformin 500 MG'], ['197361', 'amlodipine 5 MG'], ['745679', 'albuterol inhaler']] as const;
 const SENSITIVE = ['R', 'V', 'HIV', 'PSY', 'SUD', 'ETH', 'STD', 'SDV', 'SEX'];
 
-/** A deterministic generator, so runs are comparable. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed * 1664525 + 1013904223) >>> 0;
-    return seed / 2 ** 32;
-  };
-}
+/** A deterministic generator (the project's one, src/random.ts), so runs are comparable. */
+const random = seededRandom;
 
 function generate(i: number, rand: () => number): Resource {
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;

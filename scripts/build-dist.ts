@@ -48,15 +48,30 @@ function withLock<T>(fn: () => T): T {
       break;
     } catch {
       const holder = Number(existsSync(join(lockDir, 'pid')) ? readFileSync(join(lockDir, 'pid'), 'utf8') : NaN);
-      if (Number.isInteger(holder) && !alive(holder)) rmSync(lockDir, { recursive: true, force: true });
+      // No pid yet: its holder just took it, or died before writing it (then it is old).
+      const dead = Number.isInteger(holder) ? !alive(holder) : ageMs(lockDir) > 60_000;
+      if (dead) rmSync(lockDir, { recursive: true, force: true });
       else Atomics.wait(wait, 0, 0, 200);
     }
   }
   writeFileSync(join(lockDir, 'pid'), String(process.pid));
+  // Staging folders of builds that were killed.
+  for (const name of readdirSync(join(root, 'dist'))) {
+    const pid = /^\.build-(\d+)$/.exec(name)?.[1];
+    if (pid && !alive(Number(pid))) rmSync(join(root, 'dist', name), { recursive: true, force: true });
+  }
   try {
     return fn();
   } finally {
     rmSync(lockDir, { recursive: true, force: true });
+  }
+}
+
+function ageMs(path: string): number {
+  try {
+    return Date.now() - statSync(path).mtimeMs;
+  } catch {
+    return 0;
   }
 }
 
@@ -87,7 +102,8 @@ export function buildDist(options: { lenient?: boolean } = {}): { compiled: bool
     rmSync(staging, { recursive: true, force: true });
     const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
     const run = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', staging], { cwd: root, encoding: 'utf8' });
-    const emitted = existsSync(join(staging, 'src', 'cli', 'main.js'));
+    // tsc exits 2 when it found type errors but emitted every file anyway.
+    const emitted = run.status === 2 && existsSync(join(staging, 'src', 'cli', 'main.js'));
     if (run.status !== 0 && !(lenient && emitted)) {
       rmSync(staging, { recursive: true, force: true });
       throw new Error(`tsc -p tsconfig.build.json failed:\n${run.stdout}${run.stderr}`);

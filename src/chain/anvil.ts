@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import { guardChildren } from './lifeline.js';
 
 const require = createRequire(import.meta.url);
 
@@ -77,6 +78,9 @@ export async function startAnvil(options: StartAnvilOptions): Promise<AnvilNode>
   if (options.blockTime) args.push('--block-time', String(options.blockTime));
   if (options.baseFee !== undefined) args.push('--base-fee', String(options.baseFee));
   const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Whoever started the node (medledger start, a test, a benchmark) may die without stopping it.
+  const lifeline = child.pid ? guardChildren([child.pid]) : undefined;
+  child.once('exit', () => lifeline?.release());
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   const rpcUrl = `http://127.0.0.1:${port}`;

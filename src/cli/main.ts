@@ -18,7 +18,6 @@ import { describeError } from '../sdk/errors.js';
 import { actingPatient, addCareCommands } from './care.js';
 import { startGatekeeper } from '../gatekeeper/index.js';
 import { gatekeeperClient } from '../sdk/gatekeeper.js';
-import { guardChildren } from './lifeline.js';
 import { askPassword } from './prompt.js';
 import { runStart, type StartOptions } from './start.js';
 import { parseExpiry, parseHash, parseRelationshipId } from './parse.js';
@@ -55,14 +54,11 @@ async function withLedger<T>(fn: (ctx: { cfg: Config; runtime: ChainRuntime; me:
   if (!existsSync(cfg.dataDir) && !cfg.rpcUrl) throw new Error(`no data directory at ${cfg.dataDir}: run \`medledger start\` first`);
   const account = opts.as ? unlockUser(cfg.dataDir, opts.as, opts.password) : undefined;
   const runtime = await openChain(cfg);
-  // A node started for this command alone dies with it, however it ends.
-  const lifeline = runtime.node?.process.pid ? guardChildren([runtime.node.process.pid]) : undefined;
   try {
     const me = createLedgerClient(runtime.deployment, { account, pollingIntervalMs: cfg.pollingIntervalMs });
     return await fn({ cfg, runtime, me, pepper: sdk.loadPepper(cfg.dataDir, cfg.identityPepper) });
   } finally {
     await runtime.stop();
-    lifeline?.release();
   }
 }
 

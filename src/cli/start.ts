@@ -3,7 +3,7 @@
  * --demo (what `npm start` runs) it creates the demo users, prints their passwords here — the only
  * place a password is ever shown — and lets the EHR Manager serve demo patients' keystores to this
  * machine. Whatever it started dies with it: on SIGINT/SIGTERM/SIGHUP, when its parent dies, and
- * (through a watchdog) when it is killed outright.
+ * (through the chain node's watchdog, src/chain/lifeline.ts) when it is killed outright.
  */
 import { join } from 'node:path';
 import type { Config } from '../config.js';
@@ -13,7 +13,7 @@ import { assertDemoBind } from '../manager/demo-mode.js';
 import { startSystem } from '../manager/system.js';
 import { loadPepper } from '../sdk/identity.js';
 import { ensureDemoUsers } from './demo.js';
-import { guardChildren, watchParent } from './lifeline.js';
+import { watchParent } from '../chain/lifeline.js';
 
 export interface StartOptions {
   chainOnly?: boolean;
@@ -29,11 +29,8 @@ export async function runStart(cfg: Config, opts: StartOptions): Promise<void> {
   if (opts.demo) assertDemoBind(opts.host);
   const log = (l: string) => console.log(`  ${l}`);
   const { runtime, stop, url, gatekeepers } = opts.chainOnly ? await startChainOnly(cfg, !!opts.demo, log) : await startWhole(cfg, opts, patients, log);
-  // The chain node is our one child process (gatekeepers and the manager run in this one).
-  const lifeline = runtime.node?.process.pid ? guardChildren([runtime.node.process.pid]) : undefined;
   runtime.node?.process.once('exit', (code, signal) => {
     // The node died under us (crash, kill -9): say so and exit; the next start resumes from its state file.
-    lifeline?.release();
     withdrawNode(cfg.dataDir);
     console.error(`medledger: the chain node exited (${signal ?? `code ${code}`}); run \`medledger start\` again`);
     process.exit(1);
@@ -45,11 +42,7 @@ export async function runStart(cfg: Config, opts: StartOptions): Promise<void> {
   });
   console.log(`stopping… (${why})`);
   runtime.node?.process.removeAllListeners('exit');
-  try {
-    await stop();
-  } finally {
-    lifeline?.release();
-  }
+  await stop();
 }
 
 type Started = { runtime: ChainRuntime; stop: () => Promise<void>; url?: string; gatekeepers: string[] };

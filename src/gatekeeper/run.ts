@@ -34,7 +34,7 @@ export interface GatekeeperOptions {
   pepper?: Hex;
   /** Rate and body limits (limits.ts DEFAULT_LIMITS for what is left out). */
   limits?: LimitsOption;
-  /** Signers whose public keys are kept (server.ts GatekeeperDeps.signerKeys); 0 = recover every signature. */
+  /** Signers whose public keys are kept (http/context.ts GatekeeperDeps.signerKeys); 0 = recover every signature. */
   signerKeys?: number;
 }
 

@@ -1,6 +1,6 @@
 /**
- * Child processes die with the `medledger` process that started them (issue 14 §1: an anvil was
- * found orphaned after a test run). Two guards:
+ * Child processes die with the process that started them (issue 14 §1: an anvil was found orphaned
+ * after a test run). Two guards:
  * - a watchdog: a tiny node process holding a pipe from us; when the pipe closes without a goodbye —
  *   we were SIGKILLed or crashed — it stops the children (SIGTERM, so anvil saves its state; SIGKILL
  *   after 5 s). Node cannot ask the kernel for a parent-death signal, so a pipe is the portable way.
