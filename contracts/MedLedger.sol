@@ -55,6 +55,14 @@ contract MedLedger is PatientControl {
 
     uint256 private constant GRANT_ACTIVE = 1 << 64;
 
+    /// @dev Bit positions of Relationship's fields in its slot (provider in the low 160 bits), for the
+    /// hot paths that read the slot once as a word.
+    uint256 private constant STATUS_SHIFT = 160;
+    uint256 private constant STATUS_MASK = 0xff << 160;
+    uint256 private constant UPDATED_AT_SHIFT = 184;
+    uint256 private constant UPDATED_AT_MASK = 0xffffffffff << 184;
+    uint256 private constant KEY_MOVED = 0xff << 224;
+
     mapping(uint256 relationshipId => Relationship) internal _relationships;
     mapping(bytes32 pointerKey => bytes32 dataHash) internal _pointers;
     /// @dev A grant in one word: 0 = none, else `1 << 64 | expiresAt` (read and written whole, one SSTORE).
@@ -212,14 +220,30 @@ contract MedLedger is PatientControl {
      * @param status New, Updated or AwaitingApproval
      */
     function setStatus(uint256 relationshipId, Status status) external {
-        if (status == Status.None || status == Status.Accepted || status == Status.Rejected) {
-            revert InvalidStatus(status);
+        // New, Updated or AwaitingApproval (1…3): one unsigned comparison.
+        unchecked {
+            if (uint8(status) - 1 >= uint8(Status.AwaitingApproval)) revert InvalidStatus(status);
         }
-        Relationship storage rel = _providerRelationship(relationshipId);
+        // The relationship slot, read once as a word (checks of _providerRelationship, same order).
+        uint256 slot = _relationshipSlot(relationshipId);
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(slot)
+        }
+        address provider = address(uint160(word));
+        if (provider == address(0)) revert UnknownRelationship(relationshipId);
+        if (provider != msg.sender) revert NotRelationshipProvider(relationshipId, msg.sender);
+        if (!_accounts[msg.sender].accredited) revert NotAccredited(msg.sender);
         // A rejection is the patient's to lift: the provider cannot reopen the relationship (and so
         // revive grants made before it).
-        if (rel.status == Status.Rejected) revert RelationshipRejected(relationshipId);
-        _setStatus(relationshipId, rel, status);
+        if (uint8(word >> STATUS_SHIFT) == uint8(Status.Rejected)) revert RelationshipRejected(relationshipId);
+        // status and updatedAt in one store, the rest of the word as it was.
+        word = (word & ~(STATUS_MASK | UPDATED_AT_MASK)) | (uint256(status) << STATUS_SHIFT)
+            | (block.timestamp << UPDATED_AT_SHIFT);
+        assembly ("memory-safe") {
+            sstore(slot, word)
+        }
+        emit StatusChanged(relationshipId, status);
     }
 
     // ------------------------------------------------------------------ patient
@@ -246,16 +270,44 @@ contract MedLedger is PatientControl {
      * @param expiresAt unix time the grant stops working; 0 = no expiry
      */
     function grantViewer(uint256 relationshipId, address viewer, string calldata scope, uint64 expiresAt) external {
-        Relationship storage rel = _existing(relationshipId);
-        (address patient, uint64 limit) = _actingPatient(relationshipId, rel, DELEGATE_GRANT);
-        if (rel.status == Status.Rejected) revert RelationshipRejected(relationshipId);
-        if (viewer == address(0) || viewer == patient || viewer == rel.provider || viewer == msg.sender) {
+        // The relationship slot, read once as a word; the checks and their order are _existing's,
+        // _actingPatient's and then grantViewer's own.
+        uint256 word = _relationshipWord(relationshipId);
+        address provider = address(uint160(word));
+        if (provider == address(0)) revert UnknownRelationship(relationshipId);
+        address patient = patientOf(relationshipId);
+        uint64 limit;
+        if (msg.sender != patient || word & KEY_MOVED != 0) limit = _delegateLimit(relationshipId, patient, DELEGATE_GRANT);
+        if (uint8(word >> STATUS_SHIFT) == uint8(Status.Rejected)) revert RelationshipRejected(relationshipId);
+        if (viewer == address(0) || viewer == patient || viewer == provider || viewer == msg.sender) {
             revert InvalidViewer(viewer);
         }
         if (expiresAt != 0 && expiresAt <= block.timestamp) revert ExpiryInPast(expiresAt);
         if (limit != 0 && (expiresAt == 0 || expiresAt > limit)) revert BeyondDelegation(expiresAt, limit);
-        _grants[_grantKey(relationshipId, viewer, keccak256(bytes(scope)))] = GRANT_ACTIVE | expiresAt;
-        emit ViewerGranted(relationshipId, viewer, scope, expiresAt);
+        bytes32 eventTopic = ViewerGranted.selector;
+        // One memory buffer, not allocated (nothing runs after it): the scope is copied from calldata
+        // once, hashed in place, and the same bytes are the event's data, encoded as
+        // `emit ViewerGranted(relationshipId, viewer, scope, expiresAt)` encodes them:
+        // [0x40][expiresAt][length][scope, zero-padded to a multiple of 32 bytes].
+        assembly ("memory-safe") {
+            let buf := mload(0x40)
+            let len := scope.length
+            let text := add(buf, 0x60)
+            calldatacopy(text, scope.offset, len)
+            mstore(add(text, len), 0) // the padding
+            // Grant key keccak256(abi.encode(relationshipId, viewer, keccak256(scope))) in the head's
+            // three words, then the mapping slot keccak256(key, _grants.slot) in scratch space.
+            mstore(buf, relationshipId)
+            mstore(add(buf, 0x20), viewer)
+            mstore(add(buf, 0x40), keccak256(text, len))
+            mstore(0x00, keccak256(buf, 0x60))
+            mstore(0x20, _grants.slot)
+            sstore(keccak256(0x00, 0x40), or(GRANT_ACTIVE, expiresAt))
+            mstore(buf, 0x40)
+            mstore(add(buf, 0x20), expiresAt)
+            mstore(add(buf, 0x40), len)
+            log3(buf, add(0x60, and(add(len, 31), not(31))), eventTopic, relationshipId, viewer)
+        }
     }
 
     /**
@@ -266,10 +318,19 @@ contract MedLedger is PatientControl {
      * @param scopeHash keccak256 of the granted scope string
      */
     function revokeViewer(uint256 relationshipId, address viewer, bytes32 scopeHash) external {
-        _actingPatient(relationshipId, _existing(relationshipId), DELEGATE_GRANT);
-        bytes32 key = _grantKey(relationshipId, viewer, scopeHash);
-        if (_grants[key] == 0) revert NotGranted();
-        delete _grants[key];
+        uint256 word = _relationshipWord(relationshipId);
+        if (uint160(word) == 0) revert UnknownRelationship(relationshipId);
+        address patient = patientOf(relationshipId);
+        if (msg.sender != patient || word & KEY_MOVED != 0) _delegateLimit(relationshipId, patient, DELEGATE_GRANT);
+        uint256 slot = _grantSlot(relationshipId, viewer, scopeHash);
+        uint256 grant;
+        assembly ("memory-safe") {
+            grant := sload(slot)
+        }
+        if (grant == 0) revert NotGranted();
+        assembly ("memory-safe") {
+            sstore(slot, 0)
+        }
         emit ViewerRevoked(relationshipId, viewer, scopeHash);
     }
 
@@ -411,6 +472,12 @@ contract MedLedger is PatientControl {
     {
         patient = patientOf(relationshipId);
         if (msg.sender == patient && !rel.keyMoved) return (patient, 0);
+        limit = _delegateLimit(relationshipId, patient, permission);
+    }
+
+    /// @dev _actingPatient's slow path (the caller is not the patient's own, never-moved key): the
+    /// latest expiry the caller may give (0 = any), or NotRelationshipPatient.
+    function _delegateLimit(uint256 relationshipId, address patient, uint8 permission) private view returns (uint64 limit) {
         bool ok;
         (ok, limit) = _authority(patient, msg.sender, permission);
         if (!ok) revert NotRelationshipPatient(relationshipId, msg.sender);
@@ -460,6 +527,37 @@ contract MedLedger is PatientControl {
 
     function _pointerKey(uint256 relationshipId, bytes32 queryHash) private pure returns (bytes32) {
         return keccak256(abi.encode(relationshipId, queryHash));
+    }
+
+    /// @dev The storage slot of `_relationships[relationshipId]`.
+    function _relationshipSlot(uint256 relationshipId) private pure returns (uint256 slot) {
+        assembly ("memory-safe") {
+            mstore(0x00, relationshipId)
+            mstore(0x20, _relationships.slot)
+            slot := keccak256(0x00, 0x40)
+        }
+    }
+
+    /// @dev `_relationships[relationshipId]` as one word (layout: the *_SHIFT / *_MASK constants).
+    function _relationshipWord(uint256 relationshipId) private view returns (uint256 word) {
+        uint256 slot = _relationshipSlot(relationshipId);
+        assembly ("memory-safe") {
+            word := sload(slot)
+        }
+    }
+
+    /// @dev The storage slot of `_grants[_grantKey(relationshipId, viewer, scopeHash)]`, hashed in
+    /// scratch and unallocated memory (no abi.encode allocation).
+    function _grantSlot(uint256 relationshipId, address viewer, bytes32 scopeHash) private pure returns (uint256 slot) {
+        assembly ("memory-safe") {
+            let buf := mload(0x40)
+            mstore(buf, relationshipId)
+            mstore(add(buf, 0x20), viewer)
+            mstore(add(buf, 0x40), scopeHash)
+            mstore(0x00, keccak256(buf, 0x60))
+            mstore(0x20, _grants.slot)
+            slot := keccak256(0x00, 0x40)
+        }
     }
 
     function _grantKey(uint256 relationshipId, address viewer, bytes32 scopeHash) private pure returns (bytes32) {

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { announceNode, runningNode, startChain, withdrawNode, type ChainRuntime } from '../chain/runtime.js';
-import { demoPasswordOf, isDemoDataDir, loadUsers } from '../keys/users.js';
+import { demoPasswordOf, isDemoDataDir, loadUsers, markDemoDataDir } from '../keys/users.js';
 import { assertDemoBind } from '../manager/demo-mode.js';
 import { startSystem } from '../manager/system.js';
 import { loadPepper } from '../sdk/identity.js';
@@ -26,7 +26,11 @@ export async function runStart(cfg: Config, opts: StartOptions): Promise<void> {
   if (runningNode(cfg.dataDir)) throw new Error(`medledger is already running on ${cfg.dataDir}`);
   const patients = Number(opts.patients);
   if (!Number.isInteger(patients) || patients < 0 || patients > 10_000) throw new Error('--patients must be an integer from 0 to 10000');
-  if (opts.demo) assertDemoBind(opts.host);
+  if (opts.demo) {
+    assertDemoBind(opts.host);
+    // Explicit demo mode makes this a demo data directory (also one from before demo.json existed).
+    markDemoDataDir(cfg.dataDir);
+  }
   const log = (l: string) => console.log(`  ${l}`);
   const { runtime, stop, url, gatekeepers } = opts.chainOnly ? await startChainOnly(cfg, !!opts.demo, log) : await startWhole(cfg, opts, patients, log);
   runtime.node?.process.once('exit', (code, signal) => {

@@ -15,7 +15,7 @@ import { DEMO_USERS, ensureDemoUsers } from '../cli/demo.js';
 import { DEMO_MRN_SYSTEM, DEMO_PROVIDERS, generatePatients, resourcesOf, type DemoProvider } from '../demo/generate.js';
 import { seedStore } from '../demo/seed.js';
 import { addressOfPatient, linkPatient, publishPatient, startGatekeeper, type Decision, type RunningGatekeeper } from '../gatekeeper/index.js';
-import { demoPasswordOf, loadUsers, unlockUser, type UserRecord } from '../keys/users.js';
+import { demoPasswordOf, loadUsers, markDemoDataDir, unlockUser, type UserRecord } from '../keys/users.js';
 import { openDb } from '../records/db.js';
 import { loadPepper } from '../sdk/identity.js';
 import { assertDemoBind } from './demo-mode.js';
@@ -53,7 +53,11 @@ const DEMO_SEED = 'medledger-demo-1';
 export async function startSystem(cfg: Config, options: SystemOptions): Promise<RunningSystem> {
   const log = options.log ?? (() => undefined);
   const host = options.host ?? '127.0.0.1';
-  if (options.demo) assertDemoBind(host);
+  if (options.demo) {
+    assertDemoBind(host);
+    // Explicit demo mode makes this a demo data directory (also one from before demo.json existed).
+    markDemoDataDir(cfg.dataDir);
+  }
   const missing = DEMO_USERS.filter((d) => !loadUsers(cfg.dataDir).some((u) => u.name === d.name));
   if (!options.demo && missing.length) {
     throw new Error(`the whole system runs the demo providers and patients, and ${missing.map((d) => d.name).join(', ')} are not in this data directory: start with --demo (npm start does), or use --chain-only`);
