@@ -65,8 +65,8 @@ contract MedLedger is PatientControl {
 
     mapping(uint256 relationshipId => Relationship) internal _relationships;
     mapping(bytes32 pointerKey => bytes32 dataHash) internal _pointers;
-    /// @dev A grant in one word: 0 = none, else `1 << 64 | expiresAt` (read and written whole, one SSTORE).
-    mapping(bytes32 grantKey => uint256 grant) internal _grants;
+    // A grant is one word at slot keccak256(abi.encode(relationshipId, viewer, scopeHash)) (_grantSlot,
+    // no mapping): 0 = none, else `1 << 64 | expiresAt` (read and written whole, one SSTORE).
     /// @dev provider → audit Merkle root → block time the provider anchored it.
     mapping(address provider => mapping(bytes32 root => uint256 anchoredAt)) internal _auditAnchors;
 
@@ -240,10 +240,13 @@ contract MedLedger is PatientControl {
         // status and updatedAt in one store, the rest of the word as it was.
         word = (word & ~(STATUS_MASK | UPDATED_AT_MASK)) | (uint256(status) << STATUS_SHIFT)
             | (block.timestamp << UPDATED_AT_SHIFT);
+        bytes32 eventTopic = StatusChanged.selector;
         assembly ("memory-safe") {
             sstore(slot, word)
+            mstore(0x00, status)
+            log2(0x00, 0x20, eventTopic, relationshipId)
+            stop()
         }
-        emit StatusChanged(relationshipId, status);
     }
 
     // ------------------------------------------------------------------ patient
@@ -272,20 +275,39 @@ contract MedLedger is PatientControl {
     function grantViewer(uint256 relationshipId, address viewer, string calldata scope, uint64 expiresAt) external {
         // The relationship slot, read once as a word; the checks and their order are _existing's,
         // _actingPatient's and then grantViewer's own.
-        uint256 word = _relationshipWord(relationshipId);
+        uint256 word;
+        assembly ("memory-safe") {
+            mstore(0x00, relationshipId)
+            mstore(0x20, _relationships.slot)
+            word := sload(keccak256(0x00, 0x40))
+        }
         address provider = address(uint160(word));
         if (provider == address(0)) revert UnknownRelationship(relationshipId);
-        address patient = patientOf(relationshipId);
+        address patient = address(uint160(relationshipId >> 96)); // patientOf
         uint64 limit;
-        if (msg.sender != patient || word & KEY_MOVED != 0) limit = _delegateLimit(relationshipId, patient, DELEGATE_GRANT);
-        if (uint8(word >> STATUS_SHIFT) == uint8(Status.Rejected)) revert RelationshipRejected(relationshipId);
-        if (viewer == address(0) || viewer == patient || viewer == provider || viewer == msg.sender) {
-            revert InvalidViewer(viewer);
+        {
+            bool notOwnKey;
+            assembly ("memory-safe") {
+                // msg.sender != patient || keyMoved: _actingPatient's slow path
+                notOwnKey := or(xor(caller(), patient), and(word, KEY_MOVED))
+            }
+            if (notOwnKey) limit = _delegateLimit(relationshipId, patient, DELEGATE_GRANT);
         }
-        if (expiresAt != 0 && expiresAt <= block.timestamp) revert ExpiryInPast(expiresAt);
+        if (uint8(word >> STATUS_SHIFT) == uint8(Status.Rejected)) revert RelationshipRejected(relationshipId);
+        {
+            bool badViewer;
+            bool past;
+            assembly ("memory-safe") {
+                // viewer == 0 || viewer == patient || viewer == provider || viewer == msg.sender (clean addresses)
+                badViewer := or(or(iszero(viewer), eq(viewer, patient)), or(eq(viewer, provider), eq(viewer, caller())))
+                past := and(iszero(iszero(expiresAt)), iszero(gt(expiresAt, timestamp()))) // 0 < expiresAt <= now
+            }
+            if (badViewer) revert InvalidViewer(viewer);
+            if (past) revert ExpiryInPast(expiresAt);
+        }
         if (limit != 0 && (expiresAt == 0 || expiresAt > limit)) revert BeyondDelegation(expiresAt, limit);
         bytes32 eventTopic = ViewerGranted.selector;
-        // One memory buffer, not allocated (nothing runs after it): the scope is copied from calldata
+        // One memory buffer, not allocated (the call ends here): the scope is copied from calldata
         // once, hashed in place, and the same bytes are the event's data, encoded as
         // `emit ViewerGranted(relationshipId, viewer, scope, expiresAt)` encodes them:
         // [0x40][expiresAt][length][scope, zero-padded to a multiple of 32 bytes].
@@ -295,18 +317,17 @@ contract MedLedger is PatientControl {
             let text := add(buf, 0x60)
             calldatacopy(text, scope.offset, len)
             mstore(add(text, len), 0) // the padding
-            // Grant key keccak256(abi.encode(relationshipId, viewer, keccak256(scope))) in the head's
-            // three words, then the mapping slot keccak256(key, _grants.slot) in scratch space.
+            // The grant's slot, keccak256(abi.encode(relationshipId, viewer, keccak256(scope))), hashed
+            // from the head's three words (_grantSlot).
             mstore(buf, relationshipId)
             mstore(add(buf, 0x20), viewer)
             mstore(add(buf, 0x40), keccak256(text, len))
-            mstore(0x00, keccak256(buf, 0x60))
-            mstore(0x20, _grants.slot)
-            sstore(keccak256(0x00, 0x40), or(GRANT_ACTIVE, expiresAt))
+            sstore(keccak256(buf, 0x60), or(GRANT_ACTIVE, expiresAt))
             mstore(buf, 0x40)
             mstore(add(buf, 0x20), expiresAt)
             mstore(add(buf, 0x40), len)
             log3(buf, add(0x60, and(add(len, 31), not(31))), eventTopic, relationshipId, viewer)
+            stop()
         }
     }
 
@@ -318,20 +339,31 @@ contract MedLedger is PatientControl {
      * @param scopeHash keccak256 of the granted scope string
      */
     function revokeViewer(uint256 relationshipId, address viewer, bytes32 scopeHash) external {
-        uint256 word = _relationshipWord(relationshipId);
-        if (uint160(word) == 0) revert UnknownRelationship(relationshipId);
-        address patient = patientOf(relationshipId);
-        if (msg.sender != patient || word & KEY_MOVED != 0) _delegateLimit(relationshipId, patient, DELEGATE_GRANT);
-        uint256 slot = _grantSlot(relationshipId, viewer, scopeHash);
-        uint256 grant;
+        uint256 word;
         assembly ("memory-safe") {
-            grant := sload(slot)
+            mstore(0x00, relationshipId)
+            mstore(0x20, _relationships.slot)
+            word := sload(keccak256(0x00, 0x40))
         }
-        if (grant == 0) revert NotGranted();
+        if (uint160(word) == 0) revert UnknownRelationship(relationshipId);
+        address patient = address(uint160(relationshipId >> 96)); // patientOf
+        bool notOwnKey;
+        assembly ("memory-safe") {
+            notOwnKey := or(xor(caller(), patient), and(word, KEY_MOVED)) // msg.sender != patient || keyMoved
+        }
+        if (notOwnKey) _delegateLimit(relationshipId, patient, DELEGATE_GRANT);
+        uint256 slot = _grantSlot(relationshipId, viewer, scopeHash);
+        bytes32 eventTopic = ViewerRevoked.selector;
+        bool granted;
+        assembly ("memory-safe") {
+            granted := sload(slot)
+        }
+        if (!granted) revert NotGranted();
         assembly ("memory-safe") {
             sstore(slot, 0)
+            log4(0, 0, eventTopic, relationshipId, viewer, scopeHash)
+            stop()
         }
-        emit ViewerRevoked(relationshipId, viewer, scopeHash);
     }
 
     // ------------------------------------------------------------------ audit
@@ -421,7 +453,7 @@ contract MedLedger is PatientControl {
      * @return grant active flag and expiry (all zero when none)
      */
     function grantOf(uint256 relationshipId, address viewer, bytes32 scopeHash) external view returns (Grant memory grant) {
-        uint256 g = _grants[_grantKey(relationshipId, viewer, scopeHash)];
+        uint256 g = _grantWord(relationshipId, viewer, scopeHash);
         return Grant(g != 0, uint64(g));
     }
 
@@ -439,7 +471,7 @@ contract MedLedger is PatientControl {
         returns (uint64 expiresAt)
     {
         if (_existing(relationshipId).status == Status.Rejected) revert RelationshipRejected(relationshipId);
-        uint256 grant = _grants[_grantKey(relationshipId, viewer, scopeHash)];
+        uint256 grant = _grantWord(relationshipId, viewer, scopeHash);
         if (grant == 0) revert NotGranted();
         expiresAt = uint64(grant);
         if (expiresAt != 0 && expiresAt <= block.timestamp) revert GrantExpired(expiresAt);
@@ -546,21 +578,27 @@ contract MedLedger is PatientControl {
         }
     }
 
-    /// @dev The storage slot of `_grants[_grantKey(relationshipId, viewer, scopeHash)]`, hashed in
-    /// scratch and unallocated memory (no abi.encode allocation).
+    /**
+     * @dev The storage slot of a grant: keccak256(abi.encode(relationshipId, viewer, scopeHash)) itself,
+     * hashed in unallocated memory (no abi.encode allocation, no second hash with a mapping's slot).
+     * Like a mapping's slot it is a keccak256 output, and its 96-byte preimage differs from every
+     * 64-byte preimage Solidity hashes for the mappings, so it shares a slot with nothing else.
+     */
     function _grantSlot(uint256 relationshipId, address viewer, bytes32 scopeHash) private pure returns (uint256 slot) {
         assembly ("memory-safe") {
             let buf := mload(0x40)
             mstore(buf, relationshipId)
             mstore(add(buf, 0x20), viewer)
             mstore(add(buf, 0x40), scopeHash)
-            mstore(0x00, keccak256(buf, 0x60))
-            mstore(0x20, _grants.slot)
-            slot := keccak256(0x00, 0x40)
+            slot := keccak256(buf, 0x60)
         }
     }
 
-    function _grantKey(uint256 relationshipId, address viewer, bytes32 scopeHash) private pure returns (bytes32) {
-        return keccak256(abi.encode(relationshipId, viewer, scopeHash));
+    /// @dev The grant word at `_grantSlot` (0 = none, else `GRANT_ACTIVE | expiresAt`).
+    function _grantWord(uint256 relationshipId, address viewer, bytes32 scopeHash) private view returns (uint256 grant) {
+        uint256 slot = _grantSlot(relationshipId, viewer, scopeHash);
+        assembly ("memory-safe") {
+            grant := sload(slot)
+        }
     }
 }

@@ -5,7 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { encodeAbiParameters, encodeEventTopics, getAddress, keccak256, parseEventLogs, stringToHex } from 'viem';
 import { GAS_BEFORE_ISSUE_14, GAS_TARGETS, GAS_TARGETS_OPEN, ISSUE_3_TARGETS, measureGas } from '../bench/gas.js';
+import { startFixture } from '../bench/harness/chain.js';
+import { medLedgerAbi } from '../src/chain/generated/contracts.js';
+import { writeLedger } from '../src/chain/write.js';
+import { addRelationship } from '../src/sdk/index.js';
 
 test('every flow step is within its gas target, and none got more expensive', async (t) => {
   const gas = await measureGas();
@@ -22,4 +27,38 @@ test('every flow step is within its gas target, and none got more expensive', as
   }
   // The first relationship of a patient pays for nothing extra in this layout: same target.
   assert.ok(gas.addRelationshipFirst <= GAS_TARGETS.addRelationship, `first relationship: ${gas.addRelationshipFirst}`);
+});
+
+// grantViewer writes its grant and emits ViewerGranted from one assembly buffer (README, "Contract
+// design and gas"): the log must be byte for byte what `emit ViewerGranted(...)` (the ABI encoding of
+// (string, uint64) under the three topics) gives, for scopes of every padding case, and the grant
+// must be found under keccak256(scope) by grantOf, checkAccess and revokeViewer.
+test('ViewerGranted from assembly is the ABI encoding, and the grant is stored under its scope hash', async () => {
+  const f = await startFixture();
+  try {
+    const provider = await f.newProvider();
+    const patient = await f.newPatient(provider);
+    const viewer = (await f.newAccount()).address;
+    const { relationshipId: id } = await addRelationship(provider, { patient: patient.account!.address, query: 'Observation?category=laboratory', dataHash: keccak256(stringToHex('d')) });
+    const scopes = ['', 'a', 'Observation?category=laborator', 'Observation?category=laboratory!', 'Observation?category=laboratory,vital-signs&date=ge2020-01-01xx', 'x'.repeat(64), 'é'.repeat(40)];
+    for (const [i, scope] of scopes.entries()) {
+      const expiresAt = i % 2 ? 0n : BigInt(Math.floor(Date.now() / 1000) + 3600 + i);
+      const receipt = await writeLedger(patient, 'grantViewer', [id, viewer, scope, expiresAt]);
+      assert.equal(receipt.logs.length, 1);
+      const log = receipt.logs[0]!;
+      const expectedTopics = encodeEventTopics({ abi: medLedgerAbi, eventName: 'ViewerGranted', args: { relationshipId: id, viewer } });
+      assert.deepEqual(log.topics, expectedTopics, `topics for ${JSON.stringify(scope)}`);
+      assert.equal(log.data, encodeAbiParameters([{ type: 'string' }, { type: 'uint64' }], [scope, expiresAt]), `data for ${JSON.stringify(scope)}`);
+      const [decoded] = parseEventLogs({ abi: medLedgerAbi, logs: receipt.logs, eventName: 'ViewerGranted' });
+      assert.deepEqual(decoded!.args, { relationshipId: id, viewer: getAddress(viewer), scope, expiresAt });
+      const scopeHash = keccak256(stringToHex(scope));
+      assert.deepEqual(await f.governor.publicClient.readContract({ address: f.runtime.deployment.contract, abi: medLedgerAbi, functionName: 'grantOf', args: [id, viewer, scopeHash] }), { active: true, expiresAt });
+      assert.equal(await f.governor.publicClient.readContract({ address: f.runtime.deployment.contract, abi: medLedgerAbi, functionName: 'checkAccess', args: [id, viewer, scopeHash] }), expiresAt);
+      const revoked = await writeLedger(patient, 'revokeViewer', [id, viewer, scopeHash]);
+      assert.deepEqual(parseEventLogs({ abi: medLedgerAbi, logs: revoked.logs, eventName: 'ViewerRevoked' })[0]!.args, { relationshipId: id, viewer: getAddress(viewer), scopeHash });
+      assert.deepEqual(await f.governor.publicClient.readContract({ address: f.runtime.deployment.contract, abi: medLedgerAbi, functionName: 'grantOf', args: [id, viewer, scopeHash] }), { active: false, expiresAt: 0n });
+    }
+  } finally {
+    await f.close();
+  }
 });

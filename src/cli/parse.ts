@@ -41,7 +41,7 @@ export function parseDuration(text: string): number {
 export function parseRelationshipId(text: string): bigint | undefined {
   if (/^[0-9]+$/.test(text) || /^0x[0-9a-fA-F]+$/.test(text)) {
     const id = BigInt(text);
-    if (id === 0n || id >= 1n << 192n) throw new Error(`${quote(text)} is not a relationship id`);
+    if (id === 0n || id >= 1n << 256n) throw new Error(`${quote(text)} is not a relationship id`);
     return id;
   }
   return undefined;

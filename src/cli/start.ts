@@ -33,19 +33,20 @@ export async function runStart(cfg: Config, opts: StartOptions): Promise<void> {
   }
   const log = (l: string) => console.log(`  ${l}`);
   const { runtime, stop, url, gatekeepers } = opts.chainOnly ? await startChainOnly(cfg, !!opts.demo, log) : await startWhole(cfg, opts, patients, log);
-  runtime.node?.process.once('exit', (code, signal) => {
+  const nodeDied = (code: number | null, signal: NodeJS.Signals | null) => {
     // The node died under us (crash, kill -9): say so and exit; the next start resumes from its state file.
     withdrawNode(cfg.dataDir);
     console.error(`medledger: the chain node exited (${signal ?? `code ${code}`}); run \`medledger start\` again`);
     process.exit(1);
-  });
+  };
+  runtime.node?.process.once('exit', nodeDied);
   printBanner(cfg, runtime, gatekeepers, url);
   const why = await new Promise<string>((resolve) => {
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => resolve(signal));
     watchParent(() => resolve('parent gone'));
   });
   console.log(`stopping… (${why})`);
-  runtime.node?.process.removeAllListeners('exit');
+  runtime.node?.process.off('exit', nodeDied);
   await stop();
 }
 

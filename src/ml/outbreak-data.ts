@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataDir } from './data-dir.js';
 
-/** `data/outbreaks` in the repository (or under `$MEDLEDGER_DATA_DIR`, see data-dir.ts). */
+/** `data/outbreaks` in the repository (or under `$MEDLEDGER_DATASETS_DIR`, see data-dir.ts). */
 export function outbreakDataDir(root = dataDir()): string {
   return join(root, 'outbreaks');
 }

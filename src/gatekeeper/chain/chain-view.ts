@@ -67,6 +67,99 @@ const delegateSet = getAbiItem({ abi: medLedgerAbi, name: 'DelegateSet' });
 const REJECTED = STATUSES.indexOf('rejected');
 const CONTROLLER = ROLES.indexOf('controller');
 
+/**
+ * Which cached answers an event could have changed: per address (a grant or revoke names its viewer,
+ * a key change or delegation its holders) or everyone's (a status change, a lost accreditation).
+ */
+class Invalidations {
+  private readonly changedAt = new Map<string, bigint>();
+  private allChangedAt = -1n;
+
+  /** The chain rolled back or reorganised: nothing read before `latest` can be trusted. */
+  reset(latest: bigint): void {
+    this.changedAt.clear();
+    this.allChangedAt = latest;
+  }
+
+  apply(logs: ReturnType<typeof parseEventLogs<typeof medLedgerAbi>>): void {
+    for (const log of logs) {
+      if (log.eventName === 'ViewerGranted' || log.eventName === 'ViewerRevoked') {
+        this.changedAt.set(log.args.viewer.toLowerCase(), log.blockNumber);
+      } else if (log.eventName === 'StatusChanged' || log.eventName === 'AccreditationRevoked') {
+        this.allChangedAt = log.blockNumber; // a rejection (or a lost accreditation) changes every viewer of it
+      } else if (log.eventName === 'ControllerChanged') {
+        for (const a of [log.args.patient, log.args.previous, log.args.controller]) this.changedAt.set(a.toLowerCase(), log.blockNumber);
+      } else if (log.eventName === 'DelegateSet') {
+        this.changedAt.set(log.args.delegate.toLowerCase(), log.blockNumber);
+      }
+    }
+  }
+
+  /** Whether an answer about `key` read at block `at` is still what the chain says. */
+  fresh(key: string, at: bigint): boolean {
+    return at >= this.allChangedAt && at >= (this.changedAt.get(key) ?? -1n);
+  }
+}
+
+/** Answers per address, each remembering the block it was read at, reused while still fresh. */
+class CachedAnswers<T> {
+  private readonly entries = new Map<string, { at: bigint; value: Promise<T> }>();
+
+  constructor(private readonly invalidations: Invalidations) {}
+
+  get(address: Address, at: bigint, load: () => Promise<T>): Promise<T> {
+    const key = address.toLowerCase();
+    const entry = this.entries.get(key);
+    if (entry && this.invalidations.fresh(key, entry.at)) return entry.value;
+    const value = load();
+    this.entries.set(key, { at, value });
+    value.catch(() => this.entries.delete(key));
+    return value;
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+/** The live grants `viewer` holds on `provider`'s relationships at block `at`, from events then state. */
+async function loadGrants(client: LedgerClient, provider: Address, viewer: Address, at: bigint): Promise<ChainGrant[]> {
+  const pc = client.publicClient;
+  const logs = await pc.getLogs({ address: client.contract, event: viewerGranted, args: { viewer }, fromBlock: client.deployBlock, toBlock: at });
+  const seen = new Map<string, { relationshipId: bigint; scope: string }>();
+  for (const l of logs) seen.set(`${l.args.relationshipId}:${hashQuery(l.args.scope!)}`, { relationshipId: l.args.relationshipId!, scope: l.args.scope! });
+  const read = { address: client.contract, abi: medLedgerAbi, blockNumber: at } as const;
+  const result = await Promise.all(
+    [...seen.values()].map(async ({ relationshipId, scope }) => {
+      const [rel, grant] = await Promise.all([
+        pc.readContract({ ...read, functionName: 'relationshipOf', args: [relationshipId] }),
+        pc.readContract({ ...read, functionName: 'grantOf', args: [relationshipId, viewer, hashQuery(scope)] }),
+      ]);
+      if (rel.provider.toLowerCase() !== provider.toLowerCase() || rel.status === REJECTED || !grant.active) return undefined;
+      return { relationshipId, patient: patientOf(relationshipId), scope, expiresAt: Number(grant.expiresAt) };
+    }),
+  );
+  return result.filter((g): g is ChainGrant => g !== undefined);
+}
+
+/** What `address` holds as a key at block `at`: moved or not, whom it controls, its delegations. */
+async function loadKeyHolding(client: LedgerClient, address: Address, at: bigint): Promise<KeyHolding> {
+  const pc = client.publicClient;
+  const read = { address: client.contract, abi: medLedgerAbi, blockNumber: at } as const;
+  const [account, logs] = await Promise.all([
+    pc.readContract({ ...read, functionName: 'accountOf', args: [address] }),
+    pc.getLogs({ address: client.contract, event: delegateSet, args: { delegate: address }, fromBlock: client.deployBlock, toBlock: at }),
+  ]);
+  const controls = account.role === CONTROLLER ? await pc.readContract({ ...read, functionName: 'patientOfController', args: [address] }) : undefined;
+  const delegations = await Promise.all(
+    [...new Set(logs.map((l) => l.args.patient!))].map(async (patient) => {
+      const d = await pc.readContract({ ...read, functionName: 'delegationOf', args: [patient, address] });
+      return { patient, permissions: d.permissions, expiresAt: Number(d.expiresAt) };
+    }),
+  );
+  return { moved: account.keyMoved, ...(controls ? { controls } : {}), delegations: delegations.filter((d) => d.permissions !== 0) };
+}
+
 export function createChainView(client: LedgerClient, provider: Address, options: ChainViewOptions = {}): ChainView {
   const pc = client.publicClient;
   /** Events are applied up to this block. */
@@ -77,12 +170,9 @@ export function createChainView(client: LedgerClient, provider: Address, options
   let reorg = false;
   let follower: HeadFollower | undefined;
   let closed = false;
-  // Each cached answer remembers the block it was read at; it is reused only if no event since then
-  // could have changed it (per viewer, or for everyone).
-  const grants = new Map<string, { at: bigint; value: Promise<ChainGrant[]> }>();
-  const keys = new Map<string, { at: bigint; value: Promise<KeyHolding> }>();
-  const changedAt = new Map<string, bigint>();
-  let allChangedAt = -1n;
+  const invalidations = new Invalidations();
+  const grants = new CachedAnswers<ChainGrant[]>(invalidations);
+  const keys = new CachedAnswers<KeyHolding>(invalidations);
   let running: Promise<bigint> | undefined;
   let queued: Promise<bigint> | undefined;
 
@@ -131,25 +221,10 @@ export function createChainView(client: LedgerClient, provider: Address, options
       // The chain rolled back (dev node crash) or reorganised: forget everything.
       grants.clear();
       keys.clear();
-      changedAt.clear();
-      allChangedAt = latest;
+      invalidations.reset(latest);
       reorg = false;
     } else if (latest > block && block >= 0n) {
-      const logs = parseEventLogs({
-        abi: medLedgerAbi,
-        logs: await pc.getLogs({ address: client.contract, fromBlock: block + 1n, toBlock: latest }),
-      });
-      for (const log of logs) {
-        if (log.eventName === 'ViewerGranted' || log.eventName === 'ViewerRevoked') {
-          changedAt.set(log.args.viewer.toLowerCase(), log.blockNumber);
-        } else if (log.eventName === 'StatusChanged' || log.eventName === 'AccreditationRevoked') {
-          allChangedAt = log.blockNumber; // a rejection (or a lost accreditation) changes every viewer of it
-        } else if (log.eventName === 'ControllerChanged') {
-          for (const a of [log.args.patient, log.args.previous, log.args.controller]) changedAt.set(a.toLowerCase(), log.blockNumber);
-        } else if (log.eventName === 'DelegateSet') {
-          changedAt.set(log.args.delegate.toLowerCase(), log.blockNumber);
-        }
-      }
+      invalidations.apply(parseEventLogs({ abi: medLedgerAbi, logs: await pc.getLogs({ address: client.contract, fromBlock: block + 1n, toBlock: latest }) }));
     }
     block = latest;
     return latest;
@@ -173,40 +248,6 @@ export function createChainView(client: LedgerClient, provider: Address, options
     return queued;
   }
 
-  async function load(viewer: Address, at: bigint): Promise<ChainGrant[]> {
-    const logs = await pc.getLogs({ address: client.contract, event: viewerGranted, args: { viewer }, fromBlock: client.deployBlock, toBlock: at });
-    const seen = new Map<string, { relationshipId: bigint; scope: string }>();
-    for (const l of logs) seen.set(`${l.args.relationshipId}:${hashQuery(l.args.scope!)}`, { relationshipId: l.args.relationshipId!, scope: l.args.scope! });
-    const read = { address: client.contract, abi: medLedgerAbi, blockNumber: at } as const;
-    const result = await Promise.all(
-      [...seen.values()].map(async ({ relationshipId, scope }) => {
-        const [rel, grant] = await Promise.all([
-          pc.readContract({ ...read, functionName: 'relationshipOf', args: [relationshipId] }),
-          pc.readContract({ ...read, functionName: 'grantOf', args: [relationshipId, viewer, hashQuery(scope)] }),
-        ]);
-        if (rel.provider.toLowerCase() !== provider.toLowerCase() || rel.status === REJECTED || !grant.active) return undefined;
-        return { relationshipId, patient: patientOf(relationshipId), scope, expiresAt: Number(grant.expiresAt) };
-      }),
-    );
-    return result.filter((g): g is ChainGrant => g !== undefined);
-  }
-
-  async function loadKey(address: Address, at: bigint): Promise<KeyHolding> {
-    const read = { address: client.contract, abi: medLedgerAbi, blockNumber: at } as const;
-    const [account, logs] = await Promise.all([
-      pc.readContract({ ...read, functionName: 'accountOf', args: [address] }),
-      pc.getLogs({ address: client.contract, event: delegateSet, args: { delegate: address }, fromBlock: client.deployBlock, toBlock: at }),
-    ]);
-    const controls = account.role === CONTROLLER ? await pc.readContract({ ...read, functionName: 'patientOfController', args: [address] }) : undefined;
-    const delegations = await Promise.all(
-      [...new Set(logs.map((l) => l.args.patient!))].map(async (patient) => {
-        const d = await pc.readContract({ ...read, functionName: 'delegationOf', args: [patient, address] });
-        return { patient, permissions: d.permissions, expiresAt: Number(d.expiresAt) };
-      }),
-    );
-    return { moved: account.keyMoved, ...(controls ? { controls } : {}), delegations: delegations.filter((d) => d.permissions !== 0) };
-  }
-
   return {
     provider,
     get following() {
@@ -220,23 +261,11 @@ export function createChainView(client: LedgerClient, provider: Address, options
     sync,
     async grantsOf(viewer, synced) {
       const at = synced ?? (await sync());
-      const key = viewer.toLowerCase();
-      const entry = grants.get(key);
-      if (entry && entry.at >= allChangedAt && entry.at >= (changedAt.get(key) ?? -1n)) return entry.value;
-      const value = load(viewer, at);
-      grants.set(key, { at, value });
-      value.catch(() => grants.delete(key));
-      return value;
+      return grants.get(viewer, at, () => loadGrants(client, provider, viewer, at));
     },
     async keyOf(address, synced) {
       const at = synced ?? (await sync());
-      const key = address.toLowerCase();
-      const entry = keys.get(key);
-      if (entry && entry.at >= allChangedAt && entry.at >= (changedAt.get(key) ?? -1n)) return entry.value;
-      const value = loadKey(address, at);
-      keys.set(key, { at, value });
-      value.catch(() => keys.delete(key));
-      return value;
+      return keys.get(address, at, () => loadKeyHolding(client, address, at));
     },
   };
 }
