@@ -12,9 +12,11 @@
  *   npm run bench -- reliability --seed <seed> --runs 1      (or FAULT_SEED / FAULT_RUNS)
  *
  * `--parallel N` (FAULT_PARALLEL) runs N at a time, each in its own lab; `--minutes M` (FAULT_MINUTES)
- * starts no run after M minutes, and the result counts the runs made.
+ * starts no run after M minutes, and the result counts the runs made. The runs of one worker share a
+ * lab (`--fresh-labs`: one per run); a replay with `--runs 1` runs the seed's plan in a fresh lab.
  */
 import { runFaultScenario, type FaultReport } from './harness/fault-driver.js';
+import { startLabRetrying, type Lab } from './harness/fault-lab.js';
 
 export interface ReliabilityResult {
   faultRuns: number;
@@ -30,6 +32,8 @@ export interface ReliabilityResult {
   randomKillsPerRun: number;
   /** Runs at a time (each its own lab). */
   parallel: number;
+  /** Whether a worker's runs share its lab (else each run starts its own). */
+  sharedLabs: boolean;
   kills: number;
   writesAcknowledged: number;
   lostRecords: number;
@@ -66,7 +70,7 @@ function setting(flag: string, env: string | undefined, fallback: number): numbe
 export async function benchReliability(
   log: (line: string) => void = console.log,
   runs = setting('--runs', process.env.FAULT_RUNS, 50),
-  options: { firstSeed?: number; ops?: number; kills?: number; parallel?: number; minutes?: number } = {},
+  options: { firstSeed?: number; ops?: number; kills?: number; parallel?: number; minutes?: number; sharedLabs?: boolean } = {},
 ): Promise<ReliabilityResult> {
   const firstSeed = options.firstSeed ?? setting('--seed', process.env.FAULT_SEED, Date.now() % 1e9);
   const ops = options.ops ?? 20;
@@ -77,10 +81,11 @@ export async function benchReliability(
   const failed: string[] = [];
   const replay = (seed: number) => `replay: npm run bench -- reliability --seed ${seed} --runs 1`;
   const parallel = Math.max(1, options.parallel ?? setting('--parallel', process.env.FAULT_PARALLEL, 1));
-  async function one(i: number): Promise<void> {
+  /** One run; resolves false when it threw (its lab, if shared, may be broken). */
+  async function one(i: number, lab?: Lab): Promise<boolean> {
     const seed = firstSeed + i;
     try {
-      const r = await runFaultScenario({ seed, ops, kills });
+      const r = await runFaultScenario({ seed, ops, kills, lab });
       reports.push(r);
       const what = failures(r) ? JSON.stringify({ lost: r.lostRecords, dup: r.duplicatedRecords, hash: r.hashMismatches, client: r.clientDiff, late: r.lateGrantReads, missing: r.missingTxs }) : '';
       if (what) {
@@ -91,21 +96,39 @@ export async function benchReliability(
         `  run ${i + 1}/${runs} seed=${seed}: ${what ? 'FAILED' : 'ok'} — ${r.kills.length} kills, ${r.writesAcknowledged} writes, ${r.acknowledgedTxs} txs (${r.txsLostByCrash} lost by a node crash, ${r.resubmittedTxs} re-sent, ${r.resignedTxs} signed again), deepest rollback ${r.deepestRollback} blocks, ${r.reads} reads judged, ${r.seconds.toFixed(0)} s` +
           (what ? `\n    ${r.schedule}\n    ${what}\n    ${replay(seed)}` : ''),
       );
+      return true;
     } catch (err) {
       failedSeeds.push(seed);
       const message = (err as Error).message.split('\n').slice(0, 2).join(' / ');
       failed.push(`${message} (${replay(seed)})`);
       log(`  run ${i + 1}/${runs} seed=${seed}: ERROR ${message}\n    ${replay(seed)}`);
+      return false;
     }
   }
-  // Runs are independent (each its own lab, ports and directories): `parallel` of them at a time. With
-  // a time budget (`--minutes`), no run starts after it: the result counts the runs that were made.
+  // `parallel` workers, each with its own lab (ports, directories, processes). With `sharedLabs` a
+  // worker keeps its lab from run to run, as test/fault.test.ts does (starting the processes costs more
+  // than a run); a run that threw gets a fresh one. With a time budget (`--minutes`) no run starts after
+  // it, and the result counts the runs that were made.
   const minutes = options.minutes ?? setting('--minutes', process.env.FAULT_MINUTES, Infinity);
+  const sharedLabs = options.sharedLabs ?? !process.argv.includes('--fresh-labs');
   const stopAt = started + minutes * 60_000;
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(parallel, runs) }, async () => {
-    while (next < runs && Date.now() < stopAt) await one(next++);
-  }));
+  async function worker(): Promise<void> {
+    let lab: Lab | undefined;
+    try {
+      while (next < runs && Date.now() < stopAt) {
+        const i = next++;
+        if (sharedLabs) lab ??= await startLabRetrying({ seed: firstSeed + i });
+        if (!(await one(i, lab)) && lab) {
+          await lab.close();
+          lab = undefined;
+        }
+      }
+    } finally {
+      await lab?.close();
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(parallel, runs) }, worker));
   if (next < runs) log(`  time budget of ${minutes} min spent: ${next} of ${runs} runs made`);
   runs = next;
   failedSeeds.sort((a, b) => a - b);
@@ -120,6 +143,7 @@ export async function benchReliability(
     opsPerRun: ops,
     randomKillsPerRun: kills,
     parallel,
+    sharedLabs,
     kills: sum((r) => r.kills.length),
     writesAcknowledged: sum((r) => r.writesAcknowledged),
     lostRecords: sum((r) => r.lostRecords.length),

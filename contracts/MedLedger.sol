@@ -281,25 +281,27 @@ contract MedLedger is PatientControl {
             mstore(0x20, _relationships.slot)
             word := sload(keccak256(0x00, 0x40))
         }
-        address provider = address(uint160(word));
-        if (provider == address(0)) revert UnknownRelationship(relationshipId);
-        address patient = address(uint160(relationshipId >> 96)); // patientOf
+        if (uint160(word) == 0) revert UnknownRelationship(relationshipId); // no provider
         uint64 limit;
         {
             bool notOwnKey;
             assembly ("memory-safe") {
                 // msg.sender != patient || keyMoved: _actingPatient's slow path
-                notOwnKey := or(xor(caller(), patient), and(word, KEY_MOVED))
+                notOwnKey := or(xor(caller(), shr(96, relationshipId)), and(word, KEY_MOVED))
             }
-            if (notOwnKey) limit = _delegateLimit(relationshipId, patient, DELEGATE_GRANT);
+            if (notOwnKey) limit = _delegateLimit(relationshipId, patientOf(relationshipId), DELEGATE_GRANT);
         }
         if (uint8(word >> STATUS_SHIFT) == uint8(Status.Rejected)) revert RelationshipRejected(relationshipId);
         {
             bool badViewer;
             bool past;
             assembly ("memory-safe") {
-                // viewer == 0 || viewer == patient || viewer == provider || viewer == msg.sender (clean addresses)
-                badViewer := or(or(iszero(viewer), eq(viewer, patient)), or(eq(viewer, provider), eq(viewer, caller())))
+                // viewer == 0 || viewer == patient || viewer == provider || viewer == msg.sender; the
+                // addresses are cleaned here (a Solidity address local may carry dirty upper bits).
+                badViewer := or(
+                    or(iszero(viewer), eq(viewer, shr(96, relationshipId))),
+                    or(eq(viewer, and(word, 0xffffffffffffffffffffffffffffffffffffffff)), eq(viewer, caller()))
+                )
                 past := and(iszero(iszero(expiresAt)), iszero(gt(expiresAt, timestamp()))) // 0 < expiresAt <= now
             }
             if (badViewer) revert InvalidViewer(viewer);
@@ -307,12 +309,14 @@ contract MedLedger is PatientControl {
         }
         if (limit != 0 && (expiresAt == 0 || expiresAt > limit)) revert BeyondDelegation(expiresAt, limit);
         bytes32 eventTopic = ViewerGranted.selector;
-        // One memory buffer, not allocated (the call ends here): the scope is copied from calldata
-        // once, hashed in place, and the same bytes are the event's data, encoded as
+        // One memory buffer from address 0 (not memory-safe: it overwrites scratch, the free memory
+        // pointer and the zero slot, which is sound only because the call stops at the end of this
+        // block and no Solidity code runs after it): the scope is copied from calldata once, hashed in
+        // place, and the same bytes are the event's data, encoded as
         // `emit ViewerGranted(relationshipId, viewer, scope, expiresAt)` encodes them:
         // [0x40][expiresAt][length][scope, zero-padded to a multiple of 32 bytes].
-        assembly ("memory-safe") {
-            let buf := mload(0x40)
+        assembly {
+            let buf := 0
             let len := scope.length
             let text := add(buf, 0x60)
             calldatacopy(text, scope.offset, len)
@@ -349,7 +353,8 @@ contract MedLedger is PatientControl {
         address patient = address(uint160(relationshipId >> 96)); // patientOf
         bool notOwnKey;
         assembly ("memory-safe") {
-            notOwnKey := or(xor(caller(), patient), and(word, KEY_MOVED)) // msg.sender != patient || keyMoved
+            // msg.sender != patient || keyMoved (the patient is the id's upper 160 bits)
+            notOwnKey := or(xor(caller(), shr(96, relationshipId)), and(word, KEY_MOVED))
         }
         if (notOwnKey) _delegateLimit(relationshipId, patient, DELEGATE_GRANT);
         uint256 slot = _grantSlot(relationshipId, viewer, scopeHash);
@@ -567,14 +572,6 @@ contract MedLedger is PatientControl {
             mstore(0x00, relationshipId)
             mstore(0x20, _relationships.slot)
             slot := keccak256(0x00, 0x40)
-        }
-    }
-
-    /// @dev `_relationships[relationshipId]` as one word (layout: the *_SHIFT / *_MASK constants).
-    function _relationshipWord(uint256 relationshipId) private view returns (uint256 word) {
-        uint256 slot = _relationshipSlot(relationshipId);
-        assembly ("memory-safe") {
-            word := sload(slot)
         }
     }
 

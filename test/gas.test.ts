@@ -58,6 +58,13 @@ test('ViewerGranted from assembly is the ABI encoding, and the grant is stored u
       assert.deepEqual(parseEventLogs({ abi: medLedgerAbi, logs: revoked.logs, eventName: 'ViewerRevoked' })[0]!.args, { relationshipId: id, viewer: getAddress(viewer), scopeHash });
       assert.deepEqual(await f.governor.publicClient.readContract({ address: f.runtime.deployment.contract, abi: medLedgerAbi, functionName: 'grantOf', args: [id, viewer, scopeHash] }), { active: false, expiresAt: 0n });
     }
+    // A delegate's grant takes the slow path (its delegation is read into memory first): same bytes.
+    const delegate = f.as(await f.newAccount());
+    const until = BigInt(Math.floor(Date.now() / 1000) + 7200);
+    await writeLedger(patient, 'setDelegate', [patient.account!.address, delegate.account!.address, 2, until]);
+    const scope = 'Condition?category=problem-list-item';
+    const receipt = await writeLedger(delegate, 'grantViewer', [id, viewer, scope, until - 60n]);
+    assert.equal(receipt.logs[0]!.data, encodeAbiParameters([{ type: 'string' }, { type: 'uint64' }], [scope, until - 60n]));
   } finally {
     await f.close();
   }

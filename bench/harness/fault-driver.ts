@@ -21,7 +21,7 @@ import type { Bundle } from '@medplum/fhirtypes';
 import type { Hex } from 'viem';
 import { GatekeeperRequestError } from '../../src/sdk/gatekeeper.js';
 import { checkPointers, checkRecords, checkTxs, grantActive, type ReadRecord } from './fault-checks.js';
-import { observation, resyncState, retrying, sleep, startLab, type Lab } from './fault-lab.js';
+import { observation, resyncState, retrying, sleep, startLabRetrying, type Lab } from './fault-lab.js';
 import { describePlan, planWorkload, type Kill, type Op, type Plan, type Target } from './fault-plan.js';
 import { toJson } from './fault-process.js';
 
@@ -92,7 +92,7 @@ export async function runFaultScenario(options: { seed: number; ops?: number; ki
   const plan = planWorkload(seed, options.ops ?? 14, options.kills ?? 3);
   const schedule = describePlan(seed, plan);
   log(schedule);
-  const lab = options.lab ?? (await startLab({ seed, log }));
+  const lab = options.lab ?? (await startLabRetrying({ seed, log }));
   log(`lab ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const eventsBefore = lab.events.length;
   const run: RunState = { seed, lab, log, acknowledged: ['setup-laboratory', 'setup-vital-signs'], txs: [], lostByCrash: new Set(), reads: [], readsUnjudged: 0, rollbacks: [], saves: new Map() };

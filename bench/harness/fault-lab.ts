@@ -249,6 +249,21 @@ export async function startLab(options: { seed: number; log?: (line: string) => 
   return lab;
 }
 
+/**
+ * startLab, tried up to three times: setting a lab up is not part of what a run tests, and on a loaded
+ * machine a start-up limit (a child's readiness, the node's first state save) is now and then missed.
+ */
+export async function startLabRetrying(options: { seed: number; log?: (line: string) => void }): Promise<Lab> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startLab(options);
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      options.log?.(`setting the lab up failed (attempt ${attempt}): ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+}
+
 /** The patient's local state as a fresh client syncing from the deploy block gets it (JSON-normalised). */
 export async function resyncState(lab: Lab): Promise<unknown> {
   const dir = join(lab.dir, `resync-${Date.now()}`);

@@ -45,12 +45,12 @@ function publicClientFor(rpcUrl: string, pollingIntervalMs: number): PublicClien
 
 /** anvil dumps state once a second; wait for a dump that includes the deployment. */
 async function waitForStateDump(file: string, sinceMs: number): Promise<void> {
-  const deadline = Date.now() + 5_000;
+  const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (existsSync(file) && statSync(file).mtimeMs > sinceMs + 100) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error('the embedded node did not write its state file within 5 s');
+  throw new Error('the embedded node did not write its state file within 30 s');
 }
 
 function embeddedGovernor(config: Config): LocalAccount {
