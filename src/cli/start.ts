@@ -12,7 +12,7 @@ import { demoPasswordOf, isDemoDataDir, loadUsers, markDemoDataDir } from '../ke
 import { assertDemoBind } from '../manager/demo-mode.js';
 import { startSystem } from '../manager/system.js';
 import { loadPepper } from '../sdk/identity.js';
-import { ensureDemoUsers } from './demo.js';
+import { ensureDemoUsers } from '../demo/users.js';
 import { watchParent } from '../chain/lifeline.js';
 
 export interface StartOptions {

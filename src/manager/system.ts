@@ -11,7 +11,7 @@ import { packageRoot } from '../package-root.js';
 import { createLedgerClient } from '../chain/client.js';
 import { announceNode, startChain, withdrawNode, type ChainRuntime } from '../chain/runtime.js';
 import { createWatcher } from '../client/watcher.js';
-import { DEMO_USERS, ensureDemoUsers } from '../cli/demo.js';
+import { DEMO_USERS, ensureDemoUsers } from '../demo/users.js';
 import { DEMO_MRN_SYSTEM, DEMO_PROVIDERS, generatePatients, resourcesOf, type DemoProvider } from '../demo/generate.js';
 import { seedStore } from '../demo/seed.js';
 import { addressOfPatient, linkPatient, publishPatient, startGatekeeper, type Decision, type RunningGatekeeper } from '../gatekeeper/index.js';
