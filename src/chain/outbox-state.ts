@@ -17,7 +17,7 @@ export type DropReason = 'confirmed' | 'replaced' | 'refused';
 export type ResignReason = 'fee' | 'nonce';
 
 export interface OutboxOptions {
-  /** Blocks a receipt must be deep, on the canonical chain, before its entry is dropped (default 12). */
+  /** Blocks a receipt must be deep, on the canonical chain, before its entry is dropped (default 64: deeper than the deepest rollback the fault suite has produced, 12 blocks; a dev node saves its state once a second and can lose every block of that second). */
   confirmations?: number;
   /** How long `send` waits for a receipt (default 120 s); the entry stays for later settles after that. */
   timeoutMs?: number;
@@ -53,7 +53,7 @@ export function createState(storage: OutboxStorage, options: OutboxOptions): Out
     entries: storage.load(),
     storage,
     options,
-    confirmations: BigInt(options.confirmations ?? 12),
+    confirmations: BigInt(options.confirmations ?? 64),
     minedAt: new Map(),
     stats: { resubmitted: 0, resigned: 0, confirmed: 0, replaced: 0 },
   };
