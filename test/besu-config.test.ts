@@ -4,6 +4,7 @@
  * deployer and governor in the accounts allowlist) and each node's TOML (nothing administrative on
  * RPC). The same checks run on the committed example and on a network generate.ts writes.
  */
+import { settings } from '../scripts/solc.js';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -149,8 +150,7 @@ test('the committed example is exactly what `generate.ts --example` writes (no h
 });
 
 test('the genesis enables the EVM version the contracts are compiled for', () => {
-  const build = readFileSync(join(REPO, 'scripts', 'build-contracts.ts'), 'utf8');
-  const evmVersion = /evmVersion:\s*'(\w+)'/.exec(build)?.[1];
+  const { evmVersion } = settings;
   // Besu milestone that first allows each EVM version solc can target here.
   const milestone: Record<string, string> = { london: 'londonBlock', paris: 'londonBlock', shanghai: 'shanghaiTime', cancun: 'cancunTime' };
   assert.ok(evmVersion && milestone[evmVersion], `evmVersion ${evmVersion} has a Besu milestone in this table`);
