@@ -811,7 +811,9 @@ test('pointer updates: StatusChanged only when the status changes; the record is
   const first = await updatePointer(p, { relationshipId: id, query: LAB, dataHash: data('u1') });
   assert.deepEqual((await statusEvents(first.transactionHash)).map((e) => e.args), [{ relationshipId: id, status: STATUS.updated }]);
   const stamped = (await relationshipOf(id)).updatedAt;
-  await travel(p, 5);
+  // Later blocks must carry later timestamps: on the embedded node move time on; an external node's
+  // 2 s blocks do that by themselves (and it serves no evm_ methods).
+  if (!travelSkip) await travel(p, 5);
   const second = await updatePointer(p, { relationshipId: id, query: LAB, dataHash: data('u2') });
   assert.deepEqual(await statusEvents(second.transactionHash), [], 'already updated: no second StatusChanged');
   assert.equal((await relationshipOf(id)).updatedAt, stamped, 'updatedAt is when the status or the pointer count last changed');
