@@ -13,6 +13,7 @@ import { after, before, test } from 'node:test';
 import { createPublicClient, encodeFunctionData, http, keccak256, parseGwei, type Hex } from 'viem';
 import { medLedgerAbi } from '../src/chain/generated/contracts.js';
 import { withOutbox } from '../src/chain/client.js';
+import { waitForReceipt } from '../src/chain/write.js';
 import { createOutbox, fileOutboxStorage, type OutboxEntry } from '../src/chain/outbox.js';
 import { addRecordPointer, checkAccess, grantViewer, respond, type LedgerClient } from '../src/sdk/index.js';
 import { startFixture, tempDir, type Fixture } from '../bench/harness/chain.js';
@@ -199,7 +200,8 @@ test('a rollback that brings back a higher base fee: the lost transaction is sig
   assert.ok(entry, `the intent is kept, signed again: ${events.join(' ')}`);
   assert.deepEqual(events, [`resign:fee:${lost.transactionHash}->${entry.hash}`]);
   assert.equal(entry.nonce, lostEntry.nonce, 'at the same nonce: nothing signed later can pass it');
-  assert.equal(((await receiptOf(client, entry.hash)) as { status: Hex }).status, '0x1');
+  // Sent by settle, not waited for: anvil may hold it in its pool a moment (waitForReceipt, src/chain/write.ts).
+  assert.equal((await waitForReceipt(client.publicClient, entry.hash, 50)).status, 'success');
   assert.ok(await granted(viewer.address), 'the grant the patient was told about holds');
 });
 

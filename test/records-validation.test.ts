@@ -166,3 +166,14 @@ test('the 400 lists every issue with its path', () => {
     },
   );
 });
+
+test('an element shaped to trip the validator (an object with its own valueOf) is a 400, not a crash', () => {
+  const base = { resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '4548-4' }] } };
+  for (const odd of [{ ...base, id: { valueOf: null } }, { ...base, code: { coding: [{ system: 'http://loinc.org', code: '4548-4', display: { valueOf: null } }] } }]) {
+    assert.throws(
+      () => validate(odd),
+      (err: unknown) => err instanceof OperationOutcomeError && getStatus(err.outcome) === 400,
+      JSON.stringify(odd),
+    );
+  }
+});
