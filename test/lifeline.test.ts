@@ -11,24 +11,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { tempDir } from '../bench/harness/chain.js';
+import { alive, until } from './helpers/processes.js';
 
 const ANVIL = pathToFileURL(join(import.meta.dirname, '..', 'src', 'chain', 'anvil.ts')).href;
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** Polls until `done()` or `ms` pass: a condition on other processes, not a timing. */
-async function until(done: () => boolean, ms = 20_000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  return done();
-}
 
 /** Starts a process that starts anvil and then `then` ('exit' without stopping it, or 'wait'); resolves with both pids. */
 async function starter(then: 'exit' | 'wait'): Promise<{ starter: number; node: number; exited: Promise<unknown> }> {

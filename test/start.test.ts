@@ -10,26 +10,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../bench/harness/chain.js';
+import { alive, until } from './helpers/processes.js';
 import { loadUsers } from '../src/keys/users.js';
 import { binary, cliEnv, groupAlive, killGroup, runCli, startCli } from './helpers/cli.js';
 
 const external = !!process.env.MEDLEDGER_RPC_URL;
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** Waits (polling, up to `ms`) until `done()`; a condition about other processes, not a timing. */
-async function until(done: () => boolean, ms = 20_000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  return done();
-}
 
 test('start refuses demo mode on a reachable host, and the whole system without demo users', async () => {
   const env = cliEnv(tempDir('medledger-start-refuse-'));

@@ -4,6 +4,7 @@
  */
 import { getStatus, isOperationOutcome, OperationOutcomeError } from '@medplum/core';
 import type { OperationOutcome } from '@medplum/fhirtypes';
+import { explainDenial, type ConsentPolicy } from '../../consent/policy.js';
 import { SignatureError } from '../../protocol/request-signature.js';
 
 const ISSUE_CODE: Record<number, 'invalid' | 'login' | 'forbidden' | 'not-found' | 'expired' | 'too-long' | 'not-supported' | 'throttled' | 'exception' | 'deleted' | 'conflict'> = {
@@ -29,6 +30,13 @@ export class GatekeeperError extends Error {
     super(message);
     this.name = 'GatekeeperError';
   }
+}
+
+/** Why `policy` lets the requester read no `type` at all: 410 when the grant that covered it expired, else 403. */
+export function typeRefusal(policy: ConsentPolicy, type: string): GatekeeperError {
+  const expired = policy.denials.find((d) => d.resourceType === type && d.expired);
+  if (expired) return new GatekeeperError(410, expired.reason);
+  return new GatekeeperError(403, explainDenial(policy, type) ?? `no grant covers ${type}`);
 }
 
 export function outcome(status: number, diagnostics: string): OperationOutcome {

@@ -5,19 +5,16 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import { explainDenial } from '../../consent/policy.js';
 import type { Sql } from '../../records/sql.js';
 import { FHIR_BASE, type Answer, type Ctx, type GatekeeperContext } from './context.js';
-import { GatekeeperError } from './outcomes.js';
+import { GatekeeperError, typeRefusal } from './outcomes.js';
 import type { CachedSearch } from './read-cache.js';
 
 /** The SQL filter for `type`, or the right refusal (410 when only expired grants cover it). */
 export function filterFor(gk: GatekeeperContext, ctx: Ctx, type: string): Sql {
   const { policy, filter } = gk.policies.filter(ctx.requester, type, Math.floor(Date.now() / 1000));
   if (filter) return filter;
-  const expired = policy.denials.find((d) => d.resourceType === type && d.expired);
-  if (expired) throw new GatekeeperError(410, expired.reason);
-  throw new GatekeeperError(403, explainDenial(policy, type) ?? `no grant covers ${type}`);
+  throw typeRefusal(policy, type);
 }
 
 /** The current resource (as a one-resource search) if the requester may read it; else 404/410 (absent, deleted) or 403. */

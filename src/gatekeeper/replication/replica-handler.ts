@@ -8,7 +8,7 @@ import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { zeroAddress, type Address } from 'viem';
 import type { LedgerClient } from '../../chain/client.js';
-import { explainDenial, policyFilter, type ConsentPolicy } from '../../consent/policy.js';
+import { policyFilter, type ConsentPolicy } from '../../consent/policy.js';
 import type { Db } from '../../records/db.js';
 import { patientIdOfResource } from '../../records/extract.js';
 import { hashResultSet, type ResourceLike } from '../../records/hash.js';
@@ -19,7 +19,7 @@ import type { createAuditWriter } from '../audit/audit.js';
 import type { ChainView } from '../chain/chain-view.js';
 import { authenticatedAddress } from '../auth/authenticate.js';
 import type { TokenIssuer } from '../auth/tokens.js';
-import { GatekeeperError, toOutcome } from '../http/outcomes.js';
+import { toOutcome, typeRefusal } from '../http/outcomes.js';
 import type { ReplicaSet } from './replica.js';
 
 export interface ReplicaRoutesOptions {
@@ -58,9 +58,7 @@ export const now = (): number => Math.floor(Date.now() / 1000);
 export function filterOf(policy: ConsentPolicy, type: string): Sql {
   const filter = policyFilter(policy, type);
   if (filter) return filter;
-  const expired = policy.denials.find((d) => d.resourceType === type && d.expired);
-  if (expired) throw new GatekeeperError(410, expired.reason);
-  throw new GatekeeperError(403, explainDenial(policy, type) ?? `no grant covers ${type}`);
+  throw typeRefusal(policy, type);
 }
 
 export const searchset = (url: string, base: string, resources: Resource[], total: number): Bundle => ({
