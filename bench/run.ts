@@ -57,27 +57,33 @@ if (want('reliability')) {
   console.log('reliability: seeded fault-injection runs (--runs, default 50; --seed), kill -9 of node, gatekeeper and client at random and targeted points…');
   results.reliability = { ...(await benchReliability(console.log)) };
 }
-if (want('ml')) {
-  console.log('ml: risk models (5-fold CV × 3), kNN, federated averaging, outbreak forecasting and alerts…');
-  const tabular = await benchMlTabular(console.log);
-  const outbreak = await benchMlOutbreak(console.log);
-  console.log('ml: federated averaging through four hospital stores and gatekeepers, every round recorded on chain…');
-  const federatedStores = await benchMlFederated(console.log);
-  console.log('ml: CNN on PneumoniaMNIST (several minutes), document classifier, OCR…');
-  const imagesDocs = await benchMlImagesDocs(console.log);
-  results.ml = {
-    ...imagesDocs,
-    ...(results.ml ?? {}),
-    ...tabular,
-    alertSensitivity: outbreak.alertSensitivity,
-    falseAlarmsPerYear: outbreak.falseAlarmsPerYear,
-    outbreak,
-    federatedStores,
-  };
+// The ml section is measured in parts (`npm run bench -- ml` runs them all, `npm run bench -- ml-heart`
+// one); each part's keys are merged into results.ml, over what the file holds now.
+const ML_PARTS = ['ml-tabular', 'ml-outbreak', 'ml-federated', 'ml-images'] as const;
+const wantMl = (part: (typeof ML_PARTS)[number]) => !only || only === 'ml' || only === part;
+const ml: Record<string, unknown> = {};
+if (wantMl('ml-tabular')) {
+  console.log('ml: risk models (5-fold CV × 3), kNN, federated averaging…');
+  Object.assign(ml, await benchMlTabular(console.log));
 }
+if (wantMl('ml-outbreak')) {
+  console.log('ml: outbreak forecasting and alerts…');
+  const outbreak = await benchMlOutbreak(console.log);
+  Object.assign(ml, { alertSensitivity: outbreak.alertSensitivity, falseAlarmsPerYear: outbreak.falseAlarmsPerYear, outbreak });
+}
+if (wantMl('ml-federated')) {
+  console.log('ml: federated averaging through four hospital stores and gatekeepers, every round recorded on chain…');
+  ml.federatedStores = await benchMlFederated(console.log);
+}
+if (wantMl('ml-images')) {
+  console.log('ml: CNN on PneumoniaMNIST (several minutes), document classifier, OCR…');
+  Object.assign(ml, await benchMlImagesDocs(console.log));
+}
+const mlMeasured = Object.keys(ml).length > 0;
 // A section this run did not measure is taken from the file as it is now: another bench may have written it meanwhile.
 const onDisk: Results = only && existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Results) : {};
 for (const [section, value] of Object.entries(onDisk)) if (section !== only && section !== 'meta') results[section] = value;
+if (mlMeasured) results.ml = { ...(onDisk.ml ?? results.ml ?? {}), ...ml };
 results.meta = { date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length };
 writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
 
