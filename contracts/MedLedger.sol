@@ -16,7 +16,8 @@ import {PatientControl} from "./PatientControl.sol";
  *   pair, so one relationship per pair needs no index slot, and the patient is known without a read;
  * - one slot per relationship: provider, status, pointer count, last change, `keyMoved`;
  * - a pointer is one slot keyed by keccak(relationshipId, queryHash) holding the data hash;
- * - a grant is one word keyed by keccak(relationshipId, viewer, scopeHash), deleted on revoke.
+ * - a grant is one word keyed by keccak(grantTag, relationshipId), deleted on revoke, where the
+ *   grantTag is keccak256(viewer ‖ scope) (grantTagOf): one word names viewer and scope together.
  * The patient's relationships are not listed in storage: the Summary is the RelationshipAdded events
  * of the patient (indexed by patient), and the account's `relationshipCount` says how many there are.
  *
@@ -65,8 +66,8 @@ contract MedLedger is PatientControl {
 
     mapping(uint256 relationshipId => Relationship) internal _relationships;
     mapping(bytes32 pointerKey => bytes32 dataHash) internal _pointers;
-    // A grant is one word at slot keccak256(abi.encode(relationshipId, viewer, scopeHash)) (_grantSlot,
-    // no mapping): 0 = none, else `1 << 64 | expiresAt` (read and written whole, one SSTORE).
+    // A grant is one word at slot keccak256(abi.encode(grantTag, relationshipId)) (_grantSlot, no
+    // mapping): 0 = none, else `1 << 64 | expiresAt` (read and written whole, one SSTORE).
     /// @dev provider → audit Merkle root → block time the provider anchored it.
     mapping(address provider => mapping(bytes32 root => uint256 anchoredAt)) internal _auditAnchors;
 
@@ -82,11 +83,12 @@ contract MedLedger is PatientControl {
     /// the id's upper 160 bits).
     event StatusChanged(uint256 indexed relationshipId, Status status);
     /// @notice The patient let `viewer` run `scope` on the relationship's data until `expiresAt` (0 = no
-    /// expiry). The text is here because gatekeepers compile it into their filter; its keccak256 (the
-    /// `scopeHash` that storage and ViewerRevoked use) is not, as anyone can compute it from the text.
+    /// expiry). The text is here because gatekeepers compile it into their filter; the grant's tag
+    /// (grantTagOf(viewer, scope), which storage and ViewerRevoked use) is not, as anyone computes it.
     event ViewerGranted(uint256 indexed relationshipId, address indexed viewer, string scope, uint64 expiresAt);
-    /// @notice The patient withdrew `viewer`'s grant for `scopeHash`.
-    event ViewerRevoked(uint256 indexed relationshipId, address indexed viewer, bytes32 indexed scopeHash);
+    /// @notice The patient withdrew the grant `grantTag` (grantTagOf(viewer, scope)); readers find its
+    /// viewer and scope in the ViewerGranted event whose pair hashes to it.
+    event ViewerRevoked(uint256 indexed relationshipId, bytes32 indexed grantTag);
 
     /// @notice Gatekeeper of `provider` anchored the Merkle `root` of `count` audit events, numbered
     /// from `firstSeq`; a patient verifies each of their audit entries against it.
@@ -312,7 +314,7 @@ contract MedLedger is PatientControl {
         // One memory buffer from address 0 (not memory-safe: it overwrites scratch, the free memory
         // pointer and the zero slot, which is sound only because the call stops at the end of this
         // block and no Solidity code runs after it): the scope is copied from calldata once, hashed in
-        // place, and the same bytes are the event's data, encoded as
+        // place behind the viewer, and the same bytes are the event's data, encoded as
         // `emit ViewerGranted(relationshipId, viewer, scope, expiresAt)` encodes them:
         // [0x40][expiresAt][length][scope, zero-padded to a multiple of 32 bytes].
         assembly {
@@ -321,12 +323,13 @@ contract MedLedger is PatientControl {
             let text := add(buf, 0x60)
             calldatacopy(text, scope.offset, len)
             mstore(add(text, len), 0) // the padding
-            // The grant's slot, keccak256(abi.encode(relationshipId, viewer, keccak256(scope))), hashed
-            // from the head's three words (_grantSlot).
-            mstore(buf, relationshipId)
-            mstore(add(buf, 0x20), viewer)
-            mstore(add(buf, 0x40), keccak256(text, len))
-            sstore(keccak256(buf, 0x60), or(GRANT_ACTIVE, expiresAt))
+            // The grant tag, keccak256(viewer ‖ scope) (grantTagOf): the viewer word right before the
+            // text puts its 20 bytes at text - 20. Then the grant's slot, keccak256(abi.encode(tag,
+            // relationshipId)) (_grantSlot), from the head's first two words.
+            mstore(add(buf, 0x40), viewer)
+            mstore(buf, keccak256(add(buf, 0x4c), add(len, 20)))
+            mstore(add(buf, 0x20), relationshipId)
+            sstore(keccak256(buf, 0x40), or(GRANT_ACTIVE, expiresAt))
             mstore(buf, 0x40)
             mstore(add(buf, 0x20), expiresAt)
             mstore(add(buf, 0x40), len)
@@ -336,13 +339,13 @@ contract MedLedger is PatientControl {
     }
 
     /**
-     * @notice Withdraw `viewer`'s grant for `scopeHash`. Patient (controller, or a delegate with
+     * @notice Withdraw the grant `grantTag` (grantTagOf(viewer, scope): one word names the viewer and
+     * the scope, so the call and its event are a word shorter). Patient (controller, or a delegate with
      * DELEGATE_GRANT) only. Effective from this block.
      * @param relationshipId a relationship of the patient the caller acts for
-     * @param viewer the third party whose grant ends
-     * @param scopeHash keccak256 of the granted scope string
+     * @param grantTag grantTagOf(viewer, scope) of the grant that ends
      */
-    function revokeViewer(uint256 relationshipId, address viewer, bytes32 scopeHash) external {
+    function revokeViewer(uint256 relationshipId, bytes32 grantTag) external {
         uint256 word;
         assembly ("memory-safe") {
             mstore(0x00, relationshipId)
@@ -357,7 +360,7 @@ contract MedLedger is PatientControl {
             notOwnKey := or(xor(caller(), shr(96, relationshipId)), and(word, KEY_MOVED))
         }
         if (notOwnKey) _delegateLimit(relationshipId, patient, DELEGATE_GRANT);
-        uint256 slot = _grantSlot(relationshipId, viewer, scopeHash);
+        uint256 slot = _grantSlot(relationshipId, grantTag);
         bytes32 eventTopic = ViewerRevoked.selector;
         bool granted;
         assembly ("memory-safe") {
@@ -366,7 +369,7 @@ contract MedLedger is PatientControl {
         if (!granted) revert NotGranted();
         assembly ("memory-safe") {
             sstore(slot, 0)
-            log4(0, 0, eventTopic, relationshipId, viewer, scopeHash)
+            log3(0, 0, eventTopic, relationshipId, grantTag)
             stop()
         }
     }
@@ -451,32 +454,47 @@ contract MedLedger is PatientControl {
     }
 
     /**
-     * @notice The stored grant for (relationship, viewer, scope), expired or not.
-     * @param relationshipId a relationship id
+     * @notice The tag a grant of `scope` to `viewer` is stored and revoked under: keccak256 of the
+     * viewer's 20 bytes followed by the scope's bytes (abi.encodePacked; the viewer's length is fixed,
+     * so no two pairs share a preimage). The scope is taken as bytes, its UTF-8 text, and
+     * checkAccess's parameters are in the order they are because the selectors these signatures give
+     * keep every transaction's dispatch as cheap as before (README, "Contract design and gas").
      * @param viewer the third party
-     * @param scopeHash keccak256 of the scope string
+     * @param scope the scope string's UTF-8 bytes, byte for byte as granted
+     * @return grantTag keccak256(abi.encodePacked(viewer, scope))
+     */
+    function grantTagOf(address viewer, bytes calldata scope) public pure returns (bytes32 grantTag) {
+        return keccak256(abi.encodePacked(viewer, scope));
+    }
+
+    /**
+     * @notice The stored grant `grantTag` on the relationship, expired or not (none on a relationship
+     * that does not exist: _grantSlot is a grant's only for an existing one).
+     * @param relationshipId a relationship id
+     * @param grantTag grantTagOf(viewer, scope)
      * @return grant active flag and expiry (all zero when none)
      */
-    function grantOf(uint256 relationshipId, address viewer, bytes32 scopeHash) external view returns (Grant memory grant) {
-        uint256 g = _grantWord(relationshipId, viewer, scopeHash);
+    function grantOf(uint256 relationshipId, bytes32 grantTag) external view returns (Grant memory grant) {
+        if (_relationships[relationshipId].provider == address(0)) return grant;
+        uint256 g = _grantWord(relationshipId, grantTag);
         return Grant(g != 0, uint64(g));
     }
 
     /**
-     * @notice Reverts unless `viewer` may run `scopeHash` on the relationship now: NotGranted,
+     * @notice Reverts unless `viewer` may run `scope` on the relationship now: NotGranted,
      * GrantExpired or RelationshipRejected say why. Used by gatekeepers through eth_call.
      * @param relationshipId a relationship id
+     * @param scope the scope string the viewer runs, byte for byte as granted
      * @param viewer the third party asking
-     * @param scopeHash keccak256 of the scope string the viewer runs
      * @return expiresAt the grant's expiry (0 = none)
      */
-    function checkAccess(uint256 relationshipId, address viewer, bytes32 scopeHash)
+    function checkAccess(uint256 relationshipId, string calldata scope, address viewer)
         external
         view
         returns (uint64 expiresAt)
     {
         if (_existing(relationshipId).status == Status.Rejected) revert RelationshipRejected(relationshipId);
-        uint256 grant = _grantWord(relationshipId, viewer, scopeHash);
+        uint256 grant = _grantWord(relationshipId, grantTagOf(viewer, bytes(scope)));
         if (grant == 0) revert NotGranted();
         expiresAt = uint64(grant);
         if (expiresAt != 0 && expiresAt <= block.timestamp) revert GrantExpired(expiresAt);
@@ -576,24 +594,26 @@ contract MedLedger is PatientControl {
     }
 
     /**
-     * @dev The storage slot of a grant: keccak256(abi.encode(relationshipId, viewer, scopeHash)) itself,
-     * hashed in unallocated memory (no abi.encode allocation, no second hash with a mapping's slot).
-     * Like a mapping's slot it is a keccak256 output, and its 96-byte preimage differs from every
-     * 64-byte preimage Solidity hashes for the mappings, so it shares a slot with nothing else.
+     * @dev The storage slot of a grant: keccak256(abi.encode(grantTag, relationshipId)) itself, hashed
+     * in scratch memory (no second hash with a mapping's slot). Like a mapping's slot it is a keccak256
+     * output of two words, and it shares a slot with no mapping: a mapping's preimage ends with a
+     * small slot number or, nested, with another mapping's slot, a keccak256 output, while this one
+     * ends with a relationship id, which starts with its patient's address (a grant is written, read
+     * and revoked only on an existing relationship, whose patient registered with their own key; aiming
+     * an address at a keccak256 output is 2^160 work). The tag comes first because anyone can choose it
+     * (grantTagOf hashes any bytes of 20 or more), so it must not be the word that tells slots apart.
      */
-    function _grantSlot(uint256 relationshipId, address viewer, bytes32 scopeHash) private pure returns (uint256 slot) {
+    function _grantSlot(uint256 relationshipId, bytes32 grantTag) private pure returns (uint256 slot) {
         assembly ("memory-safe") {
-            let buf := mload(0x40)
-            mstore(buf, relationshipId)
-            mstore(add(buf, 0x20), viewer)
-            mstore(add(buf, 0x40), scopeHash)
-            slot := keccak256(buf, 0x60)
+            mstore(0x00, grantTag)
+            mstore(0x20, relationshipId)
+            slot := keccak256(0x00, 0x40)
         }
     }
 
     /// @dev The grant word at `_grantSlot` (0 = none, else `GRANT_ACTIVE | expiresAt`).
-    function _grantWord(uint256 relationshipId, address viewer, bytes32 scopeHash) private view returns (uint256 grant) {
-        uint256 slot = _grantSlot(relationshipId, viewer, scopeHash);
+    function _grantWord(uint256 relationshipId, bytes32 grantTag) private view returns (uint256 grant) {
+        uint256 slot = _grantSlot(relationshipId, grantTag);
         assembly ("memory-safe") {
             grant := sload(slot)
         }

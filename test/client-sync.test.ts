@@ -98,6 +98,38 @@ test('syncs the flow, notifies as blocks arrive, and equals the chain and a fres
   assert.deepEqual(await localState(fresh.db), state);
 });
 
+test('a revoke names only its grant tag: the viewer client still hears it and drops the grant, whether granted in an earlier chunk or the same one', async () => {
+  const me = patient.account!.address;
+  const { relationshipId } = await addRecordPointer(provider, { patient: me, query: 'Observation?category=vital-signs', dataHash: hash(100) });
+  const viewer = await f.newAccount();
+  const stranger = await f.newAccount();
+  const mine = await freshWatcher(viewer.address);
+  const theirs = await freshWatcher(stranger.address);
+  const [earlier, same] = ['Observation?category=vital-signs', 'Observation'];
+  await grantViewer(patient, { relationshipId, viewer: viewer.address, scope: earlier, expiresAt: 0 });
+  await mine.watcher.sync();
+  assert.deepEqual((await localState(mine.db)).grants.map((g) => g.scope), [earlier]);
+
+  await revokeViewer(patient, { relationshipId, viewer: viewer.address, scope: earlier });
+  await grantViewer(patient, { relationshipId, viewer: viewer.address, scope: same, expiresAt: 0 });
+  await revokeViewer(patient, { relationshipId, viewer: viewer.address, scope: same });
+  const notes: Notification[] = [];
+  mine.watcher.onNotification((n) => notes.push(n));
+  const strangerNotes: Notification[] = [];
+  theirs.watcher.onNotification((n) => strangerNotes.push(n));
+  await mine.watcher.sync(); // one chunk: the revoke of the earlier grant, then a grant and its revoke
+  await theirs.watcher.sync();
+
+  const v = viewer.address.toLowerCase();
+  assert.deepEqual(notes.map((n) => [n.kind, n.payload.viewer]), [['grant-revoked', v], ['grant-received', v], ['grant-revoked', v]]);
+  assert.deepEqual((await localState(mine.db)).grants, []);
+  assert.deepEqual(strangerNotes, []);
+  assert.deepEqual((await localState(theirs.db)).events, [], 'nothing concerned the stranger');
+  const fresh = await freshWatcher(viewer.address);
+  await fresh.watcher.sync();
+  assert.deepEqual(await localState(fresh.db), await localState(mine.db));
+});
+
 test('kill -9 during sync: after restart the local database equals a fresh full resync', async () => {
   const me = patient.account!.address;
   const { relationshipId } = (await addRecordPointer(provider, { patient: me, query: 'Condition', dataHash: hash(10) })) as { relationshipId: bigint };

@@ -19,6 +19,7 @@ import {
   findRelationship,
   getAccount,
   getPointer,
+  grantTag,
   grantViewer,
   hashIdentity,
   hashQuery,
@@ -125,7 +126,7 @@ async function grantOf(id: bigint, viewer: Address, scope: string) {
     abi: medLedgerAbi,
     address: governor.contract,
     functionName: 'grantOf',
-    args: [id, viewer, hashQuery(scope)],
+    args: [id, grantTag(viewer, scope)],
   });
 }
 
@@ -637,6 +638,26 @@ test('grants: revoking what was never granted is refused', async () => {
   await revokeViewer(pt, scope);
   await refused(revokeViewer(pt, scope), 'NotGranted');
   await refused(checkAccess(viewer, scope), 'NotGranted');
+});
+
+test('grants: a grant tag names one viewer and scope on one relationship', async () => {
+  const a = await grantSetup();
+  const b = await newRelationship(LAB);
+  const viewer = addr(a.viewer);
+  // Same tag, another relationship (another patient): revoking one leaves the other.
+  await grantViewer(a.patient, { ...a.scope, expiresAt: 0 });
+  await grantViewer(b.patient, { relationshipId: b.id, viewer, scope: LAB, expiresAt: 0 });
+  await refused(revokeViewer(a.patient, { relationshipId: b.id, viewer, scope: LAB }), 'NotRelationshipPatient', [b.id, addr(a.patient)]);
+  await revokeViewer(a.patient, a.scope);
+  assert.deepEqual(await grantOf(a.id, viewer, LAB), { active: false, expiresAt: 0n });
+  assert.deepEqual(await grantOf(b.id, viewer, LAB), { active: true, expiresAt: 0n });
+  // No relationship, no grant: grantOf reads a grant slot only for a relationship that exists.
+  assert.deepEqual(await grantOf(missingId(addr(a.patient)), viewer, LAB), { active: false, expiresAt: 0n });
+  assert.equal(grantTag(viewer, 'Observation?category=vital-signs,laboratory'), grantTag(viewer, 'Observation?category=laboratory,vital-signs'), 'scopes are normalised');
+  assert.equal(
+    await governor.publicClient.readContract({ abi: medLedgerAbi, address: governor.contract, functionName: 'grantTagOf', args: [viewer, stringToHex(LAB)] }),
+    grantTag(viewer, LAB),
+  );
 });
 
 test('grants: checkAccess says who may run which scope, and re-granting replaces the expiry', async () => {

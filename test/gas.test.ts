@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { encodeAbiParameters, encodeEventTopics, getAddress, keccak256, parseEventLogs, stringToHex } from 'viem';
+import { concatHex, encodeAbiParameters, encodeEventTopics, getAddress, keccak256, parseEventLogs, stringToHex } from 'viem';
 import { GAS_BEFORE_ISSUE_14, GAS_TARGETS, GAS_TARGETS_OPEN, ISSUE_3_TARGETS, measureGas } from '../bench/gas.js';
 import { startFixture } from '../bench/harness/chain.js';
 import { medLedgerAbi } from '../src/chain/generated/contracts.js';
 import { writeLedger } from '../src/chain/write.js';
-import { addRelationship } from '../src/sdk/index.js';
+import { addRelationship, grantTagOf } from '../src/sdk/index.js';
 
 test('every flow step is within its gas target, and none got more expensive', async (t) => {
   const gas = await measureGas();
@@ -31,15 +31,20 @@ test('every flow step is within its gas target, and none got more expensive', as
 
 // grantViewer writes its grant and emits ViewerGranted from one assembly buffer (README, "Contract
 // design and gas"): the log must be byte for byte what `emit ViewerGranted(...)` (the ABI encoding of
-// (string, uint64) under the three topics) gives, for scopes of every padding case, and the grant
-// must be found under keccak256(scope) by grantOf, checkAccess and revokeViewer.
-test('ViewerGranted from assembly is the ABI encoding, and the grant is stored under its scope hash', async () => {
+// (string, uint64) under the three topics) gives, for scopes of every padding case; the grant must
+// sit in storage at keccak256(abi.encode(tag, relationshipId)) with the tag keccak256(viewer ‖ scope)
+// (hashed in that buffer from the viewer word before the text), and be found under that tag by
+// grantOf, checkAccess and revokeViewer, whose ViewerRevoked names it.
+test('ViewerGranted from assembly is the ABI encoding, and the grant is stored under its tag', async () => {
   const f = await startFixture();
   try {
     const provider = await f.newProvider();
     const patient = await f.newPatient(provider);
     const viewer = (await f.newAccount()).address;
     const { relationshipId: id } = await addRelationship(provider, { patient: patient.account!.address, query: 'Observation?category=laboratory', dataHash: keccak256(stringToHex('d')) });
+    const pc = f.governor.publicClient;
+    const contract = f.runtime.deployment.contract;
+    const at = { address: contract, abi: medLedgerAbi } as const;
     const scopes = ['', 'a', 'Observation?category=laborator', 'Observation?category=laboratory!', 'Observation?category=laboratory,vital-signs&date=ge2020-01-01xx', 'x'.repeat(64), 'é'.repeat(40)];
     for (const [i, scope] of scopes.entries()) {
       const expiresAt = i % 2 ? 0n : BigInt(Math.floor(Date.now() / 1000) + 3600 + i);
@@ -51,12 +56,18 @@ test('ViewerGranted from assembly is the ABI encoding, and the grant is stored u
       assert.equal(log.data, encodeAbiParameters([{ type: 'string' }, { type: 'uint64' }], [scope, expiresAt]), `data for ${JSON.stringify(scope)}`);
       const [decoded] = parseEventLogs({ abi: medLedgerAbi, logs: receipt.logs, eventName: 'ViewerGranted' });
       assert.deepEqual(decoded!.args, { relationshipId: id, viewer: getAddress(viewer), scope, expiresAt });
-      const scopeHash = keccak256(stringToHex(scope));
-      assert.deepEqual(await f.governor.publicClient.readContract({ address: f.runtime.deployment.contract, abi: medLedgerAbi, functionName: 'grantOf', args: [id, viewer, scopeHash] }), { active: true, expiresAt });
-      assert.equal(await f.governor.publicClient.readContract({ address: f.runtime.deployment.contract, abi: medLedgerAbi, functionName: 'checkAccess', args: [id, viewer, scopeHash] }), expiresAt);
-      const revoked = await writeLedger(patient, 'revokeViewer', [id, viewer, scopeHash]);
-      assert.deepEqual(parseEventLogs({ abi: medLedgerAbi, logs: revoked.logs, eventName: 'ViewerRevoked' })[0]!.args, { relationshipId: id, viewer: getAddress(viewer), scopeHash });
-      assert.deepEqual(await f.governor.publicClient.readContract({ address: f.runtime.deployment.contract, abi: medLedgerAbi, functionName: 'grantOf', args: [id, viewer, scopeHash] }), { active: false, expiresAt: 0n });
+      const tag = keccak256(concatHex([viewer, stringToHex(scope)]));
+      assert.equal(grantTagOf(viewer, scope), tag, 'the SDK computes the tag');
+      assert.equal(await pc.readContract({ ...at, functionName: 'grantTagOf', args: [viewer, stringToHex(scope)] }), tag, 'the contract computes the same tag');
+      const slot = keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'uint256' }], [tag, id]));
+      assert.equal(BigInt((await pc.getStorageAt({ address: contract, slot }))!), (1n << 64n) | expiresAt, `slot for ${JSON.stringify(scope)}`);
+      assert.deepEqual(await pc.readContract({ ...at, functionName: 'grantOf', args: [id, tag] }), { active: true, expiresAt });
+      assert.equal(await pc.readContract({ ...at, functionName: 'checkAccess', args: [id, scope, viewer] }), expiresAt);
+      const revoked = await writeLedger(patient, 'revokeViewer', [id, tag]);
+      assert.deepEqual(revoked.logs[0]!.topics, encodeEventTopics({ abi: medLedgerAbi, eventName: 'ViewerRevoked', args: { relationshipId: id, grantTag: tag } }));
+      assert.equal(revoked.logs[0]!.data, '0x');
+      assert.deepEqual(await pc.readContract({ ...at, functionName: 'grantOf', args: [id, tag] }), { active: false, expiresAt: 0n });
+      assert.equal(BigInt((await pc.getStorageAt({ address: contract, slot }))!), 0n, 'the slot is cleared');
     }
     // A delegate's grant takes the slow path (its delegation is read into memory first): same bytes.
     const delegate = f.as(await f.newAccount());
@@ -65,6 +76,9 @@ test('ViewerGranted from assembly is the ABI encoding, and the grant is stored u
     const scope = 'Condition?category=problem-list-item';
     const receipt = await writeLedger(delegate, 'grantViewer', [id, viewer, scope, until - 60n]);
     assert.equal(receipt.logs[0]!.data, encodeAbiParameters([{ type: 'string' }, { type: 'uint64' }], [scope, until - 60n]));
+    assert.deepEqual(await pc.readContract({ ...at, functionName: 'grantOf', args: [id, grantTagOf(viewer, scope)] }), { active: true, expiresAt: until - 60n });
+    await writeLedger(delegate, 'revokeViewer', [id, grantTagOf(viewer, scope)]);
+    assert.deepEqual(await pc.readContract({ ...at, functionName: 'grantOf', args: [id, grantTagOf(viewer, scope)] }), { active: false, expiresAt: 0n });
   } finally {
     await f.close();
   }

@@ -119,6 +119,27 @@ test('without a subscription the view asks the node before each decision, and is
   view.close();
 });
 
+test('a revoke, which names only its grant tag, drops only the answer of its viewer, even for a grant older than the view', async () => {
+  const [v, w] = [await f.newAccount(), await f.newAccount()];
+  for (const viewer of [v, w]) await grantViewer(patient, { relationshipId: rel, viewer: viewer.address, scope: SCOPE, expiresAt: 0 });
+  const { client, calls } = countingClient();
+  const view = createChainView(client, provider.account!.address, { headsUrl: false });
+  assert.equal((await view.grantsOf(w.address)).length, 1); // w's answer is cached; v's grant was never read
+  await revokeViewer(patient, { relationshipId: rel, viewer: v.address, scope: SCOPE });
+  calls.length = 0;
+  assert.equal((await view.grantsOf(w.address)).length, 1);
+  assert.equal(calls.filter((m) => m === 'eth_getLogs').length, 2, `the look and one lookup of the unknown tag's viewer: ${calls}`);
+  assert.equal(calls.filter((m) => m === 'eth_call').length, 0, `w's answer was kept: ${calls}`);
+  assert.deepEqual(await view.grantsOf(v.address), []);
+
+  // w's tag was learnt when its answer was read: no lookup, and w's answer is dropped.
+  await revokeViewer(patient, { relationshipId: rel, viewer: w.address, scope: SCOPE });
+  calls.length = 0;
+  assert.deepEqual(await view.grantsOf(w.address), []);
+  assert.equal(calls.filter((m) => m === 'eth_getLogs').length, 2, `the look, then w's grants read again: ${calls}`);
+  view.close();
+});
+
 test('a node without a WebSocket endpoint leaves the view strict (and it still decides)', async () => {
   const view = createChainView(provider, provider.account!.address, { headsUrl: 'ws://127.0.0.1:9/' });
   const viewer = await f.newAccount();

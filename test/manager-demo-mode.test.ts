@@ -100,7 +100,7 @@ test('demo mode: no route serves a provider\'s or the governor\'s keystore or an
   const system = await startSystem(cfg, { patients: 0, demo: true });
   try {
     const users = loadUsers(dataDir);
-    assert.deepEqual(users.map((u) => u.role).sort(), ['governor', 'patient', 'patient', 'provider', 'provider', 'third-party']);
+    assert.deepEqual(users.map((u) => u.role).sort(), ['governor', 'patient', 'patient', 'provider', 'provider', 'public-health', 'third-party']);
     const servable = (u: UserRecord) => DEMO_SIGN_IN_ROLES.has(u.role);
     const answers = await everyAnswer(system.url, users.map((u) => u.address));
     assertNoneLeaks(answers, forbidden(users, servable));

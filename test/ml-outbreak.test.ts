@@ -7,10 +7,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Condition, Patient } from '@medplum/fhirtypes';
-import { earsC1, earsC2, earsC3, evaluateByInjection, farrington, simulateOutbreak } from '../src/ml/aberration.js';
-import { aggregateWeeklyCases, infectiousConditionOf, onsetDayOf, regionOf } from '../src/ml/aggregate.js';
+import { earsC1, earsC2, earsC3, evaluateByInjection, farrington, poissonDraw, simulateOutbreak } from '../src/ml/aberration.js';
+import { aggregateWeeklyCases, infectiousConditionOf, onsetDayOf, regionOf, type WeeklyCaseCell } from '../src/ml/aggregate.js';
+import { outbreakAlerts } from '../src/ml/outbreak-alerts.js';
+import { outbreakReport } from '../src/ml/outbreak-report.js';
+import { combineReports, lastWeeks, referenceSeries, weeksAfter } from '../src/ml/surveillance.js';
 import { loadArima } from '../src/ml/arima.js';
-import { arimaForecaster, lastOrigins, naiveForecaster, newArimaStats, rollingOriginMae, seasonalNaiveForecaster } from '../src/ml/forecast.js';
+import { arimaForecaster, evaluateForecasts, forecastWindows, lastOrigins, naiveForecaster, newArimaStats, rollingOriginMae, seasonalNaiveForecaster, selectionOverlap } from '../src/ml/forecast.js';
+import { bandAt, intervalCoverage, originForecasts, quantile } from '../src/ml/forecast-intervals.js';
 import { addIsoWeeks, formatIsoWeek, isoWeekOf, isoWeeksInYear, parseIsoWeek } from '../src/ml/iso-week.js';
 import { loadCampylobacterDe, loadFlu1918, loadInfluenzaDe, loadSalmonellaAgona, loadSars2003 } from '../src/ml/outbreak-data.js';
 import { normalDraw, seededRandom } from '../src/random.js';
@@ -158,6 +162,66 @@ test('rolling-origin MAE: each origin sees only its past', () => {
   assert.deepEqual(lastOrigins(series.length, 1, 2, 1), [2]);
 });
 
+test('model selection never sees a week the evaluation scores (gap ≥ horizon)', async () => {
+  for (const [length, horizon, testCount, validation] of [[312, 4, 104, 48], [312, 1, 104, 48], [200, 2, 50, 30], [522, 4, 104, 48]] as const) {
+    const windows = forecastWindows(length, { horizon, test: testCount, validation });
+    assert.equal(windows.selection.length, validation);
+    assert.equal(windows.test.length, testCount);
+    const lastSelectionTarget = Math.max(...windows.selection) + horizon;
+    const firstTestTarget = Math.min(...windows.test) + 1;
+    assert.ok(lastSelectionTarget < firstTestTarget, `h=${horizon}: selection forecasts week ${lastSelectionTarget}, the test scores from week ${firstTestTarget}`);
+    assert.ok(Math.min(...windows.test) - Math.max(...windows.selection) >= horizon);
+    assert.equal(selectionOverlap(windows, horizon), 0);
+  }
+  // The windows the old protocol used (selection ending right before the test) overlap by horizon − 1 weeks.
+  assert.equal(selectionOverlap({ selection: lastOrigins(312, 48, 4, 104), test: lastOrigins(312, 104, 4) }, 4), 3);
+  // And the benchmark runs on the windows it reports.
+  const { cases } = loadSalmonellaAgona();
+  const evaluation = evaluateForecasts(await loadArima(), cases, { horizon: 2, test: 20, validation: 6 });
+  assert.deepEqual(evaluation.windows, forecastWindows(cases.length, { horizon: 2, test: 20, validation: 6 }));
+  assert.equal(selectionOverlap(evaluation.windows, 2), 0);
+});
+
+test('prediction intervals: about 80 % and 95 % of simulated Poisson counts fall inside', () => {
+  const random = seededRandom(11);
+  for (const level of [3, 12, 40]) {
+    // A seasonal Poisson series: exchangeable errors are what empirical quantiles assume.
+    const series = Array.from({ length: 360 }, (_, t) => poissonDraw(random, level * (1 + 0.5 * Math.sin((2 * Math.PI * t) / 52))));
+    const origins = lastOrigins(series.length, 200, 4);
+    for (const [name, forecaster] of [['naive', naiveForecaster], ['seasonal naive', seasonalNaiveForecaster(52)]] as const) {
+      const c = intervalCoverage(series, forecaster, origins, 4);
+      assert.equal(c.origins, 200);
+      for (let h = 0; h < 4; h++) {
+        assert.ok(Math.abs((c.coverage80[h] as number) - 0.8) <= 0.08, `${name}, mean ${level}, h=${h + 1}: 80 % band covers ${c.coverage80[h]}`);
+        assert.ok(Math.abs((c.coverage95[h] as number) - 0.95) <= 0.04, `${name}, mean ${level}, h=${h + 1}: 95 % band covers ${c.coverage95[h]}`);
+        assert.ok((c.width95[h] as number) > (c.width80[h] as number));
+      }
+    }
+  }
+});
+
+test('prediction intervals use only weeks known at the origin, and widen with the errors', () => {
+  const series = Array.from({ length: 120 }, (_, t) => 10 + (t % 7));
+  const band = (s: number[]) => bandAt(s, originForecasts(s, naiveForecaster, 4), 99, 4);
+  const full = band(series);
+  assert.ok(full);
+  // Changing every week after the origin changes nothing.
+  assert.deepEqual(band([...series.slice(0, 100), ...series.slice(100).map((v) => v * 5)]), full);
+  // Bands are ordered, hold the point forecast, and stay at or above 0.
+  for (let h = 0; h < 4; h++) {
+    const [l95, l80, m, u80, u95] = [full.lower95[h], full.lower80[h], full.mean[h], full.upper80[h], full.upper95[h]] as number[];
+    assert.ok(0 <= l95! && l95! <= l80! && l80! <= m! && m! <= u80! && u80! <= u95!, `h=${h + 1}: ${[l95, l80, m, u80, u95]}`);
+  }
+  // A noisier past gives a wider band.
+  const noisy = series.map((v, t) => (t % 2 ? v * 2 : v));
+  const wide = band(noisy)!;
+  assert.ok((wide.upper95[0] as number) - (wide.lower95[0] as number) > (full.upper95[0] as number) - (full.lower95[0] as number));
+  // Too little history: no band rather than a made-up one.
+  assert.equal(bandAt(series.slice(0, 20), originForecasts(series.slice(0, 20), naiveForecaster, 4), 19, 4), undefined);
+  assert.equal(quantile([1, 2, 3, 4], 0.5), 2.5);
+  assert.equal(quantile([1, 2, 3, 4], 0), 1);
+});
+
 test('ARIMA (wasm, awaited once) beats naive on an AR(1) series', async () => {
   const ARIMA = await loadArima();
   assert.equal(await loadArima(), ARIMA);
@@ -203,6 +267,7 @@ test('EARS C1 by hand: (y − mean)/sd over the 7 units before', () => {
   const c1 = earsC1(series);
   assert.ok(Math.abs((c1.statistic[7] as number) - (9 - mean) / sd) < 1e-12);
   assert.ok(Math.abs((c1.upperBound[7] as number) - (mean + 3 * sd)) < 1e-12);
+  assert.ok(Math.abs((c1.expected[7] as number) - mean) < 1e-12);
   assert.equal(c1.alarm[7], (9 - mean) / sd > 3);
 });
 
@@ -283,4 +348,65 @@ test('R(t) on 1918 influenza (Baltimore) and SARS 2003 (Hong Kong): above 1, the
     const sortedDecline = declining.map((r) => r.mean).sort((a, b) => a - b);
     assert.ok((sortedDecline[Math.floor(sortedDecline.length / 2)] as number) < 1, `${epidemic.name}: median R ≥ 1 after the peak`);
   }
+});
+
+// ——— What the public-health view shows ———
+
+test('alerts say what fired: detector, observed against expected, threshold', () => {
+  const { cases, labels } = loadSalmonellaAgona();
+  const alerts = outbreakAlerts(cases, labels);
+  const farringtonAt = alarmsAt(farrington(cases).alarm);
+  const c2At = alarmsAt(earsC2(cases).alarm);
+  assert.deepEqual(alerts.filter((a) => a.detector === 'farrington').map((a) => a.index), farringtonAt);
+  assert.deepEqual(alerts.filter((a) => a.detector === 'ears-c2').map((a) => a.index), c2At);
+  for (const a of alerts) {
+    assert.equal(a.observed, cases[a.index]);
+    assert.equal(a.week, labels[a.index]);
+    assert.ok(a.observed > a.threshold - 0.05 && a.threshold > a.expected, JSON.stringify(a));
+    assert.match(a.why, new RegExp(`${a.observed} cases?`));
+    assert.match(a.why, a.detector === 'farrington' ? /same weeks .* previous/ : /weeks t−9 to t−3/);
+  }
+  // The early-1995 rise Farrington et al. discuss: flagged against the previous years.
+  assert.ok(alerts.some((a) => a.detector === 'farrington' && a.week === '1995-w04'));
+});
+
+test('providers\' reports add up per condition and region; a suppressed cell stays marked', () => {
+  const cell = (condition: string, region: string, week: string, cases: number | '<5') => ({ condition, region, week, cases }) as WeeklyCaseCell;
+  const [flu, salmonella] = combineReports([
+    [cell('influenza', 'MA', '2024-W01', 7), cell('influenza', 'MA', '2024-W02', '<5'), cell('salmonellosis', 'MA', '2024-W01', 0)],
+    [cell('influenza', 'MA', '2024-W01', 5), cell('influenza', 'MA', '2024-W02', 6)],
+  ]);
+  assert.deepEqual([flu?.condition, flu?.weeks, flu?.counts, flu?.suppressed, flu?.providers], ['influenza', ['2024-W01', '2024-W02'], [12, 8.5], [false, true], 2]);
+  assert.deepEqual([salmonella?.counts, salmonella?.providers], [[0], 1]);
+  assert.equal(flu?.source, 'providers');
+});
+
+test('week labels after the last one, in the series\' own convention', () => {
+  assert.deepEqual(weeksAfter('2020-W52', 2), ['2020-W53', '2021-W01']);
+  assert.deepEqual(weeksAfter('1995-w51', 3), ['1995-w52', '1996-w01', '1996-w02']);
+  assert.deepEqual(weeksAfter('2011-12-26', 1), ['2012-01-02']);
+  assert.deepEqual(lastWeeks(new Date('2021-01-05T12:00:00Z'), 3), { from: '2020-W52', to: '2021-W01' });
+});
+
+test('the forecast report on the Salmonella Agona series: three methods with their bands, and alerts', async () => {
+  const salmonella = referenceSeries().find((s) => s.condition === 'salmonellosis' && s.region === 'UK')!;
+  assert.match(salmonella.citation ?? '', /Farrington/);
+  const report = outbreakReport(await loadArima(), salmonella, 4);
+  assert.deepEqual(report.forecastWeeks, ['1996-w01', '1996-w02', '1996-w03', '1996-w04']);
+  assert.deepEqual(report.unavailable, {});
+  for (const method of ['arima', 'naive', 'seasonalNaive'] as const) {
+    const band = report.forecasts[method]!;
+    for (const key of ['mean', 'lower80', 'upper80', 'lower95', 'upper95'] as const) assert.equal(band[key].length, 4, `${method} ${key}`);
+    for (let h = 0; h < 4; h++) assert.ok(band.lower95[h]! <= band.lower80[h]! && band.lower80[h]! <= band.upper80[h]! && band.upper80[h]! <= band.upper95[h]!);
+  }
+  assert.deepEqual(report.forecasts.naive!.mean, new Array(4).fill(salmonella.counts.at(-1)));
+  assert.ok(report.alerts.length > 0);
+  assert.throws(() => outbreakReport(report as never, salmonella, 5), /horizon must be 1 to 4/);
+
+  // A series too short for a year of history: seasonal naive and ARIMA say why they are missing.
+  const short = { ...salmonella, weeks: salmonella.weeks.slice(0, 40), counts: salmonella.counts.slice(0, 40), suppressed: salmonella.suppressed.slice(0, 40) };
+  const shortReport = outbreakReport(await loadArima(), short, 2);
+  assert.equal(shortReport.forecasts.seasonalNaive, null);
+  assert.match(shortReport.unavailable.seasonalNaive ?? '', /year of history/);
+  assert.ok(shortReport.forecasts.naive);
 });

@@ -15,7 +15,7 @@ import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import { BaseError, ContractFunctionRevertedError, encodeFunctionData, keccak256, stringToHex, zeroAddress, type Address, type Hex, type LocalAccount } from 'viem';
 import { medLedgerAbi } from '../src/chain/generated/contracts.js';
-import { addPointer, addRelationship, hashQuery, readSummary, STATUSES, type LedgerClient } from '../src/sdk/index.js';
+import { addPointer, addRelationship, grantTagOf, hashQuery, readSummary, STATUSES, type LedgerClient } from '../src/sdk/index.js';
 import { startFixture, type Fixture } from '../bench/harness/chain.js';
 import { RUNS } from './helpers/properties.js';
 import { waitForReceipt } from '../src/chain/write.js';
@@ -195,7 +195,7 @@ function encode(c: Exclude<Call, { fn: 'advanceTime' }>, expiresAt: number): Enc
     case 'grantViewer':
       return { functionName: 'grantViewer', args: [id, viewerOf(c.viewer), SCOPES[c.scope]!, BigInt(expiresAt)] };
     case 'revokeViewer':
-      return { functionName: 'revokeViewer', args: [id, viewerOf(c.viewer), hashQuery(SCOPES[c.scope]!)] };
+      return { functionName: 'revokeViewer', args: [id, grantTagOf(viewerOf(c.viewer), SCOPES[c.scope]!)] };
     case 'respond':
       return { functionName: 'respond', args: [id, c.accept] };
     case 'setStatus':
@@ -216,7 +216,7 @@ async function checkGrant(rel: RelModel, viewer: Address, scope: string, now: nu
   const expected =
     rel.status === S.rejected ? 'RelationshipRejected' : expiresAt === undefined ? 'NotGranted' : expiresAt !== 0 && expiresAt < now ? 'GrantExpired' : undefined;
   const got = await pc()
-    .readContract({ abi: medLedgerAbi, address: f.governor.contract, functionName: 'checkAccess', args: [rel.id, viewer, hashQuery(scope)] })
+    .readContract({ abi: medLedgerAbi, address: f.governor.contract, functionName: 'checkAccess', args: [rel.id, scope, viewer] })
     .then(
       (e) => ({ ok: Number(e) }),
       (err) => ({ error: errorNameOf(err) }),

@@ -2,7 +2,7 @@
 import type { Bundle, Observation, Parameters } from '@medplum/fhirtypes';
 import { getAbiItem, parseEventLogs, type Address, type Hex } from 'viem';
 import { medLedgerAbi } from '../../src/chain/generated/contracts.js';
-import { hashQuery } from '../../src/sdk/index.js';
+import { grantTagOf } from '../../src/sdk/index.js';
 import { WRITE_SYSTEM, type Lab } from './fault-lab.js';
 import type { ChildEvent } from './fault-process.js';
 
@@ -23,14 +23,13 @@ export async function grantActive(lab: Lab, viewer: number, from: bigint, to: bi
   const { account, scope } = lab.viewers[viewer]!;
   const pc = lab.reader.publicClient;
   const logs = parseEventLogs({ abi: medLedgerAbi, logs: await pc.getLogs({ address: lab.deployment.contract, fromBlock: lab.deployment.deployBlock, toBlock: to }) });
-  const scopeHash = hashQuery(scope);
+  const tag = grantTagOf(account.address, scope);
   const mine = logs.filter(
     (l) =>
       (l.eventName === viewerGranted.name || l.eventName === viewerRevoked.name) &&
       (l.args as { relationshipId: bigint }).relationshipId === lab.relationshipId &&
-      (l.args as { viewer: Address }).viewer.toLowerCase() === account.address.toLowerCase() &&
-      // ViewerGranted carries the scope text, ViewerRevoked its hash.
-      ((l.args as { scopeHash?: Hex }).scopeHash ?? hashQuery((l.args as { scope: string }).scope)) === scopeHash,
+      // ViewerGranted carries the viewer and the scope text, ViewerRevoked their tag.
+      ((l.args as { grantTag?: Hex }).grantTag ?? grantTagOf((l.args as { viewer: Address }).viewer, (l.args as { scope: string }).scope)) === tag,
   );
   const result: boolean[] = [];
   for (let b = from; b <= to; b++) {

@@ -16,6 +16,9 @@ import { decryptKeystore, type KeystoreV3 } from '../keys/keystore.js';
 import * as sdk from '../sdk/index.js';
 import { describeError } from '../sdk/errors.js';
 import { actingPatient, addCareCommands } from './care.js';
+import { addDocCommands } from './doc.js';
+import { addOutbreakCommands } from './outbreak.js';
+import { addMlCommands } from './ml.js';
 import { startGatekeeper } from '../gatekeeper/index.js';
 import { gatekeeperClient } from '../sdk/gatekeeper.js';
 import { askPassword } from './prompt.js';
@@ -456,6 +459,9 @@ program
   );
 
 addCareCommands({ program, patient, provider, withLedger, print });
+addDocCommands({ program, provider, withLedger, print });
+addOutbreakCommands({ program, withLedger, print, config });
+addMlCommands({ program, withLedger, print });
 
 try {
   await program.parseAsync(process.argv);

@@ -7,6 +7,7 @@ import type { Address } from 'viem';
 import type { Db } from '../records/db.js';
 import { sql } from '../records/sql.js';
 import type { Notification } from '../protocol/notifications.js';
+import { grantTagOf } from '../sdk/grants.js';
 import { hashQuery, patientOf, STATUSES } from '../sdk/relationships.js';
 
 export interface ClientEvent {
@@ -14,9 +15,36 @@ export interface ClientEvent {
   logIndex: number;
   txHash: string;
   name: string;
-  /** Event arguments with bigints as decimal strings and addresses lower-case. */
-  /** Event arguments: integers as decimal strings, addresses lower-case (also in arrays). */
+  /**
+   * Event arguments: integers as decimal strings, addresses lower-case (also in arrays). A
+   * ViewerRevoked also carries the `viewer` and `scope` its grant tag stands for, when the client
+   * knows that grant (nameRevokedGrants).
+   */
   args: Record<string, string | number | boolean | readonly string[]>;
+}
+
+/**
+ * ViewerRevoked names the grant by its tag alone, keccak256(viewer ‖ scope) (MedLedger.grantTagOf:
+ * a word less per revoke, README "Contract design and gas"). Adds the viewer and scope the tag
+ * stands for, found among the grants kept (client_grants) and those granted in `events`, so that
+ * deciding whom it concerns, its notification and its delete read it as they read ViewerGranted. A
+ * revoke of a grant the client never kept (it concerned someone else) stays as it is.
+ */
+export async function nameRevokedGrants(tx: Db, events: readonly ClientEvent[]): Promise<ClientEvent[]> {
+  const revokes = events.filter((e) => e.name === 'ViewerRevoked');
+  if (revokes.length === 0) return [...events];
+  const ids = [...new Set(revokes.map((e) => String(e.args.relationshipId)))];
+  const kept = await tx.query<{ relationship_id: string; viewer: string; scope: string }>(
+    sql`SELECT relationship_id, viewer, scope FROM client_grants WHERE relationship_id = ANY(${ids}::text[])`,
+  );
+  const granted = events
+    .filter((e) => e.name === 'ViewerGranted')
+    .map((e) => ({ relationship_id: String(e.args.relationshipId), viewer: String(e.args.viewer), scope: String(e.args.scope) }));
+  const grants = new Map([...kept, ...granted].map((g) => [`${g.relationship_id}:${grantTagOf(g.viewer as Address, g.scope)}`, g]));
+  return events.map((e) => {
+    const grant = e.name === 'ViewerRevoked' ? grants.get(`${e.args.relationshipId}:${e.args.grantTag}`) : undefined;
+    return grant ? { ...e, args: { ...e.args, viewer: grant.viewer, scope: grant.scope } } : e;
+  });
 }
 
 export type { Notification } from '../protocol/notifications.js';
@@ -150,7 +178,9 @@ export async function applyEvent(tx: Db, event: ClientEvent): Promise<void> {
         ON CONFLICT (relationship_id, viewer, scope_hash) DO UPDATE SET scope = EXCLUDED.scope, expires_at = EXCLUDED.expires_at`);
       return;
     case 'ViewerRevoked':
-      await tx.query(sql`DELETE FROM client_grants WHERE relationship_id = ${id} AND viewer = ${a.viewer} AND scope_hash = ${a.scopeHash}`);
+      // Unnamed (nameRevokedGrants): a grant this client never kept.
+      if (a.viewer === undefined) return;
+      await tx.query(sql`DELETE FROM client_grants WHERE relationship_id = ${id} AND viewer = ${a.viewer} AND scope_hash = ${hashQuery(String(a.scope))}`);
       return;
   }
 }

@@ -15,7 +15,7 @@ import type { LedgerClient } from '../chain/client.js';
 import { medLedgerAbi } from '../chain/generated/contracts.js';
 import type { Db } from '../records/db.js';
 import { join, raw, sql } from '../records/sql.js';
-import { applyEvents, concerns, notificationFor, type ClientEvent, type Notification } from './apply.js';
+import { applyEvents, concerns, nameRevokedGrants, notificationFor, type ClientEvent, type Notification } from './apply.js';
 import { CLIENT_SCHEMA, DERIVED_TABLES } from './schema.js';
 
 export interface WatcherOptions {
@@ -122,7 +122,8 @@ async function storeNew(tx: Db, events: ClientEvent[]): Promise<ClientEvent[]> {
 async function commitChunk(db: Db, chunk: { events: ClientEvent[]; user?: Address; to: bigint; hash: string }) {
   const { user, to, hash } = chunk;
   return db.transaction(async (tx) => {
-    const fresh = await storeNew(tx, await eventsOfUser(tx, chunk.events, user));
+    // Revokes are named (viewer, scope) before anything decides whom they concern.
+    const fresh = await storeNew(tx, await eventsOfUser(tx, await nameRevokedGrants(tx, chunk.events), user));
     await applyEvents(tx, fresh);
     const notes = user ? fresh.map((e) => notificationFor(e, user)).filter((n): n is Notification => n !== undefined) : [];
     for (let i = 0; i < notes.length; i += 2_000) {

@@ -18,6 +18,8 @@ export const DEMO_USERS: Omit<UserRecord, 'address'>[] = [
   { name: 'alice', role: 'patient', label: 'Alice (patient)', identity: 'urn:medledger:demo-mrn|100001' },
   { name: 'bob', role: 'patient', label: 'Bob (patient)', identity: 'urn:medledger:demo-mrn|100002' },
   { name: 'carol', role: 'third-party', label: 'Carol (researcher)' },
+  // The public-health authority the demo providers report weekly surveillance counts to (src/manager/outbreak-source.ts).
+  { name: 'dana', role: 'public-health', label: 'Dana (public health)' },
 ];
 
 /**

@@ -6,3 +6,4 @@
 export { startGatekeeper, type GatekeeperOptions, type RunningGatekeeper } from './run.js';
 export { addressOfPatient, linkPatient, publishPatient } from './publish/publish.js';
 export type { Decision } from './audit/audit.js';
+export type { SurveillanceReporting } from './http/context.js';

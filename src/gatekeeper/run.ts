@@ -12,6 +12,7 @@ import { createChainView, type ChainView } from './chain/chain-view.js';
 import { openJournal } from './audit/journal.js';
 import { NONCE_SCHEMA, pruneNonces } from './auth/nonces.js';
 import { buildGatekeeper } from './http/server.js';
+import type { SurveillanceReporting } from './http/context.js';
 import { openReplicas, type ReplicaSet } from './replication/replica.js';
 import { replicaRoutes } from './replication/replica-routes.js';
 import { createTokenIssuer } from './auth/tokens.js';
@@ -36,6 +37,8 @@ export interface GatekeeperOptions {
   limits?: LimitsOption;
   /** Signers whose public keys are kept (http/context.ts GatekeeperDeps.signerKeys); 0 = recover every signature. */
   signerKeys?: number;
+  /** Public-health authorities this provider reports weekly counts to (http/surveillance.ts); none by default. */
+  surveillance?: SurveillanceReporting;
 }
 
 export interface RunningGatekeeper {
@@ -66,7 +69,7 @@ export async function startGatekeeper(options: GatekeeperOptions): Promise<Runni
   const chain = createChainView(options.ledger, options.ledger.account.address);
   const tokens = createTokenIssuer();
   const limits = resolveLimits(options.limits);
-  const app = buildGatekeeper({ db, store, chain, ledger: options.ledger, tokens, corsOrigins: options.corsOrigins, pepper: options.pepper, onDecision: options.onDecision, bodyLimit: limits.bodyBytes, signerKeys: options.signerKeys });
+  const app = buildGatekeeper({ db, store, chain, ledger: options.ledger, tokens, corsOrigins: options.corsOrigins, pepper: options.pepper, onDecision: options.onDecision, bodyLimit: limits.bodyBytes, signerKeys: options.signerKeys, surveillance: options.surveillance });
   applyRateLimits(app, tokens, limits);
   const replicas = openReplicas(db);
   await app.register(replicaRoutes, { db, store, chain, ledger: options.ledger, tokens, replicas });

@@ -11,7 +11,7 @@ import { isAddress, type Address, type Hex, type LocalAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { decryptKeystore, encryptKeystore, STANDARD_SCRYPT_N, type KeystoreV3 } from './keystore.js';
 
-export const USER_ROLES = ['governor', 'provider', 'patient', 'third-party'] as const;
+export const USER_ROLES = ['governor', 'provider', 'patient', 'third-party', 'public-health'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
 
 export interface UserRecord {

@@ -7,8 +7,11 @@
  */
 import { isIP } from 'node:net';
 
-/** Roles whose demo keystores the manager may hand out (deny by default: any other role, never). */
-export const DEMO_SIGN_IN_ROLES: ReadonlySet<string> = new Set(['patient', 'third-party']);
+/**
+ * Roles whose demo keystores the manager may hand out (deny by default: any other role, never). A
+ * public-health officer's key obtains only weekly counts with small cells suppressed from providers.
+ */
+export const DEMO_SIGN_IN_ROLES: ReadonlySet<string> = new Set(['patient', 'third-party', 'public-health']);
 
 /** Whether `host` (a listen host or a request's remote address) is this machine's loopback. */
 export function isLoopback(host: string | undefined): boolean {

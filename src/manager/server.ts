@@ -10,6 +10,11 @@ import { extname, join, normalize } from 'node:path';
 import type { Address } from 'viem';
 import { DEMO_SIGN_IN_ROLES, isLoopback } from './demo-mode.js';
 import type { NotificationHub } from './notifications.js';
+import { registerOutbreakRoutes, type OutbreakSource } from './outbreak-routes.js';
+import { documentRoutes } from './document-routes.js';
+import { registerMlRoutes } from './ml-routes.js';
+import type { ModelRegistry } from '../ml/registry.js';
+import type { DocumentService } from '../ml/document-service.js';
 
 export interface ManagerProvider {
   name: string;
@@ -44,6 +49,12 @@ export interface ManagerOptions {
   webRoot: string;
   /** Demo mode: serve demo patients' keystores to this machine (the listen host must be loopback too). */
   demo: boolean;
+  /** The public-health authority's surveillance series (outbreak-routes.ts); none = the routes answer 404. */
+  outbreak?: OutbreakSource;
+  /** Reads and classifies uploaded files (document-routes.ts); none = no /api/documents routes. */
+  documents?: DocumentService;
+  /** The served models (src/ml/service.ts) for the /api/ml routes (ml-routes.ts); none = no model is served. */
+  models?: ModelRegistry;
 }
 
 /** What a wallet and the SDK need; no anvil_*, evm_*, debug_* or admin methods pass the relay. */
@@ -108,6 +119,10 @@ export function buildManager(o: ManagerOptions): FastifyInstance {
       unsubscribe();
     });
   });
+
+  registerOutbreakRoutes(app, o.outbreak);
+  registerMlRoutes(app, o.models);
+  if (o.documents) app.register(documentRoutes(o.documents));
 
   // The single-page app: files from webRoot, index.html for every other path.
   app.get('/*', async (req, reply) => {

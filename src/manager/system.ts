@@ -14,13 +14,20 @@ import { createWatcher } from '../client/watcher.js';
 import { DEMO_USERS, ensureDemoUsers } from '../demo/users.js';
 import { DEMO_MRN_SYSTEM, DEMO_PROVIDERS, generatePatients, resourcesOf, type DemoProvider } from '../demo/generate.js';
 import { seedStore } from '../demo/seed.js';
+import { surveillanceConsents } from '../demo/surveillance.js';
+import { modelWorkups } from '../demo/workups.js';
+import type { ModelRegistry } from '../ml/registry.js';
+import { startModelService } from '../ml/service.js';
+import { announceGatekeepers, withdrawGatekeepers } from './gatekeeper-directory.js';
 import { addressOfPatient, linkPatient, publishPatient, startGatekeeper, type Decision, type RunningGatekeeper } from '../gatekeeper/index.js';
 import { demoPasswordOf, loadUsers, markDemoDataDir, unlockUser, type UserRecord } from '../keys/users.js';
 import { openDb } from '../records/db.js';
 import { loadPepper } from '../sdk/identity.js';
 import { assertDemoBind } from './demo-mode.js';
 import { buildManager, type ManagerProvider } from './server.js';
+import { startDocumentService } from '../ml/document-service.js';
 import { createNotificationHub, type NotificationHub } from './notifications.js';
+import { publicHealthSource, surveillanceReporting } from './outbreak-source.js';
 import type { Patient } from '@medplum/fhirtypes';
 
 export interface SystemOptions {
@@ -42,6 +49,8 @@ export interface RunningSystem {
   url: string;
   runtime: ChainRuntime;
   gatekeepers: Map<DemoProvider, RunningGatekeeper>;
+  /** The served models (src/ml/service.ts), as the manager's /api/ml routes serve them. */
+  models: ModelRegistry;
   stop(): Promise<void>;
 }
 
@@ -72,6 +81,9 @@ export async function startSystem(cfg: Config, options: SystemOptions): Promise<
     const pepper = loadPepper(cfg.dataDir, cfg.identityPepper);
     await ensureDemoUsers(runtime, cfg.dataDir, pepper, (l) => log(l));
     const users = loadUsers(cfg.dataDir);
+    // Trained before the gatekeepers start (it keeps this thread busy for a few seconds), recorded on chain by the governor.
+    const recorder = runtime.governor ? createLedgerClient(runtime.deployment, { account: runtime.governor, pollingIntervalMs: cfg.pollingIntervalMs }) : undefined;
+    const models = await startModelService({ log, recorder, pepper });
     const managerOrigin = `http://127.0.0.1:${cfg.port}`;
 
     const gatekeepers = new Map<DemoProvider, RunningGatekeeper>();
@@ -90,16 +102,19 @@ export async function startSystem(cfg: Config, options: SystemOptions): Promise<
         corsOrigins: cfg.port ? [managerOrigin, `http://localhost:${cfg.port}`] : ['*'],
         pepper,
         onDecision: (d) => grantUsed(gk, d),
+        surveillance: surveillanceReporting(users),
       });
       closers.push(() => gk.close());
       gatekeepers.set(name, gk);
       if (generated.length) {
-        const resources = resourcesOf(generated, name);
+        const resources = [...resourcesOf(generated, name), ...surveillanceConsents(generated, name, DEMO_SEED), ...modelWorkups(generated, name, DEMO_SEED)];
         const r = await seedStore(gk.store, resources, (done, total) => log(`seeding ${name}: ${done}/${total} resources`));
         if (r.stored) log(`seeded ${name}: ${r.stored} resources of ${generated.length} patients`);
       }
       await linkDemoPatients(gk, users, pepper, log, name);
     }
+    announceGatekeepers(cfg.dataDir, new Map([...gatekeepers].map(([name, gk]) => [users.find((u) => u.name === name)!.address, gk.url])));
+    closers.push(async () => withdrawGatekeepers(cfg.dataDir));
 
     const managerDir = join(cfg.dataDir, 'manager', 'pgdata');
     mkdirSync(managerDir, { recursive: true, mode: 0o700 });
@@ -119,6 +134,10 @@ export async function startSystem(cfg: Config, options: SystemOptions): Promise<
       const user = users.find((u) => u.name === name)!;
       return { name, label: user.label ?? name, address: user.address, gatekeeperUrl: gatekeepers.get(name)!.url };
     });
+    // Uploads are read and classified here, in the providers' own process; the document model trains in about a second.
+    const documents = startDocumentService();
+    closers.push(() => documents.close());
+    models.add({ card: (await documents.documentModel()).card });
     const app = buildManager({
       chainId: runtime.deployment.chainId,
       contract: runtime.deployment.contract,
@@ -135,10 +154,13 @@ export async function startSystem(cfg: Config, options: SystemOptions): Promise<
       hub,
       webRoot: options.webRoot ?? DEFAULT_WEB_ROOT,
       demo: options.demo ?? false,
+      outbreak: publicHealthSource(cfg.dataDir, users, gatekeepers, runtime.deployment.chainId),
+      documents,
+      models,
     });
     const url = await app.listen({ port: cfg.port, host });
     closers.push(() => app.close());
-    return { url, runtime, gatekeepers, stop };
+    return { url, runtime, gatekeepers, models, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -26,6 +26,8 @@ export interface Detection {
   statistic: number[];
   /** The count y_t must exceed to alarm (C3: given the two previous weeks' C2); NaN where not computable. */
   upperBound: number[];
+  /** The count the baseline expects at t (EARS: the baseline mean; Farrington: μ); NaN where not computable. */
+  expected: number[];
   alarm: boolean[];
 }
 export type Detector = (series: readonly number[]) => Detection;
@@ -48,12 +50,14 @@ function shewhart(series: readonly number[], lag: number, { baseline = 7, minSig
   const n = series.length;
   const statistic = new Array<number>(n).fill(NaN);
   const upperBound = new Array<number>(n).fill(NaN);
+  const expected = new Array<number>(n).fill(NaN);
   for (let t = lag + baseline; t < n; t++) {
     const { mean, sigma } = baselineMoments(series, t, lag, baseline, minSigma);
     statistic[t] = ((series[t] as number) - mean) / sigma;
     upperBound[t] = mean + 3 * sigma;
+    expected[t] = mean;
   }
-  return { statistic, upperBound, alarm: statistic.map((s) => s > 3) };
+  return { statistic, upperBound, expected, alarm: statistic.map((s) => s > 3) };
 }
 
 /** EARS C1-MILD: 7-unit baseline right before t, alarm above mean + 3σ. */
@@ -77,7 +81,7 @@ export function earsC3(series: readonly number[], options: EarsOptions = {}): De
     const { mean, sigma } = baselineMoments(series, t, 2, options.baseline ?? 7, options.minSigma ?? 1);
     upperBound[t] = previous > 2 ? -Infinity : mean + sigma * (3 - previous);
   }
-  return { statistic, upperBound, alarm: statistic.map((s) => s > 2) };
+  return { statistic, upperBound, expected: c2.expected, alarm: statistic.map((s) => s > 2) };
 }
 
 export interface FarringtonOptions {
@@ -106,6 +110,7 @@ export function farrington(series: readonly number[], options: FarringtonOptions
   const n = series.length;
   const statistic = new Array<number>(n).fill(NaN);
   const upperBound = new Array<number>(n).fill(NaN);
+  const expected = new Array<number>(n).fill(NaN);
   const alarm = new Array<boolean>(n).fill(false);
   for (let t = period + window; t < n; t++) {
     const baseline: number[] = [];
@@ -120,11 +125,12 @@ export function farrington(series: readonly number[], options: FarringtonOptions
     const bound = mean * (1 + ((2 / 3) * z * Math.sqrt(tau)) / Math.max(mean, 1e-9)) ** 1.5;
     const y = series[t] as number;
     upperBound[t] = bound;
+    expected[t] = mean;
     statistic[t] = bound > 0 ? y / bound : y > 0 ? Infinity : 0;
     const recent = series.slice(Math.max(0, t - 3), t + 1).reduce((a, b) => a + b, 0);
     alarm[t] = y > bound && recent >= minRecentCases;
   }
-  return { statistic, upperBound, alarm };
+  return { statistic, upperBound, expected, alarm };
 }
 
 function reweightedMean(baseline: number[]) {

@@ -31,15 +31,24 @@ const SNOMED = 'http://snomed.info/sct';
 const ICD10_SYSTEMS = new Set(['http://hl7.org/fhir/sid/icd-10', 'http://hl7.org/fhir/sid/icd-10-cm']);
 
 /**
- * The notifiable infections counted, each with its SNOMED CT concept and ICD-10 categories.
- * Only the listed SNOMED codes match: descendants (e.g. influenza A subtypes) need a terminology
- * server's expansion (`<< 6142004`) appended here.
+ * The notifiable infections counted, each with its SNOMED CT concept and ICD-10 categories, and
+ * one syndrome: acute respiratory infection (ARI), which sentinel general-practice surveillance
+ * counts by diagnosis rather than by pathogen (EU case definition, Commission Implementing
+ * Decision (EU) 2018/945; ICD-10 J00–J06 acute upper and J20–J22 acute lower respiratory
+ * infections). Only the listed SNOMED codes match: descendants (e.g. influenza A subtypes) need a
+ * terminology server's expansion (`<< 6142004`) appended here. A coding matches the first entry
+ * that lists it, so influenza is counted as influenza, not also as ARI.
  */
 export const INFECTIOUS_CONDITIONS = {
   influenza: { snomed: ['6142004'], icd10: ['J09', 'J10', 'J11'] },
   salmonellosis: { snomed: ['302231008'], icd10: ['A02'] },
   campylobacteriosis: { snomed: ['4834000'], icd10: ['A04.5'] },
   'covid-19': { snomed: ['840539006'], icd10: ['U07.1'] },
+  // Upper respiratory infection, acute viral pharyngitis, viral sinusitis, acute bronchitis.
+  'acute-respiratory-infection': {
+    snomed: ['54150009', '195662009', '444814009', '10509002'],
+    icd10: ['J00', 'J01', 'J02', 'J03', 'J04', 'J05', 'J06', 'J20', 'J21', 'J22'],
+  },
 } as const satisfies Record<string, { snomed: readonly string[]; icd10: readonly string[] }>;
 export type InfectiousCondition = keyof typeof INFECTIOUS_CONDITIONS;
 

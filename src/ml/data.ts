@@ -10,6 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataDir } from './data-dir.js';
+import { HEART_COUNTS, HEART_FEATURES, HEART_HOSPITALS, type HeartHospital } from './heart-codes.js';
 import type { Matrix } from './matrix.js';
 import type { FeatureSpec } from './preprocess.js';
 
@@ -32,33 +33,8 @@ function readDataFile(root: string, folder: string, file: string): string {
   return readFileSync(path, 'utf8');
 }
 
-export const HEART_HOSPITALS = ['cleveland', 'hungarian', 'switzerland', 'va'] as const;
-export type HeartHospital = (typeof HEART_HOSPITALS)[number];
-
-/** Rows per hospital file and how many have disease (num > 0), from the data's README. */
-export const HEART_COUNTS: Record<HeartHospital, { rows: number; positives: number }> = {
-  cleveland: { rows: 303, positives: 139 },
-  hungarian: { rows: 294, positives: 106 },
-  switzerland: { rows: 123, positives: 115 },
-  va: { rows: 200, positives: 149 },
-};
-
-/** The 13 UCI attributes in file order (column 14, `num`, is the label). */
-export const HEART_FEATURES: readonly FeatureSpec[] = [
-  { name: 'age', kind: 'numeric', unit: 'a', description: 'age in years' },
-  { name: 'sex', kind: 'binary', description: '1 = male, 0 = female' },
-  { name: 'cp', kind: 'categorical', levels: [1, 2, 3, 4], description: 'chest pain: 1 typical angina, 2 atypical, 3 non-anginal, 4 asymptomatic' },
-  { name: 'trestbps', kind: 'numeric', unit: 'mm[Hg]', modifiable: true, description: 'resting systolic blood pressure' },
-  { name: 'chol', kind: 'numeric', unit: 'mg/dL', modifiable: true, description: 'serum total cholesterol' },
-  { name: 'fbs', kind: 'binary', modifiable: true, description: 'fasting blood sugar > 120 mg/dL' },
-  { name: 'restecg', kind: 'categorical', levels: [0, 1, 2], description: 'resting ECG: 0 normal, 1 ST-T abnormality, 2 LV hypertrophy' },
-  { name: 'thalach', kind: 'numeric', unit: '/min', description: 'maximum heart rate achieved' },
-  { name: 'exang', kind: 'binary', description: 'exercise-induced angina' },
-  { name: 'oldpeak', kind: 'numeric', unit: 'mm', description: 'ST depression induced by exercise' },
-  { name: 'slope', kind: 'categorical', levels: [1, 2, 3], description: 'slope of peak exercise ST segment: 1 up, 2 flat, 3 down' },
-  { name: 'ca', kind: 'numeric', description: 'major vessels coloured by fluoroscopy (0-3)' },
-  { name: 'thal', kind: 'categorical', levels: [3, 6, 7], description: 'thallium scan: 3 normal, 6 fixed defect, 7 reversible defect' },
-];
+// The attributes and centres live in heart-codes.ts (browser-safe); re-exported here for the loaders' users.
+export { HEART_COUNTS, HEART_FEATURES, HEART_HOSPITALS, type HeartHospital } from './heart-codes.js';
 
 const TRESTBPS = 3;
 const CHOL = 4;

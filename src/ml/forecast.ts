@@ -122,31 +122,61 @@ export function selectArimaSpec(ARIMA: Arima, series: readonly number[], origins
 }
 
 export interface ForecastEvaluation {
-  /** The ARIMA configuration chosen on the validation origins. */
+  /** The ARIMA configuration chosen on the selection origins. */
   spec: ArimaSpec;
   /** MAE per horizon (index h−1) on the test origins. */
   mae: { arima: number[]; naive: number[]; seasonalNaive: number[] };
   arimaStats: ArimaStats;
   testOrigins: number;
+  /** The origins that chose the spec and those that scored it (see {@link forecastWindows}). */
+  windows: ForecastWindows;
+}
+
+export interface ForecastWindows {
+  /** Origins whose errors choose the ARIMA configuration. */
+  selection: number[];
+  /** Origins whose errors are reported. */
+  test: number[];
+}
+
+/**
+ * The selection and test origins of a rolling-origin evaluation, with no week used twice: the last
+ * selection origin's last target (origin + horizon) is at or before the first test origin, so every
+ * week that chose the model is history the first test forecast was allowed to see, and no week a
+ * test forecast is scored on ever chose it (the gap between the last selection origin and the first
+ * test origin is ≥ horizon). Test origins are the last `test` with all `horizon` targets observed.
+ */
+export function forecastWindows(length: number, { horizon, test, validation }: { horizon: number; test: number; validation: number }): ForecastWindows {
+  const testOrigins = lastOrigins(length, test, horizon);
+  const selection = lastOrigins(length, validation, horizon, test + horizon - 1);
+  const overlap = selectionOverlap({ selection, test: testOrigins }, horizon);
+  if (overlap > 0) throw new Error(`selection targets overlap the test targets by ${overlap} weeks`);
+  return { selection, test: testOrigins };
+}
+
+/** Weeks after the first test origin that a selection origin forecasts (0 when the windows are apart). */
+export function selectionOverlap(windows: ForecastWindows, horizon: number): number {
+  if (windows.selection.length === 0 || windows.test.length === 0) return 0;
+  return Math.max(0, Math.max(...windows.selection) + horizon - Math.min(...windows.test));
 }
 
 /**
  * The benchmark protocol: choose the ARIMA configuration on `validation` origins, then score it
- * and both baselines on the `test` origins after them. (The package's AutoARIMA, `{ order: { auto:
- * true } }`, takes 0.25–0.6 s a fit here, 100× a fixed order, so it is not among the candidates.)
+ * and both baselines on the `test` origins after them, the windows apart (forecastWindows). (The
+ * package's AutoARIMA, `{ order: { auto: true } }`, takes 0.25–0.6 s a fit here, 100× a fixed
+ * order, so it is not among the candidates.)
  */
 export function evaluateForecasts(
   ARIMA: Arima,
   series: readonly number[],
   { horizon = 4, test = 104, validation = 48, period = 52 } = {},
 ): ForecastEvaluation {
-  const testOrigins = lastOrigins(series.length, test, horizon);
-  const validationOrigins = lastOrigins(series.length, validation, horizon, test);
-  const spec = selectArimaSpec(ARIMA, series, validationOrigins, horizon);
+  const windows = forecastWindows(series.length, { horizon, test, validation });
+  const spec = selectArimaSpec(ARIMA, series, windows.selection, horizon);
   const arimaStats = newArimaStats();
   const forecasters = { arima: arimaForecaster(ARIMA, spec, arimaStats), naive: naiveForecaster, seasonalNaive: seasonalNaiveForecaster(period) };
-  const mae = rollingOriginMae(series, forecasters, testOrigins, horizon) as ForecastEvaluation['mae'];
-  return { spec, mae, arimaStats, testOrigins: testOrigins.length };
+  const mae = rollingOriginMae(series, forecasters, windows.test, horizon) as ForecastEvaluation['mae'];
+  return { spec, mae, arimaStats, testOrigins: windows.test.length, windows };
 }
 
 const lastOf = (xs: readonly number[]) => {

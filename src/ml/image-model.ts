@@ -1,6 +1,7 @@
 /**
- * Medical image classification: a small CNN (three 3×3 conv blocks, ~42k parameters) for the
- * 28×28 grayscale MedMNIST sets, trained with Adam on seeded mini-batches and light augmentation,
+ * Medical image classification: a small CNN (three 3×3 conv blocks, ~42k parameters by default) for
+ * the 28×28 grayscale MedMNIST sets, trained with Adam on seeded mini-batches and augmentation
+ * (image-augment.ts), optionally L2-regularised and early-stopped on validation AUC,
  * behind a pluggable `ImageClassifier` so a larger model can replace it without touching callers.
  *
  * Models are saved as a directory of `model.json` (tfjs topology + weight specs + our metadata)
@@ -13,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keccak256, type Hex } from 'viem';
+import { augmentInto, DEFAULT_AUGMENT, type AugmentSpec } from './image-augment.js';
 import { useImageBackend } from './image-backend.js';
 import { decodePng, isPng } from './image-png.js';
 import type { ImageSet } from './images.js';
@@ -46,6 +48,11 @@ export interface ImageCnn {
   labelNames: string[];
   width: number;
   height: number;
+  /**
+   * Test-time augmentation: average the prediction on the image and on its left–right mirror.
+   * Only for sets trained with flips (BreastMNIST); saved in model.json.
+   */
+  testTimeFlip?: boolean;
 }
 
 export interface CnnSpec {
@@ -56,24 +63,33 @@ export interface CnnSpec {
   /** Units of the hidden dense layer before the output. */
   dense?: number;
   dropout?: number;
+  /** Batch normalisation after each convolution (Ioffe & Szegedy 2015, https://arxiv.org/abs/1502.03167). */
+  batchNorm?: boolean;
+  /** L2 penalty on the conv and dense kernels (weight decay), added to the loss. */
+  weightDecay?: number;
   /** Seeds the weight initialisers and dropout, so training is reproducible. */
   seed?: number;
 }
 
-/** Builds an untrained CNN: [conv3×3 → ReLU → maxpool2]×k → flatten → dense → dropout → sigmoid. */
+/** Builds an untrained CNN: [conv3×3 → (batch norm) → ReLU → maxpool2]×k → flatten → dense → dropout → sigmoid. */
 export function createImageCnn(spec: CnnSpec = {}): tf.LayersModel {
-  const { width = 28, height = 28, filters = [16, 32, 64], dense = 32, dropout = 0.3, seed = 1 } = spec;
+  const { width = 28, height = 28, filters = [16, 32, 64], dense = 32, dropout = 0.3, batchNorm = false, weightDecay = 0, seed = 1 } = spec;
+  const kernelRegularizer = weightDecay > 0 ? tf.regularizers.l2({ l2: weightDecay }) : undefined;
   const model = tf.sequential();
   filters.forEach((f, i) => {
     model.add(tf.layers.conv2d({
       ...(i === 0 ? { inputShape: [height, width, 1] } : {}),
-      filters: f, kernelSize: 3, padding: 'same', activation: 'relu',
-      kernelInitializer: tf.initializers.heNormal({ seed: seed + i }),
+      filters: f, kernelSize: 3, padding: 'same', activation: batchNorm ? 'linear' : 'relu', useBias: !batchNorm,
+      kernelInitializer: tf.initializers.heNormal({ seed: seed + i }), kernelRegularizer,
     }));
+    if (batchNorm) {
+      model.add(tf.layers.batchNormalization());
+      model.add(tf.layers.reLU());
+    }
     model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
   });
   model.add(tf.layers.flatten());
-  model.add(tf.layers.dense({ units: dense, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: seed + 100 }) }));
+  model.add(tf.layers.dense({ units: dense, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: seed + 100 }), kernelRegularizer }));
   if (dropout > 0) model.add(tf.layers.dropout({ rate: dropout, seed: seed + 200 }));
   model.add(tf.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 300 }) }));
   return model;
@@ -83,10 +99,14 @@ export interface TrainImageOptions extends CnnSpec {
   epochs?: number;
   batchSize?: number;
   learningRate?: number;
-  /** Random shifts of up to this many pixels and ±10 % brightness/contrast; 0 turns augmentation off. */
-  augmentShift?: number;
+  /** Augmentation while training (default DEFAULT_AUGMENT: shifts of up to 2 pixels, ±10 % intensity); false turns it off. */
+  augment?: Partial<AugmentSpec> | false;
+  /** Also mirror each image at prediction time and average (ImageCnn.testTimeFlip). */
+  testTimeFlip?: boolean;
   /** When given, the weights of the epoch with the best AUC here are kept (early-stopping choice). */
   validation?: ImageSet;
+  /** With a validation set: stop after this many epochs without a better validation AUC. */
+  patience?: number;
   log?: (line: string) => void;
 }
 
@@ -109,32 +129,22 @@ async function backendReady(): Promise<void> {
 /** Trains a fresh CNN on a binary image set. Deterministic for a given seed and backend. */
 export async function trainImageCnn(train: ImageSet, options: TrainImageOptions = {}): Promise<{ net: ImageCnn; history: EpochReport[] }> {
   await backendReady();
-  const { epochs = 6, batchSize = 64, learningRate = 1e-3, augmentShift = 2, validation, log = () => {} } = options;
+  const { epochs = 6, batchSize = 64, learningRate = 1e-3, validation, patience = Infinity, log = () => {} } = options;
+  const augment = options.augment === false ? undefined : { ...DEFAULT_AUGMENT, ...options.augment };
   const seed = options.seed ?? 1;
   const model = createImageCnn({ ...options, width: train.width, height: train.height, seed });
   model.compile({ optimizer: tf.train.adam(learningRate), loss: 'binaryCrossentropy' });
-  const net: ImageCnn = { model, labelNames: train.labelNames, width: train.width, height: train.height };
+  const net: ImageCnn = { model, labelNames: train.labelNames, width: train.width, height: train.height, ...(options.testTimeFlip ? { testTimeFlip: true } : {}) };
   const random = seededRandom(seed);
-  const size = train.width * train.height;
   const history: EpochReport[] = [];
-  let best: { auc: number; weights: tf.Tensor[] } | undefined;
+  let best: { auc: number; epoch: number; weights: tf.Tensor[] } | undefined;
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const started = performance.now();
     const order = shuffleInPlace(Array.from({ length: train.count }, (_, i) => i), random);
     let lossSum = 0;
     for (let at = 0; at < order.length; at += batchSize) {
       const batch = order.slice(at, at + batchSize);
-      const xs = new Float32Array(batch.length * size);
-      const ys = new Float32Array(batch.length);
-      batch.forEach((i, k) => {
-        const src = train.pixels.subarray(i * size, (i + 1) * size);
-        const dst = xs.subarray(k * size, (k + 1) * size);
-        if (augmentShift > 0) augmentInto(dst, src, train.width, train.height, augmentShift, random);
-        else for (let p = 0; p < size; p++) dst[p] = src[p]! / 255;
-        ys[k] = train.labels[i]!;
-      });
-      const x = tf.tensor4d(xs, [batch.length, train.height, train.width, 1]);
-      const y = tf.tensor2d(ys, [batch.length, 1]);
+      const { x, y } = trainingBatch(train, batch, augment, random);
       const loss = (await model.trainOnBatch(x, y)) as number;
       tf.dispose([x, y]);
       lossSum += loss * batch.length;
@@ -144,11 +154,15 @@ export async function trainImageCnn(train: ImageSet, options: TrainImageOptions 
       report.validationAuc = auc(await predictImageSet(net, validation), validation.labels);
       if (!best || report.validationAuc > best.auc) {
         best?.weights.forEach((w) => w.dispose());
-        best = { auc: report.validationAuc, weights: model.getWeights().map((w) => w.clone()) };
+        best = { auc: report.validationAuc, epoch, weights: model.getWeights().map((w) => w.clone()) };
       }
     }
     history.push(report);
     log(`  epoch ${epoch}: loss ${report.loss.toFixed(4)}${report.validationAuc === undefined ? '' : `, validation AUC ${report.validationAuc.toFixed(4)}`} (${report.seconds.toFixed(1)} s)`);
+    if (best && epoch - best.epoch >= patience) {
+      log(`  no better validation AUC for ${patience} epochs: stopping, keeping epoch ${best.epoch}`);
+      break;
+    }
   }
   if (best) {
     model.setWeights(best.weights);
@@ -157,24 +171,19 @@ export async function trainImageCnn(train: ImageSet, options: TrainImageOptions 
   return { net, history };
 }
 
-/**
- * Writes one augmented copy of `src` (uint8) into `dst` as [0, 1] floats: a random shift of up to
- * `shift` pixels (edges repeated) and a mild brightness/contrast change. X-rays are not flipped:
- * left and right differ anatomically (the heart).
- */
-function augmentInto(dst: Float32Array, src: Uint8Array, width: number, height: number, shift: number, random: () => number): void {
-  const dx = Math.floor(random() * (2 * shift + 1)) - shift;
-  const dy = Math.floor(random() * (2 * shift + 1)) - shift;
-  const contrast = 0.9 + 0.2 * random();
-  const brightness = (random() - 0.5) * 0.2;
-  for (let r = 0; r < height; r++) {
-    const sr = Math.min(height - 1, Math.max(0, r - dy));
-    for (let c = 0; c < width; c++) {
-      const sc = Math.min(width - 1, Math.max(0, c - dx));
-      const v = (src[sr * width + sc]! / 255 - 0.5) * contrast + 0.5 + brightness;
-      dst[r * width + c] = v < 0 ? 0 : v > 1 ? 1 : v;
-    }
-  }
+/** One mini-batch as tensors: the images at `batch` (augmented when a spec is given) and their labels. */
+function trainingBatch(train: ImageSet, batch: number[], augment: AugmentSpec | undefined, random: () => number): { x: tf.Tensor4D; y: tf.Tensor2D } {
+  const size = train.width * train.height;
+  const xs = new Float32Array(batch.length * size);
+  const ys = new Float32Array(batch.length);
+  batch.forEach((i, k) => {
+    const src = train.pixels.subarray(i * size, (i + 1) * size);
+    const dst = xs.subarray(k * size, (k + 1) * size);
+    if (augment) augmentInto(dst, src, train.width, train.height, augment, random);
+    else for (let p = 0; p < size; p++) dst[p] = src[p]! / 255;
+    ys[k] = train.labels[i]!;
+  });
+  return { x: tf.tensor4d(xs, [batch.length, train.height, train.width, 1]), y: tf.tensor2d(ys, [batch.length, 1]) };
 }
 
 /** Probability of label 1 for every image of a set (batched, no augmentation). */
@@ -186,12 +195,18 @@ export async function predictImageSet(net: ImageCnn, set: ImageSet, batchSize = 
     const n = Math.min(batchSize, set.count - at);
     const p = tf.tidy(() => {
       const x = tf.tensor4d(Float32Array.from(set.pixels.subarray(at * size, (at + n) * size), (v) => v / 255), [n, set.height, set.width, 1]);
-      return net.model.predict(x) as tf.Tensor;
+      return predictTensor(net, x);
     });
     out.set(await p.data(), at);
     p.dispose();
   }
   return out;
+}
+
+/** The model's probabilities for a batch [n, height, width, 1]; with testTimeFlip, the mean over the image and its mirror. */
+function predictTensor(net: ImageCnn, x: tf.Tensor4D): tf.Tensor {
+  const p = net.model.predict(x) as tf.Tensor;
+  return net.testTimeFlip ? p.add(net.model.predict(tf.reverse(x, 2)) as tf.Tensor).div(2) : p;
 }
 
 /** Rank AUC of the CNN on a labelled set (metrics.ts `auc`: Mann–Whitney, ties counted half). */
@@ -225,6 +240,7 @@ interface SavedManifest {
   labelNames: string[];
   width: number;
   height: number;
+  testTimeFlip?: boolean;
   weightsHash: Hex;
   modelTopology: object;
   weightSpecs: tf.io.WeightsManifestEntry[];
@@ -237,7 +253,8 @@ export async function saveImageCnn(net: ImageCnn, dir: string): Promise<{ weight
   await net.model.save(tf.io.withSaveHandler(async (artifacts) => {
     bytes = joinWeightData(artifacts.weightData);
     manifest = {
-      format: FORMAT, labelNames: net.labelNames, width: net.width, height: net.height, weightsHash: keccak256(bytes),
+      format: FORMAT, labelNames: net.labelNames, width: net.width, height: net.height,
+      ...(net.testTimeFlip ? { testTimeFlip: true } : {}), weightsHash: keccak256(bytes),
       modelTopology: artifacts.modelTopology as object, weightSpecs: artifacts.weightSpecs ?? [],
     };
     return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
@@ -260,7 +277,8 @@ export async function loadImageCnn(dir: string, expectedHash?: Hex): Promise<{ n
   const model = await tf.loadLayersModel(tf.io.fromMemory({
     modelTopology: manifest.modelTopology, weightSpecs: manifest.weightSpecs, weightData: bytes.slice().buffer,
   }));
-  return { net: { model, labelNames: manifest.labelNames, width: manifest.width, height: manifest.height }, weightsHash };
+  const net: ImageCnn = { model, labelNames: manifest.labelNames, width: manifest.width, height: manifest.height, ...(manifest.testTimeFlip ? { testTimeFlip: true } : {}) };
+  return { net, weightsHash };
 }
 
 /** Wraps a CNN as an ImageClassifier whose id is `cnn:<weights hash>`. */
@@ -274,7 +292,7 @@ export async function cnnClassifier(net: ImageCnn): Promise<ImageClassifier> {
       const p = tf.tidy(() => {
         let x: tf.Tensor4D = tf.tensor4d(gray, [1, height, width, 1]);
         if (width !== net.width || height !== net.height) x = tf.image.resizeBilinear(x, [net.height, net.width]);
-        return net.model.predict(x) as tf.Tensor;
+        return predictTensor(net, x);
       });
       const positive = (await p.data())[0]!;
       p.dispose();

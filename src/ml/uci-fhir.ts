@@ -3,77 +3,24 @@
  * providers with their own stores, and back: one table (HEART_FHIR) drives both directions, and the
  * round trip gives the loader's matrix exactly (a test checks it).
  *
- * Codes. Standard codes where one means the same thing: age LOINC 30525-0, resting systolic blood
- * pressure 8480-6, serum cholesterol 2093-3, fasting glucose 1558-6 (the data only says whether it
- * was above 120 mg/dL, so the value is a Quantity with comparator `>` or `<=` 120), the label as
- * SNOMED CT 53741008 coronary arteriosclerosis (angiographic narrowing > 50 %, num > 0). The
- * exercise-test and scan attributes have no exact standard code, so they carry a local code in
- * `urn:medledger:uci-heart` (named after the UCI attribute) and their answers a local code system
- * per attribute; the peak heart rate also carries LOINC 8867-4 (heart rate) for readers that know
- * only that. A missing value is no Observation at all; only num > 0 is kept (as the loader does).
+ * Codes: HEART_FHIR in heart-codes.ts (standard LOINC/SNOMED CT where one means the same thing,
+ * local `urn:medledger:uci-heart` codes for the exercise-test and scan attributes). A missing value
+ * is no Observation at all; only num > 0 is kept (as the loader does).
  *
  * Each patient also gets an address (ADDRESS_SYSTEM identifier, as a linked patient has) and, when
  * they consented to research, an active FHIR Consent (scope research, purpose HRESCH): the site's
  * local record of research consent. Revoking sets it inactive.
  */
-import type { Coding, Condition, Consent, Observation, Patient, Quantity, Resource } from '@medplum/fhirtypes';
+import type { Condition, Consent, Observation, Patient, Quantity, Resource } from '@medplum/fhirtypes';
 import { getAddress, keccak256, slice, stringToHex, type Address } from 'viem';
 import { ADDRESS_SYSTEM } from '../protocol/identifiers.js';
 import { patientIdOfResource } from '../records/extract.js';
-import { HEART_FEATURES, type HeartHospital } from './data.js';
-import { LOINC, SNOMED } from './features.js';
+import { CORONARY_DISEASE, HEART_FEATURES, HEART_FHIR, heartAnswerSystem, heartObservationValue, isCoding, LOINC_SYSTEM as LOINC, UCI_HEART_SYSTEM, UCUM_SYSTEM as UCUM, type HeartHospital } from './heart-codes.js';
 import type { Matrix } from './matrix.js';
 
-export const UCI_HEART_SYSTEM = 'urn:medledger:uci-heart';
-const UCUM = 'http://unitsofmeasure.org';
+export { CORONARY_DISEASE, HEART_FHIR, UCI_HEART_SYSTEM, type HeartAttribute } from './heart-codes.js';
+
 const OBSERVATION_CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
-
-type Category = 'vital-signs' | 'laboratory' | 'exam' | 'procedure' | 'imaging';
-
-/** How one UCI attribute is written in FHIR. `code` is the coding an Observation is recognised by. */
-export type HeartAttribute =
-  | { kind: 'gender' }
-  | { kind: 'quantity'; code: Coding; alsoCoded?: Coding[]; unit: string; category?: Category }
-  | { kind: 'coded'; code: Coding; levels: Record<number, string>; category: Category }
-  | { kind: 'boolean'; code: Coding; category: Category }
-  | { kind: 'above'; code: Coding; unit: string; threshold: number; category: Category };
-
-const local = (code: string, display: string): Coding => ({ system: UCI_HEART_SYSTEM, code, display });
-
-/** In HEART_FEATURES order. */
-export const HEART_FHIR: Record<string, HeartAttribute> = {
-  age: { kind: 'quantity', code: { system: LOINC, code: '30525-0', display: 'Age' }, unit: 'a' },
-  sex: { kind: 'gender' },
-  cp: {
-    kind: 'coded',
-    code: local('cp', 'Chest pain type'),
-    levels: { 1: 'typical angina', 2: 'atypical angina', 3: 'non-anginal pain', 4: 'asymptomatic' },
-    category: 'exam',
-  },
-  trestbps: { kind: 'quantity', code: { system: LOINC, code: '8480-6', display: 'Systolic blood pressure' }, unit: 'mm[Hg]', category: 'vital-signs' },
-  chol: { kind: 'quantity', code: { system: LOINC, code: '2093-3', display: 'Cholesterol [Mass/volume] in Serum or Plasma' }, unit: 'mg/dL', category: 'laboratory' },
-  fbs: { kind: 'above', code: { system: LOINC, code: '1558-6', display: 'Fasting glucose [Mass/volume] in Serum or Plasma' }, unit: 'mg/dL', threshold: 120, category: 'laboratory' },
-  restecg: {
-    kind: 'coded',
-    code: local('restecg', 'Resting electrocardiogram'),
-    levels: { 0: 'normal', 1: 'ST-T wave abnormality', 2: 'probable or definite left ventricular hypertrophy' },
-    category: 'procedure',
-  },
-  thalach: {
-    kind: 'quantity',
-    code: local('thalach', 'Maximum heart rate achieved in exercise test'),
-    alsoCoded: [{ system: LOINC, code: '8867-4', display: 'Heart rate' }],
-    unit: '/min',
-    category: 'procedure',
-  },
-  exang: { kind: 'boolean', code: local('exang', 'Exercise-induced angina'), category: 'procedure' },
-  oldpeak: { kind: 'quantity', code: local('oldpeak', 'ST depression induced by exercise relative to rest'), unit: 'mm', category: 'procedure' },
-  slope: { kind: 'coded', code: local('slope', 'Slope of the peak exercise ST segment'), levels: { 1: 'upsloping', 2: 'flat', 3: 'downsloping' }, category: 'procedure' },
-  ca: { kind: 'quantity', code: local('ca', 'Major vessels coloured by fluoroscopy'), unit: '{count}', category: 'imaging' },
-  thal: { kind: 'coded', code: local('thal', 'Thallium stress scan'), levels: { 3: 'normal', 6: 'fixed defect', 7: 'reversible defect' }, category: 'imaging' },
-};
-
-export const CORONARY_DISEASE: Coding = { system: SNOMED, code: '53741008', display: 'Coronary arteriosclerosis' };
 
 /** A patient's local id: hospital and 1-based row, zero-padded so ids sort in file order. */
 export const heartPatientId = (hospital: HeartHospital, row: number) => `${hospital}-${String(row + 1).padStart(4, '0')}`;
@@ -85,9 +32,6 @@ export const heartPatientId = (hospital: HeartHospital, row: number) => `${hospi
 export function heartPatientAddress(hospital: HeartHospital, row: number): Address {
   return getAddress(slice(keccak256(stringToHex(`medledger:uci-heart:${hospital}:${row + 1}`)), 12));
 }
-
-/** Whether a Coding is `code` (same system and code). */
-const isCoding = (c: Coding | undefined, code: Coding) => c?.system === code.system && c?.code === code.code;
 
 /**
  * One UCI row (raw values in HEART_FEATURES order, NaN = missing) → its Patient, one Observation per
@@ -129,7 +73,7 @@ export function heartRowToFhir(hospital: HeartHospital, row: number, values: Arr
     else {
       const display = a.levels[v];
       if (display === undefined) throw new Error(`heartRowToFhir: ${feature.name} = ${v} is not one of ${Object.keys(a.levels).join(', ')}`);
-      observation.valueCodeableConcept = { coding: [{ system: `${UCI_HEART_SYSTEM}/${feature.name}`, code: String(v), display }] };
+      observation.valueCodeableConcept = { coding: [{ system: heartAnswerSystem(feature.name), code: String(v), display }] };
     }
     resources.push(observation);
   });
@@ -217,7 +161,7 @@ export function heartRowsFromFhir(resources: readonly Resource[]): HeartRows {
     HEART_FEATURES.forEach((feature, j) => {
       const a = HEART_FHIR[feature.name]!;
       if (a.kind === 'gender' || !(r.code.coding ?? []).some((c) => isCoding(c, a.code))) return;
-      const value = observationValue(r, a, feature.name);
+      const value = heartObservationValue(r, a, feature.name);
       if (value === undefined) return;
       const t = r.effectiveDateTime ? Date.parse(r.effectiveDateTime) : -Infinity;
       const time = Number.isNaN(t) ? -Infinity : t;
@@ -228,33 +172,4 @@ export function heartRowsFromFhir(resources: readonly Resource[]): HeartRows {
   }
   const addresses = patients.map((p) => p.identifier?.find((id) => id.system === ADDRESS_SYSTEM)?.value as Address | undefined).map((a) => (a ? getAddress(a) : undefined));
   return { patients: patients.map((p) => p.id!), addresses, x: { data, rows: patients.length, cols: d }, y };
-}
-
-function observationValue(o: Observation, a: Exclude<HeartAttribute, { kind: 'gender' }>, name: string): number | undefined {
-  switch (a.kind) {
-    case 'quantity':
-      return o.valueQuantity?.code === a.unit && typeof o.valueQuantity.value === 'number' ? o.valueQuantity.value : undefined;
-    case 'above': {
-      const q = o.valueQuantity;
-      if (q?.code !== a.unit || typeof q.value !== 'number') return undefined;
-      // Above t is 1, at most t is 0; a bound that does not settle which (> 100, < 130) is no value.
-      switch (q.comparator) {
-        case undefined:
-          return q.value > a.threshold ? 1 : 0;
-        case '>':
-          return q.value >= a.threshold ? 1 : undefined;
-        case '>=':
-          return q.value > a.threshold ? 1 : undefined;
-        default:
-          return q.value <= a.threshold ? 0 : undefined;
-      }
-    }
-    case 'boolean':
-      return typeof o.valueBoolean === 'boolean' ? (o.valueBoolean ? 1 : 0) : undefined;
-    case 'coded': {
-      const code = o.valueCodeableConcept?.coding?.find((c) => c.system === `${UCI_HEART_SYSTEM}/${name}`)?.code;
-      const level = code === undefined ? NaN : Number(code);
-      return a.levels[level] === undefined ? undefined : level;
-    }
-  }
 }

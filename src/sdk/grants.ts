@@ -2,12 +2,12 @@
  * Patient actions on viewers: grant a third party a scope (a query at most as wide as one of the
  * relationship's pointers) with an expiry, revoke it, and check access as a gatekeeper would.
  */
-import { getAbiItem, type Address } from 'viem';
+import { concatHex, getAbiItem, keccak256, stringToHex, type Address, type Hex } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
 import { medLedgerAbi } from '../chain/generated/contracts.js';
 import { toLedgerError, writeLedger } from '../chain/write.js';
 import { isWithin, normalizePointerQuery } from '../protocol/pointer-query.js';
-import { hashQuery, patientOf, STATUSES, type Status } from './relationships.js';
+import { patientOf, STATUSES, type Status } from './relationships.js';
 import { txResult, type TxResult } from './registrar.js';
 
 /** A scope that is not within any pointer of the relationship. */
@@ -16,6 +16,21 @@ export class ScopeTooWideError extends Error {
     super(`scope "${scope}" is wider than every pointer of the relationship`);
     this.name = 'ScopeTooWideError';
   }
+}
+
+/**
+ * The tag the contract stores and revokes a grant under, for `scope` byte for byte as granted (the
+ * text of a ViewerGranted event): keccak256 of the viewer's 20 bytes followed by the scope's bytes,
+ * as MedLedger.grantTagOf computes it. One word names the viewer and the scope, which is what keeps
+ * `revokeViewer` and its event a word shorter (README, "Contract design and gas").
+ */
+export function grantTagOf(viewer: Address, scope: string): Hex {
+  return keccak256(concatHex([viewer, stringToHex(scope)]));
+}
+
+/** The tag of a grant of `scope` to `viewer`, the scope normalised as grantViewer normalises it. */
+export function grantTag(viewer: Address, scope: string): Hex {
+  return grantTagOf(viewer, normalizePointerQuery(scope));
 }
 
 /**
@@ -43,8 +58,7 @@ export async function revokeViewer(
   client: LedgerClient,
   { relationshipId, viewer, scope }: { relationshipId: bigint; viewer: Address; scope: string },
 ): Promise<TxResult> {
-  const scopeHash = hashQuery(normalizePointerQuery(scope));
-  return txResult(await writeLedger(client, 'revokeViewer', [relationshipId, viewer, scopeHash]));
+  return txResult(await writeLedger(client, 'revokeViewer', [relationshipId, grantTag(viewer, scope)]));
 }
 
 /**
@@ -60,7 +74,7 @@ export async function checkAccess(
       abi: medLedgerAbi,
       address: client.contract,
       functionName: 'checkAccess',
-      args: [relationshipId, viewer, hashQuery(normalizePointerQuery(scope))],
+      args: [relationshipId, normalizePointerQuery(scope), viewer],
       blockNumber,
     });
     return Number(expiresAt);
@@ -91,13 +105,13 @@ export async function grantsReceived(client: LedgerClient, { viewer, blockNumber
   const at = blockNumber ?? (await pc.getBlockNumber({ cacheTime: 0 }));
   const logs = await pc.getLogs({ address: client.contract, event: viewerGranted, args: { viewer }, fromBlock: client.deployBlock, toBlock: at });
   const seen = new Map<string, { relationshipId: bigint; scope: string }>();
-  for (const l of logs) seen.set(`${l.args.relationshipId}:${hashQuery(l.args.scope!)}`, { relationshipId: l.args.relationshipId!, scope: l.args.scope! });
+  for (const l of logs) seen.set(`${l.args.relationshipId}:${l.args.scope}`, { relationshipId: l.args.relationshipId!, scope: l.args.scope! });
   const read = { address: client.contract, abi: medLedgerAbi, blockNumber: at } as const;
   const grants = await Promise.all(
     [...seen.values()].map(async ({ relationshipId, scope }): Promise<ReceivedGrant | undefined> => {
       const [rel, grant] = await Promise.all([
         pc.readContract({ ...read, functionName: 'relationshipOf', args: [relationshipId] }),
-        pc.readContract({ ...read, functionName: 'grantOf', args: [relationshipId, viewer, hashQuery(scope)] }),
+        pc.readContract({ ...read, functionName: 'grantOf', args: [relationshipId, grantTagOf(viewer, scope)] }),
       ]);
       if (!grant.active) return undefined;
       const status = STATUSES[Number(rel.status)] ?? 'none';

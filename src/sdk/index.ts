@@ -36,7 +36,7 @@ export {
   STATUSES,
   type Status,
 } from './relationships.js';
-export { checkAccess, grantViewer, revokeViewer, ScopeTooWideError } from './grants.js';
+export { checkAccess, grantTag, grantTagOf, grantViewer, revokeViewer, ScopeTooWideError } from './grants.js';
 export {
   listProviderRelationships,
   readSummary,

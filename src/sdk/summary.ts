@@ -7,6 +7,7 @@
 import { getAbiItem, type Address, type Hex } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
 import { medLedgerAbi } from '../chain/generated/contracts.js';
+import { grantTagOf } from './grants.js';
 import { hashQuery, STATUSES, type Status } from './relationships.js';
 
 export interface PointerState {
@@ -19,6 +20,8 @@ export interface GrantState {
   viewer: Address;
   scope: string;
   scopeHash: Hex;
+  /** grantTagOf(viewer, scope): what the contract stores the grant under and ViewerRevoked names. */
+  grantTag: Hex;
   /** Unix seconds; 0 = no expiry. */
   expiresAt: number;
 }
@@ -86,7 +89,7 @@ export async function readSummary(client: LedgerClient, patient: Address): Promi
   for (const log of pointerLogs) queries.set(`${log.args.relationshipId}:${log.args.queryHash}`, { id: log.args.relationshipId!, query: log.args.query! });
   const scopes = new Map<string, { id: bigint; viewer: Address; scope: string }>();
   for (const log of grantLogs) {
-    scopes.set(`${log.args.relationshipId}:${log.args.viewer}:${hashQuery(log.args.scope!)}`, {
+    scopes.set(`${log.args.relationshipId}:${grantTagOf(log.args.viewer!, log.args.scope!)}`, {
       id: log.args.relationshipId!,
       viewer: log.args.viewer!,
       scope: log.args.scope!,
@@ -102,9 +105,9 @@ export async function readSummary(client: LedgerClient, patient: Address): Promi
   );
   const grants = await Promise.all(
     [...scopes.values()].map(async ({ id, viewer, scope }) => {
-      const scopeHash = hashQuery(scope);
-      const g = await pc.readContract({ ...at, functionName: 'grantOf', args: [id, viewer, scopeHash] });
-      return { id, active: g.active, grant: { viewer, scope, scopeHash, expiresAt: Number(g.expiresAt) } };
+      const grantTag = grantTagOf(viewer, scope);
+      const g = await pc.readContract({ ...at, functionName: 'grantOf', args: [id, grantTag] });
+      return { id, active: g.active, grant: { viewer, scope, scopeHash: hashQuery(scope), grantTag, expiresAt: Number(g.expiresAt) } };
     }),
   );
 

@@ -17,7 +17,9 @@ import type { LedgerClient } from '../../chain/client.js';
 import { medLedgerAbi } from '../../chain/generated/contracts.js';
 import type { ViewerGrant } from '../../consent/policy.js';
 import { ROLES } from '../../sdk/registrar.js';
-import { hashQuery, patientOf, STATUSES } from '../../sdk/relationships.js';
+import { grantTagOf } from '../../sdk/grants.js';
+import { patientOf, STATUSES } from '../../sdk/relationships.js';
+import { GrantViewers } from './grant-viewers.js';
 import { followHeads, webSocketUrlOf, type HeadFollower } from './heads.js';
 
 /**
@@ -68,12 +70,15 @@ const REJECTED = STATUSES.indexOf('rejected');
 const CONTROLLER = ROLES.indexOf('controller');
 
 /**
- * Which cached answers an event could have changed: per address (a grant or revoke names its viewer,
- * a key change or delegation its holders) or everyone's (a status change, a lost accreditation).
+ * Which cached answers an event could have changed: per address (a grant names its viewer, a revoke
+ * its grant tag, whose viewer `viewers` knows; a key change or delegation its holders) or everyone's
+ * (a status change, a lost accreditation, a revoke whose viewer cannot be found).
  */
 class Invalidations {
   private readonly changedAt = new Map<string, bigint>();
   private allChangedAt = -1n;
+  /** Grant tag → viewer, to name the viewer a ViewerRevoked event concerns. */
+  readonly viewers = new GrantViewers();
 
   /** The chain rolled back or reorganised: nothing read before `latest` can be trusted. */
   reset(latest: bigint): void {
@@ -81,10 +86,15 @@ class Invalidations {
     this.allChangedAt = latest;
   }
 
+  /** Applies a look's events, once `viewers` learnt from them (GrantViewers.learnFrom). */
   apply(logs: ReturnType<typeof parseEventLogs<typeof medLedgerAbi>>): void {
     for (const log of logs) {
-      if (log.eventName === 'ViewerGranted' || log.eventName === 'ViewerRevoked') {
+      if (log.eventName === 'ViewerGranted') {
         this.changedAt.set(log.args.viewer.toLowerCase(), log.blockNumber);
+      } else if (log.eventName === 'ViewerRevoked') {
+        const viewer = this.viewers.viewerOf(log.args.grantTag);
+        if (viewer) this.changedAt.set(viewer.toLowerCase(), log.blockNumber);
+        else this.allChangedAt = log.blockNumber; // whose it was is unknown: it may be anyone's answer
       } else if (log.eventName === 'StatusChanged' || log.eventName === 'AccreditationRevoked') {
         this.allChangedAt = log.blockNumber; // a rejection (or a lost accreditation) changes every viewer of it
       } else if (log.eventName === 'ControllerChanged') {
@@ -122,18 +132,24 @@ class CachedAnswers<T> {
   }
 }
 
-/** The live grants `viewer` holds on `provider`'s relationships at block `at`, from events then state. */
-async function loadGrants(client: LedgerClient, provider: Address, viewer: Address, at: bigint): Promise<ChainGrant[]> {
+/**
+ * The live grants `viewer` holds on `provider`'s relationships at block `at`, from events then state;
+ * the tags of the grants it sees are taught to `viewers` (a later revoke of one then names its viewer).
+ */
+async function loadGrants(client: LedgerClient, provider: Address, viewer: Address, at: bigint, viewers: GrantViewers): Promise<ChainGrant[]> {
   const pc = client.publicClient;
   const logs = await pc.getLogs({ address: client.contract, event: viewerGranted, args: { viewer }, fromBlock: client.deployBlock, toBlock: at });
   const seen = new Map<string, { relationshipId: bigint; scope: string }>();
-  for (const l of logs) seen.set(`${l.args.relationshipId}:${hashQuery(l.args.scope!)}`, { relationshipId: l.args.relationshipId!, scope: l.args.scope! });
+  for (const l of logs) {
+    seen.set(`${l.args.relationshipId}:${l.args.scope}`, { relationshipId: l.args.relationshipId!, scope: l.args.scope! });
+    viewers.learn(viewer, l.args.scope!);
+  }
   const read = { address: client.contract, abi: medLedgerAbi, blockNumber: at } as const;
   const result = await Promise.all(
     [...seen.values()].map(async ({ relationshipId, scope }) => {
       const [rel, grant] = await Promise.all([
         pc.readContract({ ...read, functionName: 'relationshipOf', args: [relationshipId] }),
-        pc.readContract({ ...read, functionName: 'grantOf', args: [relationshipId, viewer, hashQuery(scope)] }),
+        pc.readContract({ ...read, functionName: 'grantOf', args: [relationshipId, grantTagOf(viewer, scope)] }),
       ]);
       if (rel.provider.toLowerCase() !== provider.toLowerCase() || rel.status === REJECTED || !grant.active) return undefined;
       return { relationshipId, patient: patientOf(relationshipId), scope, expiresAt: Number(grant.expiresAt) };
@@ -224,7 +240,10 @@ export function createChainView(client: LedgerClient, provider: Address, options
       invalidations.reset(latest);
       reorg = false;
     } else if (latest > block && block >= 0n) {
-      invalidations.apply(parseEventLogs({ abi: medLedgerAbi, logs: await pc.getLogs({ address: client.contract, fromBlock: block + 1n, toBlock: latest }) }));
+      const logs = parseEventLogs({ abi: medLedgerAbi, logs: await pc.getLogs({ address: client.contract, fromBlock: block + 1n, toBlock: latest }) });
+      // A revoke names a grant tag: find its viewer before any decision on these blocks is taken.
+      await invalidations.viewers.learnFrom(client, logs, latest);
+      invalidations.apply(logs);
     }
     block = latest;
     return latest;
@@ -261,7 +280,7 @@ export function createChainView(client: LedgerClient, provider: Address, options
     sync,
     async grantsOf(viewer, synced) {
       const at = synced ?? (await sync());
-      return grants.get(viewer, at, () => loadGrants(client, provider, viewer, at));
+      return grants.get(viewer, at, () => loadGrants(client, provider, viewer, at, invalidations.viewers));
     },
     async keyOf(address, synced) {
       const at = synced ?? (await sync());

@@ -3,7 +3,7 @@
  * given (the authenticated requester) and what each answers (a body, and the resources it discloses).
  */
 import type { FastifyRequest } from 'fastify';
-import type { Resource } from '@medplum/fhirtypes';
+import type { Condition, Patient, Resource } from '@medplum/fhirtypes';
 import { zeroAddress, type Address, type Hex } from 'viem';
 import type { LedgerClient } from '../../chain/client.js';
 import type { Db } from '../../records/db.js';
@@ -37,6 +37,19 @@ export interface GatekeeperDeps {
   corsOrigins?: readonly string[];
   /** The network's identity pepper: lets the provider's apps find patients in the Registrar. */
   pepper?: Hex;
+  /** Whom this provider reports surveillance counts to, and how it counts (surveillance.ts); none = no reporting. */
+  surveillance?: SurveillanceReporting;
+}
+
+/**
+ * Surveillance reporting: the public-health authorities this provider reports to, and the count it
+ * reports — weekly cases per condition and region with small cells suppressed. The process that
+ * starts the gatekeeper supplies the count (src/ml/aggregate.ts), so the gatekeeper stays below the
+ * ML layer; it only ever hands it the consenting patients' records.
+ */
+export interface SurveillanceReporting {
+  authorities: readonly Address[];
+  aggregate(conditions: Condition[], patients: Patient[], weeks: { from: string; to: string }): unknown[];
 }
 
 /** A decision to audit; `requester` is left out when the request never authenticated. */

@@ -11,6 +11,7 @@ import { audited } from './audited.js';
 import { FHIR_BASE as FHIR, type GatekeeperContext, type Handler } from './context.js';
 import { linkRegistrarPatient, login, patientAuditTrail, verify } from './operations.js';
 import { everything, historyInstance, read, searchType, vread } from './read.js';
+import { weeklyCases } from './surveillance.js';
 import { create, update } from './write.js';
 
 export interface Route {
@@ -25,6 +26,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', url: '/auth/login', interaction: 'login', handler: login },
   { method: 'POST', url: '/registrar/link', interaction: 'operation', handler: linkRegistrarPatient },
   { method: 'GET', url: '/audit', interaction: 'search-type', handler: patientAuditTrail },
+  { method: 'GET', url: '/surveillance/weekly-cases', interaction: 'operation', handler: weeklyCases },
   { method: 'GET', url: `${FHIR}/Patient/:id/$everything`, interaction: 'operation', handler: everything },
   { method: 'GET', url: `${FHIR}/Patient/:id/$verify`, interaction: 'operation', handler: verify },
   { method: 'GET', url: `${FHIR}/:type`, interaction: 'search-type', handler: searchType },

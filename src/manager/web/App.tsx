@@ -1,10 +1,11 @@
-/** The EHR Manager: sign in as a patient, provider or third party (and guardian of others); live notifications; switch user. */
+/** The EHR Manager: sign in as a patient, provider, third party or public-health officer (and guardian of others); live notifications; switch user. */
 import { useState } from 'react';
 import { notificationLines, useNotifications } from './lib/notifications.js';
 import type { ManagerConfig, Session } from './lib/session.js';
 import { GuardianView } from './views/Guardian.js';
 import { PatientView } from './views/Patient.js';
 import { ProviderView } from './views/Provider.js';
+import { PublicHealthView } from './views/PublicHealth.js';
 import { SignIn } from './views/SignIn.js';
 import { ThirdPartyView } from './views/ThirdParty.js';
 
@@ -39,7 +40,8 @@ export function App({ config }: { config: ManagerConfig }) {
       )}
       {session.role === 'patient' && <PatientView s={session} notes={notes} onForget={forget} />}
       {session.role === 'provider' && <ProviderView s={session} version={notes.length} />}
-      {session.role !== 'patient' && session.role !== 'provider' && <ThirdPartyView s={session} version={notes.length} />}
+      {session.role === 'public-health' && <PublicHealthView />}
+      {session.role !== 'patient' && session.role !== 'provider' && session.role !== 'public-health' && <ThirdPartyView s={session} version={notes.length} />}
       {/* Anyone can be a patient's guardian, whatever their role. */}
       <GuardianView s={session} version={notes.length} />
     </Shell>

@@ -10,6 +10,8 @@ const SCOPE_LABELS: Record<string, string> = {
   'Observation?category=social-history': 'Lifestyle (social history)',
   'Observation?category=imaging': 'Imaging results',
   'Observation?category=survey': 'Questionnaires',
+  'Observation?category=exam': 'Examination findings',
+  'Observation?category=procedure': 'Test results (ECG, exercise test)',
   Observation: 'All observations',
   'Condition?category=problem-list-item': 'Conditions (problem list)',
   'Condition?category=encounter-diagnosis': 'Diagnoses from visits',

@@ -1,4 +1,4 @@
-/** The patient's manager: inbox, records, sharing, who read my data, emergency & recovery, backup. */
+/** The patient's manager: inbox, records, heart health (computed in the browser), sharing, who read my data, emergency & recovery, backup. */
 import { useState } from 'react';
 import { readSummary } from '../../../sdk/summary.js';
 import type { Notification } from '../lib/notifications.js';
@@ -7,11 +7,12 @@ import { useLoad } from '../lib/use.js';
 import { AuditTrail } from './patient/AuditTrail.js';
 import { Backup } from './patient/Backup.js';
 import { Emergency } from './patient/Emergency.js';
+import { HeartHealth } from './patient/HeartHealth.js';
 import { Inbox } from './patient/Inbox.js';
 import { Sharing } from './patient/Sharing.js';
 import { Timeline } from './patient/Timeline.js';
 
-const TABS = ['Inbox', 'Records', 'Sharing', 'Who read my data', 'Emergency & recovery', 'Backup'] as const;
+const TABS = ['Inbox', 'Records', 'My heart health', 'Sharing', 'Who read my data', 'Emergency & recovery', 'Backup'] as const;
 
 export function PatientView({ s, notes, onForget }: { s: Session; notes: Notification[]; onForget: () => void }) {
   const [tab, setTab] = useState<(typeof TABS)[number]>('Inbox');
@@ -33,6 +34,7 @@ export function PatientView({ s, notes, onForget }: { s: Session; notes: Notific
         <>
           {tab === 'Inbox' && <Inbox s={s} summary={summary.data} onChange={changed} />}
           {tab === 'Records' && <Timeline s={s} summary={summary.data} version={version} />}
+          {tab === 'My heart health' && <HeartHealth s={s} summary={summary.data} version={version} />}
           {tab === 'Sharing' && <Sharing s={s} summary={summary.data} onChange={changed} />}
           {tab === 'Who read my data' && <AuditTrail s={s} summary={summary.data} version={version} />}
           {tab === 'Emergency & recovery' && <Emergency s={s} summary={summary.data} />}

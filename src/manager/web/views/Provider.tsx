@@ -11,8 +11,10 @@ import { resourcesOf, scopeLabel } from '../lib/fhir.js';
 import type { Session } from '../lib/session.js';
 import { expiryText, useAction, useLoad } from '../lib/use.js';
 import { EmergencyAccess } from './EmergencyAccess.js';
+import { HeartRiskPanel } from './ml/HeartRiskPanel.js';
 import { Records } from './Records.js';
 import { RecordForm } from './RecordForm.js';
+import { Upload } from './Upload.js';
 
 import { ADDRESS_SYSTEM } from '../../../protocol/identifiers.js';
 
@@ -49,8 +51,10 @@ function PatientPanel({ s, linked, version }: { s: Session; linked: Linked; vers
         </p>
       )}
       {linked.patient?.id && <RecordForm s={s} patientId={linked.patient.id} onSaved={() => setSaved((n) => n + 1)} />}
+      {linked.patient?.id && <Upload s={s} patientId={linked.patient.id} onSaved={() => setSaved((n) => n + 1)} />}
       {records.error && <p className="error">{records.error}</p>}
       {records.data && <Records items={records.data.map((resource: Resource) => ({ resource, source: s.name }))} />}
+      {linked.patient && <HeartRiskPanel audience="clinician" from={`the records your own gatekeeper returned for ${nameOf(linked.patient)}`} resources={records.data} />}
     </div>
   );
 }

@@ -1,10 +1,11 @@
-/** A third party (researcher, another doctor): the grants received, their expiry, and the granted data. */
+/** A third party (researcher, another doctor): the grants received, their expiry, the granted data, and the heart-disease risk computed from exactly that data. */
 import { useRef, useState } from 'react';
 import type { Resource } from '@medplum/fhirtypes';
 import { grantsReceived, type ReceivedGrant } from '../../../sdk/grants.js';
 import { resourcesOf, scopeLabel } from '../lib/fhir.js';
 import type { Session } from '../lib/session.js';
-import { expiryText, unixNow, useAction, useLoad } from '../lib/use.js';
+import { describe, expiryText, unixNow, useAction, useLoad } from '../lib/use.js';
+import { HeartRiskPanel } from './ml/HeartRiskPanel.js';
 import { Records } from './Records.js';
 
 const keyOf = (g: ReceivedGrant) => `${g.relationshipId}/${g.scope}`;
@@ -21,14 +22,20 @@ export function ThirdPartyView({ s, version }: { s: Session; version: number }) 
     return [...live.map((g) => ({ ...g, revoked: false })), ...revoked];
   }, [version]);
   const [open, setOpen] = useState<string>();
-  const [data, setData] = useState<{ key: string; resources: Resource[]; hash?: string }>();
+  const [data, setData] = useState<{ key: string; resources: Resource[]; hash?: string; refused?: string }>();
   const action = useAction();
   const read = (g: ReceivedGrant) =>
     action.run(async () => {
       setOpen(keyOf(g));
       setData(undefined);
-      const r = await s.gatekeeper(g.provider).get(`/fhir/R4/${g.scope}${g.scope.includes('?') ? '&' : '?'}_count=200`);
-      setData({ key: keyOf(g), resources: resourcesOf(r.body).filter((x) => x.resourceType !== 'OperationOutcome'), hash: r.dataHash });
+      try {
+        const r = await s.gatekeeper(g.provider).get(`/fhir/R4/${g.scope}${g.scope.includes('?') ? '&' : '?'}_count=200`);
+        setData({ key: keyOf(g), resources: resourcesOf(r.body).filter((x) => x.resourceType !== 'OperationOutcome'), hash: r.dataHash });
+      } catch (err) {
+        // The risk panel must say the read was refused, not keep showing what an earlier read returned.
+        setData({ key: keyOf(g), resources: [], refused: describe(err) });
+        throw err;
+      }
     });
   if (grants.error) return <p className="error">{grants.error}</p>;
   if (!grants.data) return <p className="muted">Reading your grants from the chain…</p>;
@@ -50,11 +57,14 @@ export function ThirdPartyView({ s, version }: { s: Session; version: number }) 
       )}
       <p><button className="secondary" onClick={grants.reload}>Refresh</button></p>
       {action.error && <p className="error" role="alert" data-testid="read-error">{action.error}</p>}
-      {open && data?.key === open && (
+      {open && data?.key === open && !data.refused && (
         <div data-testid="granted-data">
           <p className="muted">{data.resources.length} resources · data hash {data.hash}</p>
           <Records items={data.resources.map((resource) => ({ resource, source: open.split('/')[0]! }))} />
         </div>
+      )}
+      {open && data?.key === open && (
+        <HeartRiskPanel audience="clinician" from="exactly the records this grant's read returned" resources={data.resources} refused={data.refused} />
       )}
     </div>
   );

@@ -7,7 +7,7 @@ import type { Session } from '../../lib/session.js';
 import { useLoad } from '../../lib/use.js';
 import { Records, type SourcedResource } from '../Records.js';
 
-interface ProviderRecords {
+export interface ProviderRecords {
   provider: string;
   resources: Resource[];
   verified?: boolean;
@@ -19,7 +19,7 @@ interface ProviderRecords {
  * pointer's query is run, and the keccak256 of its canonical result set is compared, here in the
  * browser, with the data hash on chain.
  */
-async function recordsAt(s: Session, rel: RelationshipState): Promise<ProviderRecords> {
+export async function recordsAt(s: Session, rel: RelationshipState): Promise<ProviderRecords> {
   const label = s.nameOf(rel.provider);
   try {
     const gk = s.gatekeeper(rel.provider);
