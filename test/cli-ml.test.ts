@@ -55,6 +55,14 @@ test('a provider: Alice’s risk from St Mary’s own records, as a table and as
   for (const i of assessment.inputs) assert.match(i.source.id, /^smh-100001/, `${i.feature} comes from St Mary's record of Alice`);
 });
 
+test('the patient: their own records at both providers', async () => {
+  const { assessment, read } = JSON.parse((await ok(['--as', 'alice', 'ml', 'risk', 'alice', '--json'])).stdout) as Json;
+  assert.equal(read.length, 2, JSON.stringify(read));
+  assert.ok(read.every((r: Json) => r.resources > 0));
+  assert.equal(assessment.enoughData, true);
+  assert.ok(contributionsAddUp(assessment));
+});
+
 test('similar cases and advice, as JSON', async () => {
   const { similar } = JSON.parse((await ok(['--as', 'st-marys', 'ml', 'similar', 'alice', '-k', '3', '--json'])).stdout) as Json;
   assert.equal(similar.length, 3);

@@ -12,9 +12,11 @@ import { loadImageSet, type ImageSet, type ImageSetName } from './images.js';
 
 export interface ImageTrainingPlan {
   /** Everything but the seed, the validation set and the log. */
-  options: Omit<TrainImageOptions, 'seed' | 'validation' | 'log'>;
+  options: Omit<TrainImageOptions, 'seed' | 'validation' | 'log' | 'testTimeFlip'>;
   /** One CNN per seed; more than one makes an ensemble. */
   seeds: number[];
+  /** Mirror at prediction time too (set on the final model; each member's epoch is chosen without it). */
+  testTimeFlip: boolean;
   /** In words, for the model card. */
   description: string;
 }
@@ -23,6 +25,7 @@ export const IMAGE_TRAINING_PLANS: Record<ImageSetName, ImageTrainingPlan> = {
   pneumoniamnist: {
     options: { epochs: 6 },
     seeds: [1],
+    testTimeFlip: false,
     description: 'One CNN (3 conv blocks 16/32/64, dense 32, dropout 0.3), Adam 1e-3, batch 64, up to 6 epochs, shifts of up to 2 pixels and ±10 % intensity, the epoch with the best validation AUC kept.',
   },
   breastmnist: {
@@ -54,7 +57,7 @@ export async function trainImagePlan(set: ImageSetName, log: (line: string) => v
     members.push(net);
     histories.push(history);
   }
-  const net = members.length === 1 ? members[0]! : averageImageCnns(members);
+  const net = { ...(members.length === 1 ? members[0]! : averageImageCnns(members)), testTimeFlip: plan.testTimeFlip };
   const validationAuc = await evaluateImageAuc(net, validation);
   return { net, histories, validationAuc, trainSeconds: (performance.now() - started) / 1000, train };
 }

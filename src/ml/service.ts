@@ -39,7 +39,14 @@ export async function startModelService(options: ModelServiceOptions = {}): Prom
     ['breast-cytology', () => trainBreastModel({ root: options.root, onProgress: progress('breast-cytology') })],
   ] as const) {
     const started = Date.now();
-    const { document } = train();
+    let document;
+    try {
+      ({ document } = train());
+    } catch (err) {
+      // The rest of the system works without it; the API then says the model is not served.
+      log(`model ${id}: not served: ${(err as Error).message.split('\n')[0]}`);
+      continue;
+    }
     const auc = document.card.metrics.auc!;
     log(`model ${id}: trained in ${((Date.now() - started) / 1000).toFixed(1)} s, held-out AUC ${auc.value.toFixed(3)} (95 % ${auc.low.toFixed(3)}–${auc.high.toFixed(3)})`);
     if (options.recorder && options.pepper) {

@@ -25,7 +25,7 @@ function population(data: PooledHeart): string {
   const men = data.sex.filter((s) => s === 'male').length / data.sex.length;
   const counts = HEART_HOSPITALS.map((h) => `${HEART_HOSPITAL_NAMES[h]} (${data.site.filter((s) => s === h).length})`).join(', ');
   const disease = data.y.reduce((a, b) => a + b, 0) / data.y.length;
-  return `${data.y.length} adults referred for coronary angiography at four centres in 1981–1988 (Detrano et al. 1989): ${counts}. Ages ${ages[0]}–${ages.at(-1)} (median ${ages[ages.length >> 1]}), ${pct(men)} men; ${pct(disease)} had more than 50 % narrowing of a major coronary artery.`;
+  return `${data.y.length} adults referred for coronary angiography at four centres in the 1980s (the data were donated to UCI in July 1988; Detrano et al. 1989): ${counts}. Ages ${ages[0]}–${ages.at(-1)} (median ${ages[ages.length >> 1]}), ${pct(men)} men; ${pct(disease)} had more than 50 % narrowing of a major coronary artery.`;
 }
 
 export function heartCard(o: { data: PooledHeart; evaluation: HeartEvaluation; modelHash: Hex; lambda: number }): ModelCard {
@@ -67,7 +67,7 @@ export function heartCard(o: { data: PooledHeart; evaluation: HeartEvaluation; m
       { metric: 'accuracy.leaveSiteOut.switzerland', value: 0.81, source: DETRANO_1989 },
     ],
     limitations: [
-      'Patients seen in 1981–1988 at four referral centres: tests, treatments and populations have changed since.',
+      'Patients seen in the 1980s at four referral centres: tests, treatments and populations have changed since.',
       'Outside Cleveland many inputs were not recorded (vessels coloured by fluoroscopy in 291 of 294 Hungarian, 118 of 123 Swiss and 198 of 200 VA rows; cholesterol in every Swiss row); a missing input is filled with the training median (or counted as unknown), so such estimates rest on fewer real results.',
       'Switzerland has 8 patients without disease among 123: its AUC interval is very wide.',
       `${pct(data.sex.filter((s) => s === 'female').length / data.sex.length)} of the training patients are women: the estimate for women is less certain (see the per-sex AUC).`,
