@@ -1,14 +1,15 @@
 /**
  * `medledger ml risk|similar|advice|card` end to end (issue 15 §6): the real binary beside a running
  * demo system, reading as St Mary's (its own records), as Carol (exactly what Alice's grant returns,
- * nothing after the revoke), tables and --json, the card with its on-chain record, and a one-line
+ * nothing after the revoke), tables and --json, the card with its on-chain record, every served model's card, and a one-line
  * error with exit 1 for an unknown patient, a patient with no readable records, an unknown model.
  */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { tempDir } from '../bench/harness/chain.js';
-import { cliEnv, runCli, startCli } from './helpers/cli.js';
+import { cliEnv, REPO, runCli, startCli } from './helpers/cli.js';
 
 const dataDir = tempDir('medledger-cli-ml-');
 const env = cliEnv(dataDir);
@@ -39,9 +40,9 @@ after(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-test('a provider: Alice’s risk from St Mary’s own records, as a table and as JSON, trained here with a progress line', async () => {
+test('a provider: Alice’s risk from St Mary’s own records, as a table and as JSON, from the shipped model (nothing trained)', async () => {
   const table = await ok(['--as', 'st-marys', 'ml', 'risk', 'alice']);
-  assert.match(table.stderr, /training heart-risk: \[#+\] bootstrap refits \d+\/\d+/);
+  assert.doesNotMatch(table.stderr, /training/, 'the model is loaded from data/models');
   assert.match(table.stdout, /probability \d+ %\s+\(95 % interval \d+(\.\d)? %–\d+(\.\d)? %\)/);
   assert.match(table.stdout, /Serum cholesterol\s+\d+ mg\/dL\s+observed\s+[+-]\d\.\d\d\s+Observation\/smh-100001-cardio-\d+ 2093-3/);
   assert.match(table.stdout, /About \d+ in \d+ people with results like yours/);
@@ -72,7 +73,7 @@ test('similar cases and advice, as JSON', async () => {
   for (const s of advice) assert.ok(s.ruleId && s.source && s.text, JSON.stringify(s));
 });
 
-test('ml card: the card of the model trained here is the one the system recorded on chain', async () => {
+test('ml card: the card of the shipped model is the one the system recorded on chain', async () => {
   const card = JSON.parse((await ok(['ml', 'card', 'heart-risk', '--json'])).stdout) as Json;
   assert.equal(card.id, 'heart-risk');
   assert.ok(card.onChain, 'the running system recorded the same model (same code, same data, same hash)');
@@ -82,6 +83,24 @@ test('ml card: the card of the model trained here is the one the system recorded
   const text = (await ok(['ml', 'card', 'breast-cytology'])).stdout;
   assert.match(text, /intended use: Decision support/);
   assert.match(text, /auc\s+0\.\d{3} \(0\.\d{3}–\d\.\d{3}\)\s+569/);
+});
+
+test('ml card: every model the running system serves has its card, the same the manager serves', async () => {
+  const manager = /EHR Manager: (http:\/\/\S+)/.exec(started.output())![1]!;
+  const served = (await (await fetch(`${manager}/api/ml/models`)).json()) as Json[];
+  assert.ok(['document-classifier', 'outbreak-forecast'].every((id) => served.some((c) => c.id === id)), served.map((c) => c.id).join());
+  // heart-risk is compared with the chain's record above.
+  for (const { onChain, ...want } of served.filter((c) => c.id !== 'heart-risk')) {
+    const { onChain: read, ...card } = JSON.parse((await ok(['ml', 'card', want.id, '--json'])).stdout) as Json;
+    assert.deepEqual(card, want, want.id);
+    assert.equal(read?.modelHash, onChain?.modelHash, `${want.id}: the same on-chain record`);
+  }
+  // The image models: their shipped card (checked against the weights) once trained, else a one-line error.
+  for (const set of ['breastmnist', 'pneumoniamnist']) {
+    if (existsSync(join(REPO, 'data', 'models', set, 'card.json'))) assert.equal(JSON.parse((await ok(['ml', 'card', set, '--json'])).stdout).id, set);
+    else await fails(['ml', 'card', set], new RegExp(`^medledger: the ${set} model is not trained: data/models/${set} has no card.json`));
+  }
+  assert.match((await ok(['ml', 'card', 'outbreak-forecast'])).stdout, /flu MAE h2\s+\d+\.\d{3} \(\d+\.\d{3}–\d+\.\d{3}\)\s+104/);
 });
 
 test('a third party reads only what the grant returns: blood pressure yes, cholesterol missing; after the revoke, nothing', async () => {
@@ -103,7 +122,8 @@ test('one-line errors: unknown patient, not a patient, unknown model, bad -k', a
   await fails(['--as', 'st-marys', 'ml', 'risk', 'nobody'], /^medledger: unknown patient "nobody"/);
   await fails(['--as', 'st-marys', 'ml', 'risk', 'carol'], /^medledger: "carol" is a third-party, not a patient\n$/);
   await fails(['--as', 'st-marys', 'ml', 'risk', 'smh-999999'], /^medledger: no records of smh-999999 that you may read\n$/);
-  await fails(['ml', 'card', 'nope'], /^medledger: unknown model "nope": the models are heart-risk, breast-cytology\n$/);
+  await fails(['ml', 'card', 'nope'], /^medledger: unknown model "nope": the models are heart-risk, breast-cytology, document-classifier, breastmnist, pneumoniamnist, outbreak-forecast\n$/);
   await fails(['--as', 'st-marys', 'ml', 'risk', 'alice', '--model', 'nope'], /^medledger: unknown model "nope"/);
+  await fails(['ml', 'train', 'nope'], /^medledger: unknown model "nope": the models are heart-risk, breast-cytology\n$/);
   await fails(['--as', 'st-marys', 'ml', 'similar', 'alice', '-k', '0'], /^medledger: -k must be a whole number from 1 to 50\n$/);
 });

@@ -7,11 +7,14 @@
  * (into test-results/screenshots/; `npm run screenshots` copies it into docs/).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from '@playwright/test';
+import type { Observation } from '@medplum/fhirtypes';
 import type { RunningSystem } from '../src/manager/system.js';
+import { codeText, quantityText } from '../src/manager/web/lib/fhir.js';
+import { ADDRESS_SYSTEM } from '../src/protocol/identifiers.js';
 import { noBrowser, SCREENSHOT_DIR, signIn, startBrowserDemo, type DemoUser } from './helpers/browser.js';
 
 let system: RunningSystem;
@@ -29,6 +32,18 @@ after(async () => {
 
 const row = (page: Page, testId: string, text: string) => page.getByTestId(testId).locator('tr', { hasText: text });
 
+/** A lab row as the table shows it: test name and result (value with unit). */
+const labText = (o: Observation) => `${codeText(o.code)} | ${quantityText(o.valueQuantity) || codeText(o.valueCodeableConcept)}`;
+
+/** Every laboratory Observation St Mary's store holds for Alice: what a "Lab results" grant there covers. */
+async function aliceLabsAtStMarys(): Promise<Observation[]> {
+  const address = (JSON.parse(readFileSync(user('alice').keystoreFile, 'utf8')) as { address: string }).address.replace(/^0x/, '').toLowerCase();
+  const store = system.gatekeepers.get('st-marys')!.store;
+  const patient = await store.findPatientByIdentifier(ADDRESS_SYSTEM, `0x${address}`);
+  assert.ok(patient?.id, "Alice is linked at St Mary's");
+  return (await store.resultSet('Observation?category=laboratory', patient.id)) as Observation[];
+}
+
 test('the seed flow through the browser', { skip: noBrowser, timeout: 300_000 }, async () => {
   const alice = await signIn(browser, system.url, user('alice'));
   const hospital = await signIn(browser, system.url, user('st-marys'));
@@ -43,7 +58,9 @@ test('the seed flow through the browser', { skip: noBrowser, timeout: 300_000 },
   await hospital.getByTestId('record-value').fill('7.2');
   await hospital.getByTestId('record-save').click();
   await hospital.getByTestId('record-form').getByRole('status').waitFor({ timeout: 60_000 });
-  assert.match(await hospital.getByTestId('record-form').getByRole('status').innerText(), /Saved Observation\//);
+  const savedText = await hospital.getByTestId('record-form').getByRole('status').innerText();
+  assert.match(savedText, /Saved Observation\//);
+  const saved = /Saved Observation\/([^;\s]+)/.exec(savedText)![1];
 
   // Alice gets the notification without reloading, and the inbox row changes.
   await alice.getByTestId('notifications').locator('li', { hasText: /New record|Updated record/ }).first().waitFor({ timeout: 30_000 });
@@ -59,17 +76,27 @@ test('the seed flow through the browser', { skip: noBrowser, timeout: 300_000 },
   await alice.getByRole('button', { name: 'Share' }).click();
   await alice.getByRole('status').filter({ hasText: /Shared Lab results/ }).waitFor({ timeout: 30_000 });
 
-  // Carol sees exactly the labs: the one result St Mary's holds, nothing else.
+  // Carol sees exactly the labs: every laboratory result St Mary's holds for Alice (the demo's
+  // work-ups and the HbA1c just added), nothing else.
   const grantRow = carol.getByTestId('received-grant').filter({ hasText: 'Lab results' });
   await grantRow.waitFor({ timeout: 30_000 }).catch(async (e) => { mkdirSync(SCREENSHOT_DIR, { recursive: true }); await carol.screenshot({ path: join(SCREENSHOT_DIR, 'failed-carol.png') }); await alice.screenshot({ path: join(SCREENSHOT_DIR, 'failed-alice.png') }); throw e; });
   await grantRow.getByRole('button', { name: 'Read' }).click();
   const data = carol.getByTestId('granted-data');
   await data.waitFor({ timeout: 30_000 });
   const labRows = data.getByTestId('lab-table').locator('tbody tr');
-  assert.equal(await labRows.count(), 1);
-  assert.match(await labRows.first().innerText(), /Hemoglobin A1c[\s\S]*7\.2 %[\s\S]*High/);
+  const held = await aliceLabsAtStMarys();
+  assert.ok(held.some((o) => o.id === saved), `the HbA1c just saved (Observation/${saved}) is among St Mary's labs`);
+  const shown: string[] = [];
+  for (const r of await labRows.all()) {
+    const cells = await r.locator('td').allInnerTexts();
+    shown.push(`${cells[1]} | ${cells[2]}`);
+  }
+  assert.deepEqual(shown.sort(), held.map(labText).sort(), 'the rows shown are exactly the laboratory Observations St Mary\'s holds for Alice');
+  const hba1c = labRows.filter({ hasText: 'Hemoglobin A1c' }).filter({ hasText: '7.2 %' });
+  assert.equal(await hba1c.count(), 1, 'the HbA1c 7.2 % row is shown once');
+  assert.match(await hba1c.innerText(), /Hemoglobin A1c[\s\S]*7\.2 %[\s\S]*High/);
   assert.equal(await data.locator('.timeline li').count(), 0, 'no conditions, visits or other records');
-  assert.match(await data.locator('p.muted').first().innerText(), /^1 resources · data hash 0x[0-9a-f]{64}$/);
+  assert.match(await data.locator('p.muted').first().innerText(), new RegExp(`^${held.length} resources · data hash 0x[0-9a-f]{64}$`));
 
   // Alice revokes; Carol's next read is refused.
   await alice.getByTestId('grants').locator('tr', { hasText: 'Carol' }).getByRole('button', { name: 'Revoke' }).click();

@@ -2,7 +2,8 @@
  * The manager's model API (src/manager/ml-routes.ts; issue 15 §7): cards and model documents, and
  * stateless assessment of one patient's records — the same answer the in-browser code gives, FHIR
  * Bundle or {resources}, 400 with a clear error for what is not one patient's FHIR, 404 for an
- * unknown model, nothing cached. The models are trained once, by the same service a system starts.
+ * unknown model, nothing cached. The models are loaded from their artefacts (data/models) by the same
+ * service a system starts.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -28,7 +29,7 @@ const bundle = { resourceType: 'Bundle', type: 'collection', entry: records.map(
 before(async () => {
   const lines: string[] = [];
   models = await startModelService({ log: (l) => lines.push(l) });
-  assert.ok(lines.some((l) => /model heart-risk: trained in [\d.]+ s, held-out AUC 0\.\d+/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /model heart-risk: loaded from its artefact, held-out AUC 0\.\d+/.test(l)), lines.join('\n'));
   app = buildManager({
     chainId: 1, contract: `0x${'0'.repeat(40)}`, deployBlock: 0n, rpcUrl: 'http://127.0.0.1:9', providers: [], users: [],
     keystoreOf: () => undefined, hub: { subscribe: () => () => undefined } as never, webRoot: '/nonexistent', demo: false, models,
@@ -46,15 +47,18 @@ test('GET /api/ml/models lists the cards; /api/ml/models/{id} the document; /car
   const list = await app.inject('/api/ml/models');
   assert.equal(list.statusCode, 200);
   const cards = list.json() as ModelCard[];
-  assert.deepEqual(cards.map((c) => c.id), ['heart-risk', 'breast-cytology']);
+  assert.deepEqual(cards.map((c) => c.id), ['heart-risk', 'breast-cytology', 'outbreak-forecast']);
   const doc = (await app.inject('/api/ml/models/heart-risk')).json() as HeartRiskModelDocument;
   assert.deepEqual(doc.card, cards[0]);
   assert.ok((doc.parameters as { refits: unknown[] }).refits.length > 0);
   assert.deepEqual((await app.inject('/api/ml/models/breast-cytology/card')).json(), cards[1]);
+  // The outbreak forecast runs on the server: a card (the benchmark's figures), no document to download.
+  assert.ok((await app.inject('/api/ml/models/outbreak-forecast/card')).json().metrics['flu MAE h2'].n > 0);
+  assert.equal((await app.inject('/api/ml/models/outbreak-forecast')).statusCode, 404);
   for (const url of ['/api/ml/models/nope', '/api/ml/models/nope/card']) {
     const res = await app.inject(url);
     assert.equal(res.statusCode, 404, url);
-    assert.match(res.json().error, /no model "nope": the served models are heart-risk, breast-cytology/);
+    assert.match(res.json().error, /no model "nope": the served models are heart-risk, breast-cytology, outbreak-forecast/);
   }
 });
 

@@ -20,8 +20,9 @@ import { adviseHeart, assessHeartRisk, findSimilarCases } from '../src/ml/heart/
 import { trainHeartModel } from '../src/ml/heart/train.js';
 import type { HeartAssessment } from '../src/ml/heart/types.js';
 import { applyPlatt } from '../src/ml/logistic.js';
+import { loadServedArtefact } from '../src/ml/served-artefacts.js';
 import { hashServed } from '../src/ml/served-train.js';
-import type { ServedLogistic } from '../src/ml/served-model.js';
+import { nearestCases, type ServedLogistic } from '../src/ml/served-model.js';
 import { heartPatientAddress, heartRowToFhir } from '../src/ml/uci-fhir.js';
 import { generatePatients, patientIdAt } from '../src/demo/generate.js';
 import { modelWorkups } from '../src/demo/workups.js';
@@ -147,6 +148,27 @@ test('similar cases: nearest first, the training row itself nearest of all, reas
   assert.deepEqual(findSimilarCases(doc, [{ resourceType: 'Observation', id: 'x', status: 'final', code: { text: 'nothing the model reads' } } as Observation]), []);
 });
 
+test('similar cases match on sex first: a woman whose nearest cases by distance include men gets women, each saying so', () => {
+  const sexAt = (i: number) => cleveland.x.data[i * 13 + 1]!;
+  const everyInput = Array<boolean>(13).fill(true);
+  // A woman for whom plain distance (the data are 79 % men) would have listed a man among five.
+  const woman = Array.from({ length: cleveland.y.length }, (_, i) => i).find((i) => sexAt(i) === 0 && nearestCases(params, cleveland.x.data.subarray(i * 13, (i + 1) * 13), everyInput, 5).some((n) => params.cases[n.index]!.values[1] === 1));
+  assert.ok(woman !== undefined, 'some woman has a man among her five nearest cases');
+  const similar = findSimilarCases(doc, ucirow(woman), 5);
+  assert.deepEqual(similar.map((c) => c.sex), Array(5).fill('female'));
+  for (let i = 1; i < similar.length; i++) assert.ok(similar[i]!.distance >= similar[i - 1]!.distance);
+  for (const c of similar) assert.equal(c.reasons[0], 'same sex: female');
+  // Fewer women than asked for: men fill in after every woman, and say that they differ.
+  const women = params.cases.filter((c) => c.values[1] === 0).length;
+  const many = findSimilarCases(doc, ucirow(woman), women + 2);
+  assert.deepEqual(many.map((c) => c.sex), [...Array(women).fill('female'), 'male', 'male']);
+  assert.match(many.at(-1)!.reasons[0]!, /^different sex: male vs female/);
+  // A man's cases are men.
+  const man = findSimilarCases(doc, ucirow(0), 5);
+  assert.equal(sexAt(0), 1);
+  assert.ok(man.every((c) => c.sex === 'male' && c.reasons[0] === 'same sex: male'), JSON.stringify(man.map((c) => c.reasons)));
+});
+
 test('advice: suggestions on the largest modifiable contributions first, each citing its rule; filled-in inputs never drive one', () => {
   const records = ucirow(0).map((r) => structuredClone(r));
   const set = (suffix: string, value: number) => ((records.find((r) => r.id?.endsWith(suffix)) as Observation).valueQuantity!.value = value);
@@ -222,6 +244,18 @@ test('the demo work-ups: St Mary’s has every heart input for Alice and some ot
   assert.equal(cyto.inputs.filter((i) => i.status === 'observed').length, 30);
   assert.ok(cyto.probability < 0.5, `Alice’s aspirate is benign-looking: ${cyto.probability}`);
   assert.equal(assessBreastCytology(breast.document, recordsOf(1)).enoughData, false, 'only Alice has a cytology report');
+});
+
+test('the shipped artefacts (data/models) are what training gives: the same card and parameters, the first refits the same', () => {
+  // Trained here with fewer bootstrap refits (cheaper); the refits are drawn one after another from one seeded stream.
+  for (const trained of [heart.document, breast.document]) {
+    const shipped = loadServedArtefact(trained.card.id as 'heart-risk')!;
+    const { refits, ...rest } = trained.parameters as ServedLogistic;
+    const { refits: shippedRefits, ...shippedRest } = shipped.parameters as ServedLogistic;
+    assert.deepEqual(rest, shippedRest, trained.card.id);
+    assert.deepEqual(refits, shippedRefits.slice(0, refits.length), trained.card.id);
+    assert.deepEqual({ ...trained.card, modelHash: shipped.card.modelHash }, shipped.card, trained.card.id);
+  }
 });
 
 test('the modules that run in the browser import nothing of Node and never the data folder', () => {

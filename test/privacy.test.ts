@@ -17,7 +17,7 @@ import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Resource } from '@medplum/fhirtypes';
 import { decodeEventLog, decodeFunctionData, type Hex } from 'viem';
-import { medLedgerAbi } from '../src/chain/generated/contracts.js';
+import { medLedgerAbi, modelRegistryAbi } from '../src/chain/generated/contracts.js';
 import { CATEGORIES, parsePointerQuery } from '../src/protocol/pointer-query.js';
 import type { RunningGatekeeper } from '../src/gatekeeper/run.js';
 import { decryptKeystore, type KeystoreV3 } from '../src/keys/keystore.js';
@@ -133,7 +133,7 @@ test('no transaction or event of the whole demo holds PHI or anything but addres
   const pepper = readFileSync(join(dataDir, 'identity-pepper'), 'utf8').trim().replace(/^0x/, '').toLowerCase();
   const pc = createLedgerClient(s.runtime.deployment, {}).publicClient;
   const latest = await pc.getBlockNumber();
-  const counts = { blocks: 0, txs: 0, calls: 0, logs: 0, strings: 0 };
+  const counts = { blocks: 0, txs: 0, calls: 0, logs: 0, strings: 0, modelLogs: 0 };
   const functions = new Set<string>();
 
   /** Every decoded value: a number, a flag, an address, a hash, hex bytes without PHI, or a safe query. */
@@ -155,6 +155,14 @@ test('no transaction or event of the whole demo holds PHI or anything but addres
     counts.strings++;
     for (const word of forbidden) assert.ok(!text.includes(word), `${where}: "${text}" holds "${word}"`);
     assert.doesNotThrow(() => parsePointerQuery(text), `${where}: "${text}" is not an on-chain-safe query`);
+  };
+  // ModelRegistry records: hashes, addresses, counts and a model name/version — never a patient's data.
+  const checkModelValue = (value: unknown, where: string): void => {
+    if (Array.isArray(value)) return value.forEach((v, i) => checkModelValue(v, `${where}[${i}]`));
+    if (value && typeof value === 'object') return Object.entries(value).forEach(([k, v]) => checkModelValue(v, `${where}.${k}`));
+    if (typeof value !== 'string') return;
+    assert.ok(!value.toLowerCase().includes(pepper), `${where} is the identity pepper`);
+    for (const word of forbidden) assert.ok(!value.includes(word), `${where}: "${value}" holds "${word}"`);
   };
   const scanRaw = (hex: Hex, where: string) => {
     for (const t of textOf(hex)) for (const word of rawForbidden) assert.ok(!t.includes(word), `${where} contains "${word}"`);
@@ -184,7 +192,15 @@ test('no transaction or event of the whole demo holds PHI or anything but addres
           counts.logs++;
           scanRaw(log.data, `log data in ${tx.hash}`);
           for (const topic of log.topics) scanRaw(topic, `log topic in ${tx.hash}`);
-          assert.equal(log.address.toLowerCase(), s.runtime.deployment.contract.toLowerCase(), 'only the contract logs');
+          const from = log.address.toLowerCase();
+          if (from === s.runtime.deployment.modelRegistry?.toLowerCase()) {
+            // Model provenance (the served models' hashes and consent sets): no query strings, no medical text.
+            const event = decodeEventLog({ abi: modelRegistryAbi, data: log.data, topics: log.topics });
+            checkModelValue(event.args ?? {}, `${event.eventName} in ${tx.hash}`);
+            counts.modelLogs++;
+            continue;
+          }
+          assert.equal(from, s.runtime.deployment.contract.toLowerCase(), 'only the two contracts log');
           const event = decodeEventLog({ abi: medLedgerAbi, data: log.data, topics: log.topics });
           checkValue(event.args ?? {}, `${event.eventName} in ${tx.hash}`);
         }

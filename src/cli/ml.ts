@@ -1,10 +1,11 @@
 /**
- * `medledger ml risk|similar|advice <patient>` and `ml card <model>`: the served models on the command
- * line. The model is trained here with the same code the system serves (src/ml/heart, src/ml/breast;
- * a few seconds, a progress bar on stderr), the patient's records are read through the gatekeepers as
+ * `medledger ml risk|similar|advice <patient>`, `ml card <model>` and `ml train`: the served models on
+ * the command line. The model is the artefact the system serves (data/models, hash-checked; see
+ * ml-models.ts; `ml train` rebuilds it from the vendored data with a progress bar), the patient's records are read through the gatekeepers as
  * the --as user may read them (ml-records.ts), and the estimate is computed in this process: nothing
  * about the patient is sent anywhere. A table by default, `--json` for scripts. Registered by main.ts.
  */
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { getAddress, isAddress, type Address } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
@@ -12,15 +13,13 @@ import type { Config } from '../config.js';
 import { loadUsers, resolveAddress } from '../keys/users.js';
 import { announcedGatekeepers } from '../manager/gatekeeper-directory.js';
 import { assessBreastCytology, findSimilarCytology } from '../ml/breast/assess.js';
-import { trainBreastModel } from '../ml/breast/train.js';
 import type { ModelCard } from '../ml/card.js';
 import { adviseHeart, assessHeartRisk, findSimilarCases } from '../ml/heart/assess.js';
-import { trainHeartModel } from '../ml/heart/train.js';
-import type { HeartRiskModelDocument } from '../ml/heart/types.js';
+import { isServedModelId, SERVED_MODEL_IDS, servedArtefactPath, writeServedArtefact } from '../ml/served-artefacts.js';
 import { onChainRecordOf } from '../ml/served-chain.js';
-import type { TrainingProgress } from '../ml/served-train.js';
 import { readPatientRecords, type PatientRecords } from './ml-records.js';
 import { formatAdvice, formatAssessment, formatCard, formatSimilar } from './ml-format.js';
+import { CARD_MODEL_IDS, modelCard, servedDocument, servedIds as modelIds, trainWithProgress } from './ml-models.js';
 
 type WithLedger = <T>(fn: (ctx: { cfg: Config; me: LedgerClient }) => Promise<T>) => Promise<T>;
 
@@ -28,31 +27,6 @@ export interface MlCommandDeps {
   program: Command;
   withLedger: WithLedger;
   print: (value: unknown) => void;
-}
-
-const MODELS: Record<string, (onProgress: TrainingProgress) => HeartRiskModelDocument> = {
-  'heart-risk': (onProgress) => trainHeartModel({ onProgress }).document,
-  'breast-cytology': (onProgress) => trainBreastModel({ onProgress }).document,
-};
-
-const modelIds = () => Object.keys(MODELS).join(', ');
-
-/** Trains `id` here, drawing a progress bar on stderr (one line per stage when stderr is not a terminal). */
-function trainHere(id: string): HeartRiskModelDocument {
-  const train = MODELS[id];
-  if (!train) throw new Error(`unknown model "${id}": the models are ${modelIds()}`);
-  const tty = process.stderr.isTTY;
-  const started = Date.now();
-  const bar: TrainingProgress = (stage, done, total) => {
-    const width = 20;
-    const filled = Math.round((width * done) / Math.max(1, total));
-    const line = `training ${id}: [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${stage} ${done}/${total}`;
-    if (tty) process.stderr.write(`\r${line}\x1b[K`);
-    else if (done === total) process.stderr.write(`${line}\n`);
-  };
-  const doc = train(bar);
-  process.stderr.write(`${tty ? '\r\x1b[K' : ''}trained ${id} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-  return doc;
 }
 
 interface PatientOptions {
@@ -103,9 +77,9 @@ export function addMlCommands({ program, withLedger, print }: MlCommandDeps): vo
     .option('--model <id>', `the model: ${modelIds()}`, 'heart-risk')
     .action((patient: string, opts: PatientOptions & { model: string }) =>
       withLedger(async ({ cfg, me }) => {
-        if (!MODELS[opts.model]) throw new Error(`unknown model "${opts.model}": the models are ${modelIds()}`);
+        if (!isServedModelId(opts.model)) throw new Error(`unknown model "${opts.model}": the models are ${modelIds()}`);
         const records = await recordsOf(cfg, me, patient, opts);
-        const doc = trainHere(opts.model);
+        const doc = servedDocument(opts.model);
         const assessment = opts.model === 'heart-risk' ? assessHeartRisk(doc, records.resources) : assessBreastCytology(doc, records.resources);
         if (opts.json) print({ patient, model: { id: doc.card.id, modelHash: doc.card.modelHash }, read: records.read, assessment });
         else console.log(formatAssessment(patient, records, assessment));
@@ -118,9 +92,9 @@ export function addMlCommands({ program, withLedger, print }: MlCommandDeps): vo
       withLedger(async ({ cfg, me }) => {
         const k = Number(opts.k);
         if (!Number.isInteger(k) || k < 1 || k > 50) throw new Error('-k must be a whole number from 1 to 50');
-        if (!MODELS[opts.model]) throw new Error(`unknown model "${opts.model}": the models are ${modelIds()}`);
+        if (!isServedModelId(opts.model)) throw new Error(`unknown model "${opts.model}": the models are ${modelIds()}`);
         const records = await recordsOf(cfg, me, patient, opts);
-        const doc = trainHere(opts.model);
+        const doc = servedDocument(opts.model);
         const similar = opts.model === 'heart-risk' ? findSimilarCases(doc, records.resources, k) : findSimilarCytology(doc, records.resources, k);
         if (opts.json) print({ patient, model: { id: doc.card.id, modelHash: doc.card.modelHash }, similar });
         else console.log(formatSimilar(patient, similar));
@@ -130,22 +104,31 @@ export function addMlCommands({ program, withLedger, print }: MlCommandDeps): vo
     (patient: string, opts: PatientOptions) =>
       withLedger(async ({ cfg, me }) => {
         const records = await recordsOf(cfg, me, patient, opts);
-        const doc = trainHere('heart-risk');
+        const doc = servedDocument('heart-risk');
         const advice = adviseHeart(doc, records.resources, assessHeartRisk(doc, records.resources));
         if (opts.json) print({ patient, model: { id: doc.card.id, modelHash: doc.card.modelHash }, advice });
         else console.log(formatAdvice(patient, advice));
       }),
   );
   ml.command('card <model>')
-    .description(`a model's card: intended use, training data and licence, metrics with 95 % intervals, calibration, subgroups, limitations (${modelIds()})`)
+    .description(`a model's card: intended use, training data and licence, metrics with 95 % intervals, calibration, subgroups, limitations (${CARD_MODEL_IDS.join(', ')})`)
     .option('--json', 'JSON for scripts')
     .action((id: string, opts: { json?: boolean }) =>
       withLedger(async ({ me }) => {
-        if (!MODELS[id]) throw new Error(`unknown model "${id}": the models are ${modelIds()}`);
-        const card: ModelCard = { ...trainHere(id).card };
+        const card: ModelCard = { ...(await modelCard(id)) };
         card.onChain = await onChainRecordOf(me, card).catch(() => null);
         if (opts.json) print(card);
         else console.log(formatCard(card));
       }),
     );
+  ml.command('train [models...]')
+    .description(`trains the served tabular models from the vendored data and writes their artefacts, data/models/<model>/model.json (${modelIds()}; default all)`)
+    .option('--out <folder>', 'write <folder>/<model>/model.json instead')
+    .action((ids: string[], opts: { out?: string }) => {
+      for (const id of ids) if (!isServedModelId(id)) throw new Error(`unknown model "${id}": the models are ${modelIds()}`);
+      for (const id of ids.length ? ids.filter(isServedModelId) : SERVED_MODEL_IDS) {
+        const path = writeServedArtefact(trainWithProgress(id), opts.out ? join(opts.out, id, 'model.json') : servedArtefactPath(id));
+        console.log(`wrote ${path}`);
+      }
+    });
 }

@@ -81,7 +81,7 @@ export async function startSystem(cfg: Config, options: SystemOptions): Promise<
     const pepper = loadPepper(cfg.dataDir, cfg.identityPepper);
     await ensureDemoUsers(runtime, cfg.dataDir, pepper, (l) => log(l));
     const users = loadUsers(cfg.dataDir);
-    // Trained before the gatekeepers start (it keeps this thread busy for a few seconds), recorded on chain by the governor.
+    // Loaded from data/models before the gatekeepers start (trained, for seconds, only if a file is missing), recorded on chain by the governor.
     const recorder = runtime.governor ? createLedgerClient(runtime.deployment, { account: runtime.governor, pollingIntervalMs: cfg.pollingIntervalMs }) : undefined;
     const models = await startModelService({ log, recorder, pepper });
     const managerOrigin = `http://127.0.0.1:${cfg.port}`;

@@ -1,15 +1,17 @@
 /**
- * The model service a running system starts (src/manager/system.ts): trains the served tabular
- * models from the vendored data (seconds), registers each with its card and document in a
+ * The model service a running system starts (src/manager/system.ts): loads the served tabular
+ * models from their artefacts in data/models (served-artefacts.ts, hash-checked; trained here from the
+ * vendored data only when an artefact is missing), registers each with its card and document in a
  * ModelRegistry, and, when a chain and its governor are at hand, records each model's hash and
- * consent-set hash in the on-chain ModelRegistry (served-chain.ts), which the card then shows.
+ * consent-set hash in the on-chain ModelRegistry (served-chain.ts), which the card then shows. It
+ * also registers the outbreak forecast's card (outbreak-card.ts), read from its artefact.
  */
 import type { Hex } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
-import { trainBreastModel } from './breast/train.js';
 import { HEART_HOSPITALS } from './heart-codes.js';
-import { trainHeartModel } from './heart/train.js';
+import { readOutbreakCard } from './outbreak-card.js';
 import { ModelRegistry } from './registry.js';
+import { loadOrTrainServed, SERVED_MODEL_IDS } from './served-artefacts.js';
 import { recordServedModel, type DataSource } from './served-chain.js';
 import type { TrainingProgress } from './served-train.js';
 
@@ -19,7 +21,7 @@ export interface ModelServiceOptions {
   recorder?: LedgerClient;
   /** The identity pepper of the deployment (for the data sources' identity hashes). */
   pepper?: Hex;
-  /** The data folder (default: the repository's data/). */
+  /** The data folder with the vendored data and data/models (default: the repository's data/). */
   root?: string;
 }
 
@@ -34,21 +36,19 @@ export async function startModelService(options: ModelServiceOptions = {}): Prom
   const progress = (model: string): TrainingProgress => (stage, done, total) => {
     if (done === total) log(`model ${model}: ${stage} done (${total})`);
   };
-  for (const [id, train] of [
-    ['heart-risk', () => trainHeartModel({ root: options.root, onProgress: progress('heart-risk') })],
-    ['breast-cytology', () => trainBreastModel({ root: options.root, onProgress: progress('breast-cytology') })],
-  ] as const) {
+  for (const id of SERVED_MODEL_IDS) {
     const started = Date.now();
-    let document;
+    let document, trained;
     try {
-      ({ document } = train());
+      ({ document, trained } = loadOrTrainServed(id, { root: options.root, onProgress: progress(id) }));
     } catch (err) {
       // The rest of the system works without it; the API then says the model is not served.
       log(`model ${id}: not served: ${(err as Error).message.split('\n')[0]}`);
       continue;
     }
+    const how = trained ? `no artefact in data/models/${id}: trained in ${((Date.now() - started) / 1000).toFixed(1)} s` : 'loaded from its artefact';
     const auc = document.card.metrics.auc!;
-    log(`model ${id}: trained in ${((Date.now() - started) / 1000).toFixed(1)} s, held-out AUC ${auc.value.toFixed(3)} (95 % ${auc.low.toFixed(3)}–${auc.high.toFixed(3)})`);
+    log(`model ${id}: ${how}, held-out AUC ${auc.value.toFixed(3)} (95 % ${auc.low.toFixed(3)}–${auc.high.toFixed(3)})`);
     if (options.recorder && options.pepper) {
       try {
         document.card.onChain = await recordServedModel(options.recorder, document.card, DATA_SOURCES[id]!, options.pepper);
@@ -58,6 +58,12 @@ export async function startModelService(options: ModelServiceOptions = {}): Prom
       }
     }
     registry.add({ card: document.card, document });
+  }
+  try {
+    // The outbreak forecast runs on the server (the public-health view); its card is the benchmark's figures.
+    registry.add({ card: readOutbreakCard(options.root) });
+  } catch (err) {
+    log(`model outbreak-forecast: no card: ${(err as Error).message.split('\n')[0]}`);
   }
   return registry;
 }

@@ -3,6 +3,8 @@
  * with its contributions, similar cases and suggestions; Alice sees her own in plain words, computed
  * in her browser with nothing sent anywhere but gatekeeper reads; and Carol, granted only Alice's vital
  * signs, sees the inputs her grant does not cover as missing, then, after Alice revokes, no data.
+ * Beside the heart panel St Mary's also sees the breast-cytology panel for Alice's cytology report,
+ * and "Models" lists every served model's card.
  *
  * What the page shows is checked against the model run here in Node on the very records the
  * gatekeeper returns for that read (the provider's store, or the grant's result set), so the numbers
@@ -13,10 +15,13 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page, Request } from '@playwright/test';
 import type { Resource } from '@medplum/fhirtypes';
+import { assessBreastCytology } from '../../src/ml/breast/assess.js';
+import type { BreastCytologyModelDocument } from '../../src/ml/breast/types.js';
+import type { ModelCard } from '../../src/ml/card.js';
 import { assessHeartRisk } from '../../src/ml/heart/assess.js';
 import type { HeartAssessment, HeartRiskModelDocument } from '../../src/ml/heart/types.js';
 import { ADDRESS_SYSTEM } from '../../src/protocol/identifiers.js';
-import { inWords, percent } from '../../src/manager/web/lib/ml.js';
+import { inWords, percent } from '../../src/ml/plain-language.js';
 import type { DemoProvider } from '../../src/demo/generate.js';
 import { SCREENSHOT_DIR, signIn, type DemoUser } from '../helpers/browser.js';
 import type { MlBrowserContext } from './context.js';
@@ -25,11 +30,13 @@ const ST_MARYS = "St Mary's Hospital";
 /** What Alice shares with Carol: blood pressure is in it, cholesterol (a lab result) is not. */
 const VITALS = 'Observation?category=vital-signs';
 
-async function heartModel(ctx: MlBrowserContext): Promise<HeartRiskModelDocument> {
-  const res = await fetch(`${ctx.system.url}/api/ml/models/heart-risk`);
-  assert.equal(res.status, 200, 'GET /api/ml/models/heart-risk');
-  return (await res.json()) as HeartRiskModelDocument;
+async function served<T>(ctx: MlBrowserContext, path: string): Promise<T> {
+  const res = await fetch(`${ctx.system.url}${path}`);
+  assert.equal(res.status, 200, `GET ${path}`);
+  return (await res.json()) as T;
 }
+
+const heartModel = (ctx: MlBrowserContext) => served<HeartRiskModelDocument>(ctx, '/api/ml/models/heart-risk');
 
 /** A demo user's address, from their keystore file (v3 keystores carry it). */
 const addressOf = (u: DemoUser): string => `0x${(JSON.parse(readFileSync(u.keystoreFile, 'utf8')) as { address: string }).address.replace(/^0x/, '').toLowerCase()}`;
@@ -55,10 +62,45 @@ async function shownInputs(page: Page): Promise<{ observed: string[]; other: str
 
 const observedIn = (a: HeartAssessment) => a.inputs.filter((i) => i.status === 'observed').map((i) => i.feature).sort();
 
+/**
+ * Beside the heart panel, the breast-cytology panel for Alice (the demo files a cytology report for her
+ * at St Mary's): the model run here on the same records gives the probability, interval and bars shown.
+ */
+async function clinicianSeesCytology(ctx: MlBrowserContext, page: Page, records: Resource[]): Promise<void> {
+  const doc = await served<BreastCytologyModelDocument>(ctx, '/api/ml/models/breast-cytology');
+  const expected = assessBreastCytology(doc, records);
+  assert.ok(expected.enoughData, "the demo's cytology report carries the model's features");
+  const panel = page.getByTestId('breast-cytology');
+  await panel.getByTestId('breast-probability').waitFor({ timeout: 60_000 });
+  assert.equal(await panel.getByTestId('breast-probability').innerText(), percent(expected.probability));
+  assert.match(await panel.getByTestId('breast-interval').innerText(), new RegExp(`${percent(expected.interval.low)}–${percent(expected.interval.high)}`));
+  assert.match(await panel.getByTestId('breast-operating-point').innerText(), new RegExp(`threshold ${percent(expected.operatingPoint.threshold)}, sensitivity \\d+ %, specificity \\d+ %`));
+  assert.equal(await panel.getByTestId('contribution-bar').count(), expected.inputs.length + 1, 'one bar per feature plus the baseline');
+  assert.deepEqual((await panel.locator('[data-testid="heart-input"][data-status="observed"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-feature')))).sort(), observedIn(expected));
+  assert.match(await panel.locator('[data-testid="heart-input"][data-status="observed"]').first().innerText(), /Observation\/\S+ · local code/);
+  await panel.getByTestId('breast-card-toggle').click();
+  assert.equal(await panel.getByTestId('model-card').getByTestId('card-intended-use').innerText(), doc.card.intendedUse);
+}
+
+/** "Models" lists every served model's card (GET /api/ml/models), and each opens as a model card. */
+async function modelsListShowsEveryCard(ctx: MlBrowserContext, page: Page): Promise<void> {
+  const cards = await served<ModelCard[]>(ctx, '/api/ml/models');
+  assert.ok(cards.some((c) => c.id === 'breast-cytology') && cards.some((c) => c.id === 'heart-risk'), cards.map((c) => c.id).join(', '));
+  const models = page.getByTestId('models');
+  await models.getByTestId('models-toggle').click();
+  await models.getByTestId('models-list').waitFor({ timeout: 30_000 });
+  assert.deepEqual(await models.getByTestId('model-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-model'))), cards.map((c) => c.id));
+  for (const card of cards) {
+    await models.locator(`[data-testid="model-row"][data-model="${card.id}"]`).getByRole('button', { name: 'Model card' }).click();
+    assert.equal(await models.getByTestId('model-card').getByTestId('card-intended-use').innerText(), card.intendedUse, card.id);
+  }
+}
+
 export async function clinicianSeesHeartRisk(ctx: MlBrowserContext): Promise<void> {
   const doc = await heartModel(ctx);
   const alice = ctx.user('alice');
-  const expected = assessHeartRisk(doc, await ctx.system.gatekeepers.get('st-marys')!.store.everything(await localId(ctx, 'st-marys', alice)));
+  const records = await ctx.system.gatekeepers.get('st-marys')!.store.everything(await localId(ctx, 'st-marys', alice));
+  const expected = assessHeartRisk(doc, records);
   assert.ok(expected.enoughData, "the demo writes the heart model's inputs for Alice at St Mary's");
 
   const page = await signIn(ctx.browser, ctx.system.url, ctx.user('st-marys'));
@@ -85,6 +127,8 @@ export async function clinicianSeesHeartRisk(ctx: MlBrowserContext): Promise<voi
   const cases = panel.getByTestId('similar-case');
   assert.ok((await cases.count()) >= 1, 'similar cases are listed');
   assert.match(await cases.first().innerText(), /coronary disease/);
+  // Alice is a woman: her similar cases are matched on sex first (src/ml/heart/assess.ts), and say so.
+  for (const text of await cases.allInnerTexts()) assert.match(text, /\bfemale\b[\s\S]*same sex: female/);
   const suggestions = panel.getByTestId('heart-suggestion');
   assert.ok((await suggestions.count()) >= 1, 'at least one lifestyle suggestion');
   assert.match(await suggestions.first().innerText(), /Rule \S+: .+/);
@@ -99,6 +143,9 @@ export async function clinicianSeesHeartRisk(ctx: MlBrowserContext): Promise<voi
   assert.equal(await card.getByTestId('card-intended-use').innerText(), doc.card.intendedUse);
   assert.equal(await card.getByTestId('card-metrics').locator('tbody tr').count(), Object.keys(doc.card.metrics).length);
   assert.equal(await card.getByTestId('card-subgroups').locator('tbody tr').count(), doc.card.subgroups.length);
+
+  await clinicianSeesCytology(ctx, page, records);
+  await modelsListShowsEveryCard(ctx, page);
   await page.context().close();
 }
 

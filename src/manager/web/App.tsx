@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { notificationLines, useNotifications } from './lib/notifications.js';
 import type { ManagerConfig, Session } from './lib/session.js';
 import { GuardianView } from './views/Guardian.js';
+import { ModelsList } from './views/ml/ModelsList.js';
 import { PatientView } from './views/Patient.js';
 import { ProviderView } from './views/Provider.js';
 import { PublicHealthView } from './views/PublicHealth.js';
@@ -44,6 +45,8 @@ export function App({ config }: { config: ManagerConfig }) {
       {session.role !== 'patient' && session.role !== 'provider' && session.role !== 'public-health' && <ThirdPartyView s={session} version={notes.length} />}
       {/* Anyone can be a patient's guardian, whatever their role. */}
       <GuardianView s={session} version={notes.length} />
+      {/* Every served model's card, for anyone signed in (the cards carry no patient data). */}
+      <ModelsList />
     </Shell>
   );
 }

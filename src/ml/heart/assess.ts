@@ -48,11 +48,27 @@ export function assessHeartRisk(doc: HeartRiskModelDocument, resources: Resource
 /** 57 → "55–59". */
 export const ageBand = (age: number) => `${Math.floor(age / 5) * 5}–${Math.floor(age / 5) * 5 + 4}`;
 
+/**
+ * The k nearest de-identified training cases, matched on sex first, as a clinician comparing cases
+ * would: coronary disease is far rarer in women at the same age and risk factors (in this data 26 % of
+ * women had it against 63 % of men), so a man's outcome says less about a woman than his nearness on
+ * the other inputs suggests. Plain distance does not do this: the data are 79 % men, and Alice, a
+ * woman, got five men. Other-sex cases fill in only when fewer than k of the patient's sex exist, and
+ * then say so. The first reason is always sex (when it was read), then the two closest other inputs.
+ */
 export function findSimilarCases(doc: HeartRiskModelDocument, resources: Resource[], k = 5): SimilarCase[] {
   const p = heartParameters(doc);
   const read = readHeartInputs(p, resources);
-  return nearestCases(p, read.row, read.observed, k).map((near, rank) => {
+  const sex = p.features.findIndex((f) => f.name === 'sex');
+  const sexKnown = sex >= 0 && read.observed[sex] === true;
+  const sameSex = (index: number) => p.cases[index]!.values[sex] === read.row[sex];
+  // Every case ranked by distance (920 rows: cheap), then a stable partition: same sex first.
+  const ranked = nearestCases(p, read.row, read.observed, sexKnown ? p.cases.length : k);
+  const chosen = sexKnown ? [...ranked.filter((n) => sameSex(n.index)), ...ranked.filter((n) => !sameSex(n.index))].slice(0, k) : ranked;
+  return chosen.map((near, rank) => {
     const c = p.cases[near.index]!;
+    const others = near.closest.filter((j) => j !== sex).slice(0, sexKnown ? 2 : 3);
+    const sexReason = sexKnown ? [sameSex(near.index) ? `same sex: ${c.sex}` : `different sex: ${c.sex} vs ${String(read.inputs[sex]!.value)} (too few cases of the patient's sex)`] : [];
     return {
       rank: rank + 1,
       distance: near.distance,
@@ -60,7 +76,7 @@ export function findSimilarCases(doc: HeartRiskModelDocument, resources: Resourc
       ageBand: c.ageBand,
       sex: c.sex,
       hasDisease: c.hasDisease,
-      reasons: near.closest.slice(0, 3).map((j) => reason(p, j, c.values[j]!, read.row[j]!, c.ageBand, read.inputs[j]!.label)),
+      reasons: [...sexReason, ...others.map((j) => reason(p, j, c.values[j]!, read.row[j]!, c.ageBand, read.inputs[j]!.label))],
     };
   });
 }

@@ -3,6 +3,8 @@
  * manager (public, no patient data), and every estimate is computed here, in the reader's browser,
  * from the records the reader's gatekeeper reads returned. Nothing about a patient is sent back.
  */
+import type { BreastCytologyModelDocument } from '../../../ml/breast/types.js';
+import type { ModelCard } from '../../../ml/card.js';
 import type { HeartRiskModelDocument } from '../../../ml/heart/types.js';
 import { inWords, percent } from '../../../ml/plain-language.js';
 
@@ -17,17 +19,30 @@ async function getJson<T>(path: string): Promise<T> {
   return (await res.json()) as T;
 }
 
-// One download per page: the parameters do not change while the manager runs.
-let heartModel: Promise<HeartRiskModelDocument> | undefined;
+// One download per model per page: the parameters do not change while the manager runs.
+const documents = new Map<string, Promise<unknown>>();
 
-/** The heart-disease risk model (card + parameters), fetched once per page. */
-export function loadHeartModel(): Promise<HeartRiskModelDocument> {
-  heartModel ??= getJson<HeartRiskModelDocument>('/api/ml/models/heart-risk').catch((err: unknown) => {
-    heartModel = undefined; // let a later panel try again
-    throw err;
-  });
-  return heartModel;
+/** A served model's document (card + parameters), `GET /api/ml/models/{id}`, fetched once per page. */
+function loadModelDocument<T>(id: string): Promise<T> {
+  let doc = documents.get(id) as Promise<T> | undefined;
+  if (!doc) {
+    doc = getJson<T>(`/api/ml/models/${encodeURIComponent(id)}`).catch((err: unknown) => {
+      documents.delete(id); // let a later panel try again
+      throw err;
+    });
+    documents.set(id, doc);
+  }
+  return doc;
 }
+
+/** The heart-disease risk model (card + parameters). */
+export const loadHeartModel = (): Promise<HeartRiskModelDocument> => loadModelDocument<HeartRiskModelDocument>('heart-risk');
+
+/** The breast-cytology (WDBC) model (card + parameters). */
+export const loadBreastCytologyModel = (): Promise<BreastCytologyModelDocument> => loadModelDocument<BreastCytologyModelDocument>('breast-cytology');
+
+/** The cards of every model the manager serves (`GET /api/ml/models`; public, no patient data). */
+export const listModelCards = (): Promise<ModelCard[]> => getJson<ModelCard[]>('/api/ml/models');
 
 /** The 95 % interval said in words a patient understands. */
 export const intervalInWords = (low: number, high: number): string =>

@@ -11,6 +11,7 @@ import { resourcesOf, scopeLabel } from '../lib/fhir.js';
 import type { Session } from '../lib/session.js';
 import { expiryText, useAction, useLoad } from '../lib/use.js';
 import { EmergencyAccess } from './EmergencyAccess.js';
+import { BreastCytologyPanel } from './ml/BreastCytologyPanel.js';
 import { HeartRiskPanel } from './ml/HeartRiskPanel.js';
 import { Records } from './Records.js';
 import { RecordForm } from './RecordForm.js';
@@ -55,6 +56,7 @@ function PatientPanel({ s, linked, version }: { s: Session; linked: Linked; vers
       {records.error && <p className="error">{records.error}</p>}
       {records.data && <Records items={records.data.map((resource: Resource) => ({ resource, source: s.name }))} />}
       {linked.patient && <HeartRiskPanel audience="clinician" from={`the records your own gatekeeper returned for ${nameOf(linked.patient)}`} resources={records.data} />}
+      {linked.patient && <BreastCytologyPanel from={`the records your own gatekeeper returned for ${nameOf(linked.patient)}`} resources={records.data} />}
     </div>
   );
 }

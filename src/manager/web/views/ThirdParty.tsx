@@ -5,6 +5,7 @@ import { grantsReceived, type ReceivedGrant } from '../../../sdk/grants.js';
 import { resourcesOf, scopeLabel } from '../lib/fhir.js';
 import type { Session } from '../lib/session.js';
 import { describe, expiryText, unixNow, useAction, useLoad } from '../lib/use.js';
+import { BreastCytologyPanel } from './ml/BreastCytologyPanel.js';
 import { HeartRiskPanel } from './ml/HeartRiskPanel.js';
 import { Records } from './Records.js';
 
@@ -66,6 +67,7 @@ export function ThirdPartyView({ s, version }: { s: Session; version: number }) 
       {open && data?.key === open && (
         <HeartRiskPanel audience="clinician" from="exactly the records this grant's read returned" resources={data.resources} refused={data.refused} />
       )}
+      {open && data?.key === open && !data.refused && <BreastCytologyPanel from="exactly the records this grant's read returned" resources={data.resources} />}
     </div>
   );
 }
