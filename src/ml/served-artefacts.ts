@@ -1,7 +1,7 @@
 /**
  * The trained tabular models shipped in the repository: data/models/<id>/model.json holds the
  * document the manager serves (card + parameters), written by `medledger ml train` (which
- * scripts/train-models.ts runs; see data/models/README.md). Training takes about 10 s per model on
+ * scripts/train-models.ts runs; see data/models/README.md). Training takes 3–8 s per model on
  * two cores (nested cross-validation, bootstrap intervals, bootstrap refits), so a system start and
  * every `medledger ml` command load the artefact instead, and check it: the card's modelHash must be
  * the hash of the parameters beside it (hashServed, as training computes it), so a card can never
