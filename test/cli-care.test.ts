@@ -15,7 +15,7 @@ import { startGatekeeper } from '../src/gatekeeper/run.js';
 import { loadUsers, unlockUser } from '../src/keys/users.js';
 import { loadPepper } from '../src/sdk/identity.js';
 import { tempDir } from '../bench/harness/chain.js';
-import { cliEnv, runCli, startCli } from './helpers/cli.js';
+import { cliEnv, startCli, cliSucceeds, cliFailsInOneLine } from './helpers/cli.js';
 import { testDatabase } from './helpers/db.js';
 import { travelSkip } from './helpers/time.js';
 
@@ -27,18 +27,9 @@ let runtime: ChainRuntime;
 const json = (text: string) => JSON.parse(text) as Record<string, any>;
 const address = (name: string) => loadUsers(dataDir).find((u) => u.name === name)!.address as Address;
 
-async function ok(args: string[]): Promise<string> {
-  const r = await runCli(args, env);
-  assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const ok = async (args: string[]) => (await cliSucceeds(args, env)).stdout;
 
-async function fails(args: string[], message: RegExp): Promise<void> {
-  const r = await runCli(args, env);
-  assert.equal(r.code, 1, `${args.join(' ')} exited ${r.code}`);
-  assert.match(r.stderr, message, args.join(' '));
-  assert.equal(r.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${r.stderr}`);
-}
+const fails = (args: string[], message: RegExp) => cliFailsInOneLine(args, env, message);
 
 before(async () => {
   started = await startCli(env);

@@ -21,7 +21,7 @@ import { renderPage } from '../src/ml/scan-render.js';
 import type { ClassifyResult } from '../src/ml/uploads.js';
 import { loadPepper } from '../src/sdk/identity.js';
 import { tempDir } from '../bench/harness/chain.js';
-import { cliEnv, runCli, startCli } from './helpers/cli.js';
+import { cliEnv, runCli, startCli, cliFailsInOneLine } from './helpers/cli.js';
 import { testDatabase } from './helpers/db.js';
 import { textPdf } from './helpers/pdf.js';
 
@@ -40,12 +40,7 @@ writeFileSync(letter, textPdf(['Histology: metastatic breast carcinoma. Chemothe
 const notes = join(files, 'notes.txt');
 writeFileSync(notes, 'plain text');
 
-async function fails(args: string[], message: RegExp): Promise<void> {
-  const r = await runCli(args, env);
-  assert.equal(r.code, 1, `${args.join(' ')} exited ${r.code}`);
-  assert.match(r.stderr, message, args.join(' '));
-  assert.equal(r.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${r.stderr}`);
-}
+const fails = (args: string[], message: RegExp) => cliFailsInOneLine(args, env, message);
 
 test('doc classify: a table of suggestions for a scan, --json for a PDF, one-line errors', { timeout: 180_000 }, async () => {
   const table = await runCli(['doc', 'classify', scan], env);

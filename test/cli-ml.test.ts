@@ -9,7 +9,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { tempDir } from '../bench/harness/chain.js';
-import { cliEnv, REPO, runCli, startCli } from './helpers/cli.js';
+import { cliEnv, REPO, startCli, cliSucceeds, cliFailsInOneLine } from './helpers/cli.js';
 
 const dataDir = tempDir('medledger-cli-ml-');
 const env = cliEnv(dataDir);
@@ -17,18 +17,9 @@ let started: Awaited<ReturnType<typeof startCli>>;
 
 type Json = Record<string, any>;
 
-async function ok(args: string[]): Promise<{ stdout: string; stderr: string }> {
-  const r = await runCli(args, env);
-  assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-  return r;
-}
+const ok = (args: string[]) => cliSucceeds(args, env);
 
-async function fails(args: string[], message: RegExp): Promise<void> {
-  const r = await runCli(args, env);
-  assert.equal(r.code, 1, `${args.join(' ')} exited ${r.code}: ${r.stdout}`);
-  assert.match(r.stderr, message, args.join(' '));
-  assert.equal(r.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${r.stderr}`);
-}
+const fails = (args: string[], message: RegExp) => cliFailsInOneLine(args, env, message);
 
 const contributionsAddUp = (a: Json) => Math.abs(a.intercept + a.inputs.reduce((s: number, i: Json) => s + i.contribution, 0) - a.logit) < 1e-9;
 
@@ -96,8 +87,8 @@ test('ml card: every model the running system serves has its card, the same the 
     assert.equal(read?.modelHash, onChain?.modelHash, `${want.id}: the same on-chain record`);
   }
   // The image models: their shipped card (checked against the weights) once trained, else a one-line error.
-  for (const set of ['breastmnist', 'pneumoniamnist']) {
-    if (existsSync(join(REPO, 'data', 'models', set, 'card.json'))) assert.equal(JSON.parse((await ok(['ml', 'card', set, '--json'])).stdout).id, set);
+  for (const [set, id] of [['breastmnist', 'breast-ultrasound-cnn'], ['pneumoniamnist', 'pneumonia-xray-cnn']] as const) {
+    if (existsSync(join(REPO, 'data', 'models', set, 'card.json'))) assert.equal(JSON.parse((await ok(['ml', 'card', set!, '--json'])).stdout).id, id);
     else await fails(['ml', 'card', set], new RegExp(`^medledger: the ${set} model is not trained: data/models/${set} has no card.json`));
   }
   assert.match((await ok(['ml', 'card', 'outbreak-forecast'])).stdout, /flu MAE h2\s+\d+\.\d{3} \(\d+\.\d{3}–\d+\.\d{3}\)\s+104/);

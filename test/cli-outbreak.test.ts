@@ -16,7 +16,7 @@ import { loadUsers, unlockUser } from '../src/keys/users.js';
 import { announceGatekeepers } from '../src/manager/gatekeeper-directory.js';
 import { surveillanceReporting } from '../src/manager/outbreak-source.js';
 import { tempDir } from '../bench/harness/chain.js';
-import { cliEnv, runCli, startCli, type StartedCli } from './helpers/cli.js';
+import { cliEnv, runCli, startCli, type StartedCli, cliSucceeds, cliFailsInOneLine } from './helpers/cli.js';
 import { testDatabase } from './helpers/db.js';
 
 const dataDir = tempDir('medledger-cli-outbreak-');
@@ -32,19 +32,9 @@ after(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function ok(args: string[]): Promise<string> {
-  const r = await runCli(args, env);
-  assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const ok = async (args: string[]) => (await cliSucceeds(args, env)).stdout;
 
-async function fails(args: string[], message: RegExp): Promise<void> {
-  const r = await runCli(args, env);
-  assert.equal(r.code, 1, `${args.join(' ')} exited ${r.code}`);
-  assert.match(r.stderr, message, args.join(' '));
-  assert.equal(r.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${r.stderr}`);
-  assert.equal(r.stdout, '');
-}
+const fails = (args: string[], message: RegExp) => cliFailsInOneLine(args, env, message, { quiet: true });
 
 test('outbreak forecast: a table of the three forecasts with their bands, and the alerts', async () => {
   const out = await ok(['outbreak', 'forecast', '--condition', 'salmonellosis', '--region', 'UK']);

@@ -47,7 +47,7 @@ test('GET /api/ml/models lists the cards; /api/ml/models/{id} the document; /car
   const list = await app.inject('/api/ml/models');
   assert.equal(list.statusCode, 200);
   const cards = list.json() as ModelCard[];
-  assert.deepEqual(cards.map((c) => c.id), ['heart-risk', 'breast-cytology', 'outbreak-forecast']);
+  assert.deepEqual(cards.map((c) => c.id), ['heart-risk', 'breast-cytology', 'outbreak-forecast', 'pneumonia-xray-cnn', 'breast-ultrasound-cnn']);
   const doc = (await app.inject('/api/ml/models/heart-risk')).json() as HeartRiskModelDocument;
   assert.deepEqual(doc.card, cards[0]);
   assert.ok((doc.parameters as { refits: unknown[] }).refits.length > 0);
@@ -58,7 +58,7 @@ test('GET /api/ml/models lists the cards; /api/ml/models/{id} the document; /car
   for (const url of ['/api/ml/models/nope', '/api/ml/models/nope/card']) {
     const res = await app.inject(url);
     assert.equal(res.statusCode, 404, url);
-    assert.match(res.json().error, /no model "nope": the served models are heart-risk, breast-cytology, outbreak-forecast/);
+    assert.match(res.json().error, /no model "nope": the served models are heart-risk, breast-cytology, outbreak-forecast, pneumonia-xray-cnn, breast-ultrasound-cnn/);
   }
 });
 

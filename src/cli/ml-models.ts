@@ -14,14 +14,17 @@ import { dataDir } from '../ml/data-dir.js';
 import { DOCUMENT_MODEL_ID, trainServedDocumentModel } from '../ml/document-model.js';
 import type { HeartRiskModelDocument } from '../ml/heart/types.js';
 import type { ImageSetName } from '../ml/images.js';
+import { IMAGE_MODEL_INFO } from '../ml/image-card.js';
 import { OUTBREAK_CARD_ID, readOutbreakCard } from '../ml/outbreak-card.js';
 import { isServedModelId, loadServedArtefact, SERVED_MODEL_IDS, trainServed, type ServedModelId } from '../ml/served-artefacts.js';
 import type { TrainingProgress } from '../ml/served-train.js';
 
 const IMAGE_MODEL_IDS: readonly ImageSetName[] = ['breastmnist', 'pneumoniamnist'];
 
-/** Every model `ml card` knows: those a running system serves. */
-export const CARD_MODEL_IDS = [...SERVED_MODEL_IDS, DOCUMENT_MODEL_ID, ...IMAGE_MODEL_IDS, OUTBREAK_CARD_ID];
+/** Every model `ml card` knows: those a running system serves (an image model by its card's id or its data set's name). */
+export const CARD_MODEL_IDS = [...SERVED_MODEL_IDS, DOCUMENT_MODEL_ID, ...IMAGE_MODEL_IDS.map((set) => IMAGE_MODEL_INFO[set].id), OUTBREAK_CARD_ID];
+
+const imageSetOf = (id: string) => IMAGE_MODEL_IDS.find((set) => set === id || IMAGE_MODEL_INFO[set].id === id);
 
 export const servedIds = () => SERVED_MODEL_IDS.join(', ');
 
@@ -62,7 +65,7 @@ export async function modelCard(id: string): Promise<ModelCard> {
     return trainServedDocumentModel().card;
   }
   if (id === OUTBREAK_CARD_ID) return readOutbreakCard();
-  const set = IMAGE_MODEL_IDS.find((s) => s === id);
+  const set = imageSetOf(id);
   if (!set) throw new Error(`unknown model "${id}": the models are ${CARD_MODEL_IDS.join(', ')}`);
   const dir = join(dataDir(), 'models', set);
   if (!existsSync(join(dir, 'card.json'))) throw new Error(`the ${set} model is not trained: data/models/${set} has no card.json (see scripts/train-image-models.ts)`);

@@ -36,6 +36,7 @@ const SHARED_LIMITATIONS = [
   'Inputs are shrunk to 28 × 28 pixels, far below diagnostic resolution; an upload is resized the same way.',
   'The sets carry no sex, age or site per image, so no per-sex or per-site performance can be reported.',
   'Trained on public, de-identified images and on no MedLedger patient: the consent set is empty (consentSetHash of no addresses).',
+  'Probabilities are not recalibrated after training: read the calibration bins (and the ECE) before taking one as a risk.',
 ];
 
 export const IMAGE_MODEL_INFO: Record<ImageSetName, ImageModelInfo> = {

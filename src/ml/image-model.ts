@@ -1,7 +1,7 @@
 /**
  * Medical image classification: a small CNN (three 3×3 conv blocks, ~42k parameters by default) for
  * the 28×28 grayscale MedMNIST sets, trained with Adam on seeded mini-batches and augmentation
- * (image-augment.ts), optionally L2-regularised and early-stopped on validation AUC,
+ * (image-augment.ts), optionally with batch normalisation and early stopping on validation AUC,
  * behind a pluggable `ImageClassifier` so a larger model can replace it without touching callers.
  *
  * Models are saved as a directory of `model.json` (tfjs topology + weight specs + our metadata)
@@ -65,22 +65,19 @@ export interface CnnSpec {
   dropout?: number;
   /** Batch normalisation after each convolution (Ioffe & Szegedy 2015, https://arxiv.org/abs/1502.03167). */
   batchNorm?: boolean;
-  /** L2 penalty on the conv and dense kernels (weight decay), added to the loss. */
-  weightDecay?: number;
   /** Seeds the weight initialisers and dropout, so training is reproducible. */
   seed?: number;
 }
 
 /** Builds an untrained CNN: [conv3×3 → (batch norm) → ReLU → maxpool2]×k → flatten → dense → dropout → sigmoid. */
 export function createImageCnn(spec: CnnSpec = {}): tf.LayersModel {
-  const { width = 28, height = 28, filters = [16, 32, 64], dense = 32, dropout = 0.3, batchNorm = false, weightDecay = 0, seed = 1 } = spec;
-  const kernelRegularizer = weightDecay > 0 ? tf.regularizers.l2({ l2: weightDecay }) : undefined;
+  const { width = 28, height = 28, filters = [16, 32, 64], dense = 32, dropout = 0.3, batchNorm = false, seed = 1 } = spec;
   const model = tf.sequential();
   filters.forEach((f, i) => {
     model.add(tf.layers.conv2d({
       ...(i === 0 ? { inputShape: [height, width, 1] } : {}),
       filters: f, kernelSize: 3, padding: 'same', activation: batchNorm ? 'linear' : 'relu', useBias: !batchNorm,
-      kernelInitializer: tf.initializers.heNormal({ seed: seed + i }), kernelRegularizer,
+      kernelInitializer: tf.initializers.heNormal({ seed: seed + i }),
     }));
     if (batchNorm) {
       model.add(tf.layers.batchNormalization());
@@ -89,7 +86,7 @@ export function createImageCnn(spec: CnnSpec = {}): tf.LayersModel {
     model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
   });
   model.add(tf.layers.flatten());
-  model.add(tf.layers.dense({ units: dense, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: seed + 100 }), kernelRegularizer }));
+  model.add(tf.layers.dense({ units: dense, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: seed + 100 }) }));
   if (dropout > 0) model.add(tf.layers.dropout({ rate: dropout, seed: seed + 200 }));
   model.add(tf.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 300 }) }));
   return model;
@@ -101,8 +98,6 @@ export interface TrainImageOptions extends CnnSpec {
   learningRate?: number;
   /** Augmentation while training (default DEFAULT_AUGMENT: shifts of up to 2 pixels, ±10 % intensity); false turns it off. */
   augment?: Partial<AugmentSpec> | false;
-  /** Also mirror each image at prediction time and average (ImageCnn.testTimeFlip). */
-  testTimeFlip?: boolean;
   /** When given, the weights of the epoch with the best AUC here are kept (early-stopping choice). */
   validation?: ImageSet;
   /** With a validation set: stop after this many epochs without a better validation AUC. */
@@ -134,7 +129,7 @@ export async function trainImageCnn(train: ImageSet, options: TrainImageOptions 
   const seed = options.seed ?? 1;
   const model = createImageCnn({ ...options, width: train.width, height: train.height, seed });
   model.compile({ optimizer: tf.train.adam(learningRate), loss: 'binaryCrossentropy' });
-  const net: ImageCnn = { model, labelNames: train.labelNames, width: train.width, height: train.height, ...(options.testTimeFlip ? { testTimeFlip: true } : {}) };
+  const net: ImageCnn = { model, labelNames: train.labelNames, width: train.width, height: train.height };
   const random = seededRandom(seed);
   const history: EpochReport[] = [];
   let best: { auc: number; epoch: number; weights: tf.Tensor[] } | undefined;

@@ -12,7 +12,7 @@ import { loadImageSet, type ImageSet, type ImageSetName } from './images.js';
 
 export interface ImageTrainingPlan {
   /** Everything but the seed, the validation set and the log. */
-  options: Omit<TrainImageOptions, 'seed' | 'validation' | 'log' | 'testTimeFlip'>;
+  options: Omit<TrainImageOptions, 'seed' | 'validation' | 'log'>;
   /** One CNN per seed; more than one makes an ensemble. */
   seeds: number[];
   /** Mirror at prediction time too (set on the final model; each member's epoch is chosen without it). */

@@ -5,6 +5,7 @@
  * de-identified training cases for "similar cases". Everything a reader computes from it is here, pure
  * and browser-safe, so the estimate is made where the data is and nothing about the patient is sent.
  */
+import type { Hex } from 'viem';
 import { applyPlatt, explainPrediction, type Coefficients, type LogisticModel } from './logistic.js';
 import { createKnnIndex, nearestNeighbours } from './knn.js';
 import { encodeRow, type Encoder, type FeatureSpec } from './preprocess.js';
@@ -130,4 +131,38 @@ function standardisedGap(encoder: Encoder, j: number, a: number, b: number): num
   const col = encoder.columns.findIndex((c) => c.feature === j && c.level === undefined);
   if (col < 0) return a === b ? 0 : 1;
   return Math.abs(a - b) / encoder.scale[col]!;
+}
+
+/** What a read input becomes once weighed: everything but the raw value, plus its contribution. */
+export type WeighedInput<I extends { raw: number }> = Omit<I, 'raw'> & { contribution: number };
+
+/**
+ * The explanation every served logistic model shows (heart risk, breast cytology): the estimate, each
+ * input's contribution (contributions + intercept = logit), the operating point, and whether enough
+ * inputs were read; `plainLanguage` words it for the model's own readers.
+ */
+export function explainEstimate<I extends { raw: number }>(
+  doc: { card: { id: string; modelHash: Hex } },
+  p: ServedLogistic,
+  read: { row: readonly number[]; observed: readonly boolean[]; inputs: readonly I[] },
+  plainLanguage: (e: ServedEstimate, enough: { enoughData: boolean; observed: number }) => string,
+) {
+  const e = estimate(p, read.row);
+  const inputs = read.inputs.map(({ raw: _raw, ...input }, j) => ({ ...input, contribution: e.contributions[j]! }) as WeighedInput<I>);
+  const observed = read.observed.filter(Boolean).length;
+  const enoughData = observed >= p.minObserved;
+  const { threshold, sensitivity, specificity } = p.operatingPoint;
+  return {
+    modelId: doc.card.id,
+    modelHash: doc.card.modelHash,
+    probability: e.probability,
+    interval: e.interval,
+    logit: e.logit,
+    intercept: e.intercept,
+    inputs,
+    operatingPoint: { threshold, sensitivity, specificity },
+    aboveThreshold: e.probability >= threshold,
+    enoughData,
+    plainLanguage: plainLanguage(e, { enoughData, observed }),
+  };
 }

@@ -121,3 +121,19 @@ export function serveLogistic(o: ServeOptions, onRefit?: (done: number, total: n
 export function hashServed(parameters: ServedLogistic): Hex {
   return keccak256(stringToBytes(canonicalJson(JSON.parse(JSON.stringify(parameters)))));
 }
+
+/** The served model of a card's training run: fitCalibrated on every row, then serveLogistic with its refits, progress reported. */
+export function fitAndServe(
+  data: TrainingData,
+  fitSeed: number,
+  options: TrainOptions,
+  serve: Omit<ServeOptions, 'model' | 'data' | 'refits' | 'operatingPoint'> & { threshold: number; heldOut: { operatingPoint: { sensitivity: { value: number }; specificity: { value: number } } } },
+): ServedLogistic {
+  const progress = options.onProgress ?? (() => undefined);
+  progress('served model', 0, 1);
+  const model = fitCalibrated(data, { seed: fitSeed });
+  progress('served model', 1, 1);
+  const { threshold, heldOut, ...rest } = serve;
+  const operatingPoint = { threshold, sensitivity: heldOut.operatingPoint.sensitivity.value, specificity: heldOut.operatingPoint.specificity.value };
+  return serveLogistic({ ...rest, model, data, refits: options.refits, operatingPoint }, (done, total) => progress('bootstrap refits', done, total));
+}

@@ -10,6 +10,8 @@ import type { Hex } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
 import { HEART_HOSPITALS } from './heart-codes.js';
 import { readOutbreakCard } from './outbreak-card.js';
+import { imageModelDir, readImageModelCard } from './image-artefacts.js';
+import { IMAGE_SETS } from './images.js';
 import { ModelRegistry } from './registry.js';
 import { loadOrTrainServed, SERVED_MODEL_IDS } from './served-artefacts.js';
 import { recordServedModel, type DataSource } from './served-chain.js';
@@ -64,6 +66,15 @@ export async function startModelService(options: ModelServiceOptions = {}): Prom
     registry.add({ card: readOutbreakCard(options.root) });
   } catch (err) {
     log(`model outbreak-forecast: no card: ${(err as Error).message.split('\n')[0]}`);
+  }
+  // The image classifiers run in the provider's process on uploads (document-service.ts); their cards
+  // are read from the shipped artefacts, which loadImageModel checks against the weights when used.
+  for (const set of IMAGE_SETS) {
+    try {
+      registry.add({ card: readImageModelCard(imageModelDir(set, options.root)) });
+    } catch (err) {
+      log(`image model ${set}: no card: ${(err as Error).message.split('\n')[0]}`);
+    }
   }
   return registry;
 }

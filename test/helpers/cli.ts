@@ -4,6 +4,7 @@
  * changed), so a test run directly with `node --test` never exercises a stale build; type errors do
  * not stop it (`npm test` typechecks on its own), as they did not when tsx ran the CLI.
  */
+import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,4 +117,20 @@ export async function startCli(env: NodeJS.ProcessEnv, args: string[] = ['--chai
       return code;
     },
   };
+}
+
+/** Runs the CLI and asserts it exited 0; the result for further checks. */
+export async function cliSucceeds(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  const r = await runCli(args, env);
+  assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+  return r;
+}
+
+/** Runs the CLI and asserts the house rule for errors: exit 1 and one line on stderr matching `message` (and, with `quiet`, nothing on stdout). */
+export async function cliFailsInOneLine(args: string[], env: NodeJS.ProcessEnv, message: RegExp, options: { quiet?: boolean } = {}): Promise<void> {
+  const r = await runCli(args, env);
+  assert.equal(r.code, 1, `${args.join(' ')} exited ${r.code}: ${r.stdout}`);
+  assert.match(r.stderr, message, args.join(' '));
+  assert.equal(r.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${r.stderr}`);
+  if (options.quiet) assert.equal(r.stdout, '');
 }

@@ -10,7 +10,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { latestReading, readingDate } from '../fhir-values.js';
 import { inWords, percent, sentence } from '../plain-language.js';
-import { estimate, nearestCases, servedParameters, type ServedLogistic } from '../served-model.js';
+import { explainEstimate, nearestCases, servedParameters, type ServedLogistic } from '../served-model.js';
 import type { HeartInput, SimilarCase } from '../heart/types.js';
 import { WDBC_LABELS, WDBC_UNIT, wdbcCoding } from './codes.js';
 import type { BreastCytologyAssessment, BreastCytologyModelDocument } from './types.js';
@@ -42,26 +42,11 @@ function readCytology(p: ServedLogistic, resources: readonly Resource[]) {
 
 export function assessBreastCytology(doc: BreastCytologyModelDocument, resources: Resource[]): BreastCytologyAssessment {
   const p = servedParameters(doc);
-  const read = readCytology(p, resources);
-  const e = estimate(p, read.row);
-  const observed = read.observed.filter(Boolean).length;
-  const enoughData = observed >= p.minObserved;
-  const { threshold, sensitivity, specificity } = p.operatingPoint;
-  return {
-    modelId: doc.card.id,
-    modelHash: doc.card.modelHash,
-    probability: e.probability,
-    interval: e.interval,
-    logit: e.logit,
-    intercept: e.intercept,
-    inputs: read.inputs.map(({ raw: _raw, ...input }, j) => ({ ...input, contribution: e.contributions[j]! })),
-    operatingPoint: { threshold, sensitivity, specificity },
-    aboveThreshold: e.probability >= threshold,
-    enoughData,
-    plainLanguage: enoughData
+  return explainEstimate(doc, p, readCytology(p, resources), (e, { enoughData, observed }) =>
+    enoughData
       ? `${sentence(inWords(e.probability))} cell samples with measurements like yours came from a cancerous (malignant) lump (${percent(e.probability)}). This is an estimate from a model, not a diagnosis: your doctor will explain what the report means for you.`
       : `The cytology report does not carry enough of the measurements for an estimate: the model needs at least ${p.minObserved} of its ${p.features.length} and could read ${observed}.`,
-  };
+  );
 }
 
 /** The nearest de-identified WDBC cases (all from one clinic; age was not published with the data). */

@@ -7,7 +7,7 @@
 import { getAddress, keccak256, slice, stringToHex, type Address } from 'viem';
 import { loadWdbc } from '../data.js';
 import { heldOutMetrics, subgroupAuc } from '../card-metrics.js';
-import { fitCalibrated, hashServed, heldOutProbabilities, serveLogistic, type TrainingProgress, type TrainOptions } from '../served-train.js';
+import { fitAndServe, hashServed, heldOutProbabilities, type TrainingProgress, type TrainOptions } from '../served-train.js';
 import { breastCard, WDBC_SITE, type BreastEvaluation } from './card.js';
 import { WDBC_FEATURE_NAMES } from './codes.js';
 import type { BreastCytologyModelDocument } from './types.js';
@@ -30,23 +30,15 @@ export function trainBreastModel(options: TrainOptions = {}): { document: Breast
   const metrics = heldOutMetrics(probabilities, data.y, BREAST_THRESHOLD);
   // One clinic, women only: the groups are the whole data (the card says so).
   const subgroups = [...subgroupAuc('sex', Array.from(data.y, () => 'female'), probabilities, data.y), ...subgroupAuc('site', Array.from(data.y, () => WDBC_SITE), probabilities, data.y)];
-  progress('served model', 0, 1);
-  const model = fitCalibrated(data, { seed: 51 });
-  progress('served model', 1, 1);
   const d = data.x.cols;
-  const parameters = serveLogistic(
-    {
-      model,
-      data,
-      refits: options.refits,
-      operatingPoint: { threshold: BREAST_THRESHOLD, sensitivity: metrics.operatingPoint.sensitivity.value, specificity: metrics.operatingPoint.specificity.value },
-      minObserved: BREAST_MIN_OBSERVED,
-      cases: Array.from({ length: data.y.length }, (_, i) => ({ site: WDBC_SITE, ageBand: 'not recorded', sex: 'female', hasDisease: data.y[i] === 1, values: Array.from(data.x.data.subarray(i * d, (i + 1) * d)) })),
-      calibrationFittedOn: `out-of-fold logits of a 5-fold cross-validation over all ${data.y.length} training rows`,
-    },
-    (done, total) => progress('bootstrap refits', done, total),
-  );
+  const parameters = fitAndServe(data, 51, options, {
+    threshold: BREAST_THRESHOLD,
+    heldOut: metrics,
+    minObserved: BREAST_MIN_OBSERVED,
+    cases: Array.from({ length: data.y.length }, (_, i) => ({ site: WDBC_SITE, ageBand: 'not recorded', sex: 'female', hasDisease: data.y[i] === 1, values: Array.from(data.x.data.subarray(i * d, (i + 1) * d)) })),
+    calibrationFittedOn: `out-of-fold logits of a 5-fold cross-validation over all ${data.y.length} training rows`,
+  });
   const evaluation: BreastEvaluation = { heldOut: probabilities, labels: data.y, metrics, subgroups };
   const addresses = Array.from({ length: data.y.length }, (_, i) => wdbcPatientAddress(i));
-  return { document: { card: breastCard({ rows: data.y.length, positives: data.y.reduce((a, b) => a + b, 0), evaluation, modelHash: hashServed(parameters), lambda: model.lambda, addresses }), parameters }, evaluation };
+  return { document: { card: breastCard({ rows: data.y.length, positives: data.y.reduce((a, b) => a + b, 0), evaluation, modelHash: hashServed(parameters), lambda: parameters.lambda, addresses }), parameters }, evaluation };
 }

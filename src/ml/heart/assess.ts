@@ -16,33 +16,17 @@ import { HEART_FHIR, HEART_HOSPITAL_NAMES, type HeartHospital } from '../heart-c
 import { latestReading } from '../fhir-values.js';
 import { normaliseRecord, suggestLifestyle, type LifestyleRecord, type Suggestion } from '../lifestyle.js';
 import { inWords, percent, sentence } from '../plain-language.js';
-import { estimate, nearestCases, servedParameters as heartParameters, type ServedLogistic } from '../served-model.js';
+import { explainEstimate, nearestCases, servedParameters as heartParameters, type ServedLogistic } from '../served-model.js';
 import { readHeartInputs, shownValue } from './inputs.js';
 import type { HeartAssessment, HeartRiskModelDocument, SimilarCase } from './types.js';
 
 export function assessHeartRisk(doc: HeartRiskModelDocument, resources: Resource[]): HeartAssessment {
   const p = heartParameters(doc);
-  const read = readHeartInputs(p, resources);
-  const e = estimate(p, read.row);
-  const inputs = read.inputs.map(({ raw: _raw, ...input }, j) => ({ ...input, contribution: e.contributions[j]! }));
-  const observed = read.observed.filter(Boolean).length;
-  const enoughData = observed >= p.minObserved;
-  const { threshold, sensitivity, specificity } = p.operatingPoint;
-  return {
-    modelId: doc.card.id,
-    modelHash: doc.card.modelHash,
-    probability: e.probability,
-    interval: e.interval,
-    logit: e.logit,
-    intercept: e.intercept,
-    inputs,
-    operatingPoint: { threshold, sensitivity, specificity },
-    aboveThreshold: e.probability >= threshold,
-    enoughData,
-    plainLanguage: enoughData
+  return explainEstimate(doc, p, readHeartInputs(p, resources), (e, { enoughData, observed }) =>
+    enoughData
       ? `${sentence(inWords(e.probability))} people with results like yours had narrowed heart arteries (more than half blocked) when their arteries were examined (${percent(e.probability)}). This is an estimate from a model, not a diagnosis: talk it over with your doctor.`
       : `There are not enough of your results to estimate this: the model needs at least ${p.minObserved} of its ${p.features.length} inputs and could read ${observed}. Your doctor can tell you which tests would help.`,
-  };
+  );
 }
 
 /** 57 → "55–59". */

@@ -14,7 +14,7 @@ import { bootstrapInterval, pick } from '../bootstrap.js';
 import type { MetricEstimate } from '../card.js';
 import { heldOutMetrics, subgroupAuc } from '../card-metrics.js';
 import { accuracy } from '../metrics.js';
-import { fitCalibrated, hashServed, heldOutProbabilities, predictFrom, serveLogistic, type TrainOptions } from '../served-train.js';
+import { fitAndServe, hashServed, heldOutProbabilities, predictFrom, type TrainOptions } from '../served-train.js';
 import type { ServedCase } from '../served-model.js';
 import { ageBand } from './assess.js';
 import { heartCard } from './card.js';
@@ -53,23 +53,15 @@ export function trainHeartModel(options: TrainOptions = {}): { document: HeartRi
     }),
   ) as Record<HeartHospital, MetricEstimate>;
 
-  progress('served model', 0, 1);
-  const model = fitCalibrated(data, { seed: 31 });
-  progress('served model', 1, 1);
-  const parameters = serveLogistic(
-    {
-      model,
-      data,
-      refits: options.refits,
-      operatingPoint: { threshold: HEART_THRESHOLD, sensitivity: metrics.operatingPoint.sensitivity.value, specificity: metrics.operatingPoint.specificity.value },
-      minObserved: HEART_MIN_OBSERVED,
-      cases: heartCases(data),
-      calibrationFittedOn: 'out-of-fold logits of a 5-fold cross-validation over all 920 training rows',
-    },
-    (done, total) => progress('bootstrap refits', done, total),
-  );
+  const parameters = fitAndServe(data, 31, options, {
+    threshold: HEART_THRESHOLD,
+    heldOut: metrics,
+    minObserved: HEART_MIN_OBSERVED,
+    cases: heartCases(data),
+    calibrationFittedOn: 'out-of-fold logits of a 5-fold cross-validation over all 920 training rows',
+  });
   const evaluation: HeartEvaluation = { heldOut: probabilities, labels: data.y, site: data.site, sex: data.sex, metrics, bySex, bySite, siteAccuracy };
-  const card = heartCard({ data, evaluation, modelHash: hashServed(parameters), lambda: model.lambda });
+  const card = heartCard({ data, evaluation, modelHash: hashServed(parameters), lambda: parameters.lambda });
   return { document: { card, parameters }, evaluation };
 }
 
