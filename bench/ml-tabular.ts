@@ -15,6 +15,7 @@ import { stackRows, takeLabels, takeRows, type Matrix } from '../src/ml/matrix.j
 import { accuracy, auc, brierScore, reliability, stratifiedKFold, stratifiedSplit } from '../src/ml/metrics.js';
 import { encodeRows, fitEncoder } from '../src/ml/preprocess.js';
 import { normalDraw, seededRandom } from '../src/random.js';
+import { bootstrapInterval, pick } from '../src/ml/bootstrap.js';
 
 export const ML_TABULAR_TARGETS = { heartAcc: 0.82, heartAuc: 0.89, wdbcAcc: 0.96, wdbcAuc: 0.99, fedGap: 0.01, knnTop10Ms: 20 };
 
@@ -30,6 +31,7 @@ function crossValidate(set: TabularDataSet, repeats = 3, k = 5) {
   const briers: number[] = [];
   const lambdas: number[] = [];
   const eces: number[] = [];
+  let firstOof = new Float64Array(0);
   for (let r = 0; r < repeats; r++) {
     const oof = new Float64Array(set.y.length);
     for (const fold of stratifiedKFold(set.y, k, 1000 + r)) {
@@ -45,8 +47,13 @@ function crossValidate(set: TabularDataSet, repeats = 3, k = 5) {
       fold.test.forEach((i, t) => (oof[i] = p[t]!));
     }
     eces.push(reliability(oof, set.y, 10).expectedCalibrationError);
+    if (r === 0) firstOof = oof;
   }
-  return { auc: mean(aucs), aucSd: sd(aucs), acc: mean(accs), accSd: sd(accs), brier: mean(briers), ece: mean(eces), lambdaMedian: median(lambdas) };
+  // 95 % bootstrap intervals over patients, on the first repeat's out-of-fold predictions (src/ml/bootstrap.ts).
+  const y = Array.from(set.y);
+  const aucCi = bootstrapInterval(y.length, (idx) => auc(pick(firstOof, idx), pick(y, idx)));
+  const accCi = bootstrapInterval(y.length, (idx) => accuracy(pick(firstOof, idx), pick(y, idx)));
+  return { auc: mean(aucs), aucSd: sd(aucs), aucCi, acc: mean(accs), accSd: sd(accs), accCi, brier: mean(briers), ece: mean(eces), lambdaMedian: median(lambdas) };
 }
 
 /** Per hospital a stratified 25 % test split; federated and central models on the same training rows. */
@@ -127,6 +134,8 @@ export async function benchMlTabular(log: (line: string) => void = console.log) 
   return {
     heartAuc: heart.auc,
     heartAucSd: heart.aucSd,
+    heartAucCi: heart.aucCi,
+    heartAccCi: heart.accCi,
     heartAcc: heart.acc,
     heartAccSd: heart.accSd,
     heartBrier: heart.brier,
@@ -134,6 +143,8 @@ export async function benchMlTabular(log: (line: string) => void = console.log) 
     heartLambda: heart.lambdaMedian,
     wdbcAuc: wdbc.auc,
     wdbcAucSd: wdbc.aucSd,
+    wdbcAucCi: wdbc.aucCi,
+    wdbcAccCi: wdbc.accCi,
     wdbcAcc: wdbc.acc,
     wdbcAccSd: wdbc.accSd,
     wdbcBrier: wdbc.brier,

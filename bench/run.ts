@@ -116,6 +116,11 @@ const l = results.load ?? {};
 const r = results.reliability ?? {};
 const c = results.cli ?? {};
 const num = (v: unknown) => (typeof v === 'number' ? v : NaN);
+/** "(low–high)" of a {value, low, high} bootstrap estimate: on the first repeat's out-of-fold predictions. */
+const ci = (e: unknown, digits: number) => {
+  const x = e as { low?: number; high?: number } | undefined;
+  return x && typeof x.low === 'number' ? `(${fmt(x.low, digits)}–${fmt(x.high, digits)}, out-of-fold)` : '—';
+};
 const ocrRecall = ((results.ml ?? {}) as { ocrWordRecall?: Record<string, unknown> }).ocrWordRecall ?? {};
 const ocrAgree = ((results.ml ?? {}) as { ocrLabelAgreement?: Record<string, unknown> }).ocrLabelAgreement ?? {};
 /** A {value, low, high} estimate as "value (low–high)"; a plain number as fmt does. */
@@ -160,9 +165,9 @@ const rows = [
   `| \`load.memGrowthPct\` | ${fmt(l.memGrowthPct, 1)} | < 10 | ${met(l.memGrowthPct === undefined ? undefined : num(l.memGrowthPct) < 10)} | RSS minute 1 → end ${fmt(l.memStartMb)} → ${fmt(l.memEndMb)} MB; JS heap after GC ${fmt(l.heapGrowthPct, 1)} % |`,
   `| \`reliability.faultRuns\` | ${fmt(r.faultRuns)} | ≥ 50, all clean | ${met(r.faultRuns === undefined ? undefined : num(r.cleanRuns) === num(r.faultRuns) && num(r.faultRuns) >= 50)} | ${fmt(r.cleanRuns)} clean (seeds ${r.firstSeed ?? '—'}–${num(r.firstSeed) + num(r.faultRuns) - 1}); ${fmt(r.kills)} kill -9s of node, gatekeeper and client, 3 per run targeted (rollbacks after a revoke and a pointer update to a higher base fee, gatekeeper at a pointer send); ${fmt(r.txsLostByCrash)} acknowledged transactions lost by node crashes, all back on chain (${fmt(r.resubmittedTxs)} re-sends, ${fmt(r.resignedTxs)} signed again); deepest rollback ${fmt(r.deepestRollback)} blocks |`,
   `| \`reliability.lostRecords\` | ${fmt(r.lostRecords)} | 0 | ${met(r.lostRecords === undefined ? undefined : num(r.lostRecords) === 0)} | of ${fmt(r.writesAcknowledged)} acknowledged writes; duplicated ${fmt(r.duplicatedRecords)}, hash mismatches ${fmt(r.hashMismatches)}, client ≠ resync ${fmt(r.clientResyncMismatches)}, reads after a revoke ${fmt(r.lateGrantReads)} |`,
-  `| \`ml.heartAuc\` | ${fmt(m.heartAuc, 3)} | ≥ ${ML_TABULAR_TARGETS.heartAuc} | ${met(num(m.heartAuc) >= ML_TABULAR_TARGETS.heartAuc)} | Cleveland, stratified 5-fold CV × 3, ridge logistic regression; published logistic regression ≈ 0.90 |`,
-  `| \`ml.heartAcc\` | ${fmt(m.heartAcc, 3)} | ≥ ${ML_TABULAR_TARGETS.heartAcc} | ${met(num(m.heartAcc) >= ML_TABULAR_TARGETS.heartAcc)} | Brier ${fmt(m.heartBrier, 3)} |`,
-  `| \`ml.wdbcAuc\` | ${fmt(m.wdbcAuc, 4)} | ≥ ${ML_TABULAR_TARGETS.wdbcAuc} | ${met(num(m.wdbcAuc) >= ML_TABULAR_TARGETS.wdbcAuc)} | accuracy ${fmt(m.wdbcAcc, 3)} (target ≥ ${ML_TABULAR_TARGETS.wdbcAcc}) |`,
+  `| \`ml.heartAuc\` | ${fmt(m.heartAuc, 3)} | ≥ ${ML_TABULAR_TARGETS.heartAuc} | ${met(num(m.heartAuc) >= ML_TABULAR_TARGETS.heartAuc)} | Cleveland, stratified 5-fold CV × 3 (mean over folds), ridge logistic regression; 95 % bootstrap interval ${ci(m.heartAucCi, 3)}; published logistic regression ≈ 0.90 |`,
+  `| \`ml.heartAcc\` | ${fmt(m.heartAcc, 3)} | ≥ ${ML_TABULAR_TARGETS.heartAcc} | ${met(num(m.heartAcc) >= ML_TABULAR_TARGETS.heartAcc)} | 95 % bootstrap interval ${ci(m.heartAccCi, 3)}; Brier ${fmt(m.heartBrier, 3)} |`,
+  `| \`ml.wdbcAuc\` | ${fmt(m.wdbcAuc, 4)} | ≥ ${ML_TABULAR_TARGETS.wdbcAuc} | ${met(num(m.wdbcAuc) >= ML_TABULAR_TARGETS.wdbcAuc)} | 95 % bootstrap interval ${ci(m.wdbcAucCi, 4)}; accuracy ${fmt(m.wdbcAcc, 3)} ${ci(m.wdbcAccCi, 3)} (target ≥ ${ML_TABULAR_TARGETS.wdbcAcc}) |`,
   ...heartRows(),
   `| \`ml.fedAuc\` | ${fmt(m.fedAuc, 4)} | within 0.01 of pooled | ${met(Math.abs(num(m.fedAuc) - num(m.pooledAuc)) <= 0.01)} | \`ml.pooledAuc\` ${fmt(m.pooledAuc, 4)} (centralised, same rows); 4 UCI hospitals, ${fmt(m.fedRounds)} rounds |`,
   `| \`ml.federatedStores.fedAuc\` | ${fmt(fs.fedAuc, 4)} | within 0.01 of pooled | ${met(Math.abs(num(fs.fedAuc) - num(fs.pooledAuc)) <= 0.01)} | the same through 4 stores + gatekeepers, all 920 rows as FHIR; pooled ${fmt(fs.pooledAuc, 4)}; each of ${fmt(fs.fedRounds)} rounds recorded on chain |`,

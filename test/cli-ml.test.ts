@@ -113,7 +113,7 @@ test('one-line errors: unknown patient, not a patient, unknown model, bad -k', a
   await fails(['--as', 'st-marys', 'ml', 'risk', 'nobody'], /^medledger: unknown patient "nobody"/);
   await fails(['--as', 'st-marys', 'ml', 'risk', 'carol'], /^medledger: "carol" is a third-party, not a patient\n$/);
   await fails(['--as', 'st-marys', 'ml', 'risk', 'smh-999999'], /^medledger: no records of smh-999999 that you may read\n$/);
-  await fails(['ml', 'card', 'nope'], /^medledger: unknown model "nope": the models are heart-risk, breast-cytology, document-classifier, breastmnist, pneumoniamnist, outbreak-forecast\n$/);
+  await fails(['ml', 'card', 'nope'], /^medledger: unknown model "nope": the models are heart-risk, breast-cytology, document-classifier, breast-ultrasound-cnn, pneumonia-xray-cnn, outbreak-forecast\n$/);
   await fails(['--as', 'st-marys', 'ml', 'risk', 'alice', '--model', 'nope'], /^medledger: unknown model "nope"/);
   await fails(['ml', 'train', 'nope'], /^medledger: unknown model "nope": the models are heart-risk, breast-cytology\n$/);
   await fails(['--as', 'st-marys', 'ml', 'similar', 'alice', '-k', '0'], /^medledger: -k must be a whole number from 1 to 50\n$/);
