@@ -84,7 +84,10 @@ test('ml card: every model the running system serves has its card, the same the 
   for (const { onChain, ...want } of served.filter((c) => c.id !== 'heart-risk')) {
     const { onChain: read, ...card } = JSON.parse((await ok(['ml', 'card', want.id, '--json'])).stdout) as Json;
     assert.deepEqual(card, want, want.id);
-    assert.equal(read?.modelHash, onChain?.modelHash, `${want.id}: the same on-chain record`);
+    assert.ok(onChain && read, `${want.id}: recorded in the ModelRegistry by the running system`);
+    assert.equal(read.modelHash, want.modelHash, `${want.id}: the chain's record is of this model`);
+    assert.equal(read.consentSetHash, want.consentSetHash);
+    assert.equal(read.transactionHash, onChain.transactionHash, `${want.id}: the same on-chain record`);
   }
   // The image models: their shipped card (checked against the weights) once trained, else a one-line error.
   for (const [set, id] of [['breastmnist', 'breast-ultrasound-cnn'], ['pneumoniamnist', 'pneumonia-xray-cnn']] as const) {

@@ -17,7 +17,7 @@ import { seedStore } from '../demo/seed.js';
 import { surveillanceConsents } from '../demo/surveillance.js';
 import { modelWorkups } from '../demo/workups.js';
 import type { ModelRegistry } from '../ml/registry.js';
-import { startModelService } from '../ml/service.js';
+import { recordServedModels, startModelService } from '../ml/service.js';
 import { announceGatekeepers, withdrawGatekeepers } from './gatekeeper-directory.js';
 import { addressOfPatient, linkPatient, publishPatient, startGatekeeper, type Decision, type RunningGatekeeper } from '../gatekeeper/index.js';
 import { demoPasswordOf, loadUsers, markDemoDataDir, unlockUser, type UserRecord } from '../keys/users.js';
@@ -138,6 +138,8 @@ export async function startSystem(cfg: Config, options: SystemOptions): Promise<
     const documents = startDocumentService();
     closers.push(() => documents.close());
     models.add({ card: (await documents.documentModel()).card });
+    // Its card exists only now; recorded like the others (a no-op for those already on chain).
+    if (recorder) await recordServedModels(models, recorder, pepper, log);
     const app = buildManager({
       chainId: runtime.deployment.chainId,
       contract: runtime.deployment.contract,

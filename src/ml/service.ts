@@ -4,7 +4,9 @@
  * vendored data only when an artefact is missing), registers each with its card and document in a
  * ModelRegistry, and, when a chain and its governor are at hand, records each model's hash and
  * consent-set hash in the on-chain ModelRegistry (served-chain.ts), which the card then shows. It
- * also registers the outbreak forecast's card (outbreak-card.ts), read from its artefact.
+ * also registers the outbreak forecast's and the image classifiers' cards, read from their artefacts,
+ * and records those too (recordServedModels; the system records the document classifier's once it
+ * has trained it).
  */
 import type { Hex } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
@@ -27,10 +29,35 @@ export interface ModelServiceOptions {
   root?: string;
 }
 
+const source = (name: string): DataSource => ({ identity: `urn:medledger:data-source|${name}` });
+
+/** Where each served model's training data came from: the centres (or public collections) named on chain. */
 export const DATA_SOURCES: Record<string, DataSource[]> = {
-  'heart-risk': HEART_HOSPITALS.map((h) => ({ identity: `urn:medledger:data-source|uci-heart-${h}` })),
-  'breast-cytology': [{ identity: 'urn:medledger:data-source|wdbc-wisconsin' }],
+  'heart-risk': HEART_HOSPITALS.map((h) => source(`uci-heart-${h}`)),
+  'breast-cytology': [source('wdbc-wisconsin')],
+  'outbreak-forecast': [source('r-surveillance-influenza-de'), source('r-surveillance-salmonella-agona-uk'), source('r-surveillance-campylobacter-de')],
+  'pneumonia-xray-cnn': [source('medmnist-pneumoniamnist')],
+  'breast-ultrasound-cnn': [source('medmnist-breastmnist')],
+  'document-classifier': [source('medical-abstracts-tc')],
 };
+
+/**
+ * Records every served model whose card is not on chain yet in the ModelRegistry (hash, consent-set
+ * hash, data sources), so each card shows its on-chain record. A failure leaves that card unrecorded
+ * (the card says so); the system runs on.
+ */
+export async function recordServedModels(registry: ModelRegistry, recorder: LedgerClient, pepper: Hex, log: (line: string) => void = () => undefined): Promise<void> {
+  for (const card of registry.list()) {
+    const sources = DATA_SOURCES[card.id];
+    if (card.onChain || !sources) continue;
+    try {
+      card.onChain = await recordServedModel(recorder, card, sources, pepper);
+      log(`model ${card.id}: recorded in the ModelRegistry (${card.onChain.transactionHash ?? 'recorded before'})`);
+    } catch (err) {
+      log(`model ${card.id}: not recorded on chain: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+}
 
 export async function startModelService(options: ModelServiceOptions = {}): Promise<ModelRegistry> {
   const log = options.log ?? (() => undefined);
@@ -51,14 +78,6 @@ export async function startModelService(options: ModelServiceOptions = {}): Prom
     const how = trained ? `no artefact in data/models/${id}: trained in ${((Date.now() - started) / 1000).toFixed(1)} s` : 'loaded from its artefact';
     const auc = document.card.metrics.auc!;
     log(`model ${id}: ${how}, held-out AUC ${auc.value.toFixed(3)} (95 % ${auc.low.toFixed(3)}–${auc.high.toFixed(3)})`);
-    if (options.recorder && options.pepper) {
-      try {
-        document.card.onChain = await recordServedModel(options.recorder, document.card, DATA_SOURCES[id]!, options.pepper);
-        log(`model ${id}: recorded in the ModelRegistry (${document.card.onChain.transactionHash ?? 'recorded before'})`);
-      } catch (err) {
-        log(`model ${id}: not recorded on chain: ${(err as Error).message.split('\n')[0]}`);
-      }
-    }
     registry.add({ card: document.card, document });
   }
   try {
@@ -76,5 +95,6 @@ export async function startModelService(options: ModelServiceOptions = {}): Prom
       log(`image model ${set}: no card: ${(err as Error).message.split('\n')[0]}`);
     }
   }
+  if (options.recorder && options.pepper) await recordServedModels(registry, options.recorder, options.pepper, log);
   return registry;
 }
