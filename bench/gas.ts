@@ -6,12 +6,15 @@
  * follows another in the same second can find `updatedAt` already at this second and pay 100 gas
  * for that store instead of 2,900, which is not what a provider updating a pointer pays in practice.
  */
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import type { LedgerClient } from '../src/chain/client.js';
 import { writeLedger } from '../src/chain/write.js';
 import { hashResultSet } from '../src/records/hash.js';
 import { grantViewer, respond, revokeViewer, setStatus, updatePointer, addRelationship, addPointer } from '../src/sdk/index.js';
 import { attestPatient, registerPatient } from '../src/sdk/registrar.js';
 import { hashIdentity } from '../src/sdk/identity.js';
+import { enrollInStudy, enrollWithSignatures, openStudyRound, recordStudyResult, registerStudy, signEnrollment, withdrawFromStudy } from '../src/sdk/studies.js';
+import type { StudyDefinition } from '../src/protocol/research/study.js';
 import { PEPPER, startFixture } from './harness/chain.js';
 
 /**
@@ -54,7 +57,23 @@ export const GAS_BEFORE_ISSUE_14 = {
   anchorAudit: 49_160,
 } as const;
 
-export type GasReport = Record<keyof typeof GAS_BEFORE_ISSUE_14, number>;
+/**
+ * Ceilings for the research-study operations (issue 16, contracts/StudyRegistry.sol): each is its
+ * storage floor plus a little. A registration writes three fresh slots (66,300 gas); an enrolment one
+ * fresh slot (22,100) whether sent by the patient or relayed with their signature (plus ecrecover);
+ * a withdrawal, a round and a result only change slots that already hold something.
+ */
+export const STUDY_GAS_TARGETS = {
+  registerStudy: 100_000,
+  enrollInStudy: 50_000,
+  /** Per patient in a relayed batch of ten. */
+  enrollWithSignature: 40_000,
+  withdrawFromStudy: 30_000,
+  openStudyRound: 40_000,
+  recordStudyResult: 80_000,
+} as const;
+
+export type GasReport = Record<keyof typeof GAS_BEFORE_ISSUE_14 | keyof typeof STUDY_GAS_TARGETS, number>;
 
 /**
  * Makes the next transaction open a block one second after the latest (anvil's dev methods; on an
@@ -104,6 +123,7 @@ export async function measureGas(): Promise<GasReport> {
     // A gatekeeper's audit anchor (audit.ts anchorPending): its second, as every later one.
     await writeLedger(provider, 'anchorAudit', [data(4), 1n, 100n]);
     const anchor = await fresh(() => writeLedger(provider, 'anchorAudit', [data(5), 101n, 100n]));
+    const study = await measureStudyGas(f, fresh);
     const n = (r: { gasUsed: bigint }) => Number(r.gasUsed);
     return {
       registerPatient: n(register),
@@ -116,8 +136,53 @@ export async function measureGas(): Promise<GasReport> {
       setStatus: n(status),
       respond: n(accept),
       anchorAudit: n(anchor),
+      ...study,
     };
   } finally {
     await f.close();
   }
+}
+
+/**
+ * The research-study operations, each in its usual situation: a study registered, a patient enrolling
+ * and withdrawing on their own, ten patients enrolled by one relayed batch (per patient), a round after
+ * the first (the spend already non-zero), a first result.
+ */
+async function measureStudyGas(
+  f: Awaited<ReturnType<typeof startFixture>>,
+  fresh: <T>(op: () => Promise<T>) => Promise<T>,
+): Promise<Record<keyof typeof STUDY_GAS_TARGETS, number>> {
+  const sponsor = f.as(await f.newAccount());
+  const patient = f.as(await f.newAccount());
+  const now = Number((await sponsor.publicClient.getBlock({ blockTag: 'latest' })).timestamp);
+  const def: StudyDefinition = {
+    version: 1,
+    title: 'Gas benchmark study',
+    sponsor: { name: 'Bench', address: sponsor.account!.address },
+    purpose: 'measure gas',
+    data: { features: ['age', 'sex', 'cp', 'trestbps', 'chol'] },
+    inclusion: 'everyone',
+    model: { type: 'logistic-regression', rounds: 10, learningRate: 0.5, siteIntercept: true },
+    privacy: { epsilon: 1, delta: 1e-5, clip: 1, minSites: 3 },
+    expiresAt: new Date((now + 86_400) * 1000).toISOString(),
+  };
+  const register = await fresh(() => registerStudy(sponsor, def));
+  const { studyId } = register;
+  const enroll = await fresh(() => enrollInStudy(patient, studyId));
+  const withdraw = await fresh(() => withdrawFromStudy(patient, studyId));
+  const signers = Array.from({ length: 10 }, () => privateKeyToAccount(generatePrivateKey()));
+  const signed = await Promise.all(signers.map((s) => signEnrollment(s, studyId, sponsor)));
+  const relayed = await fresh(() => enrollWithSignatures(sponsor, studyId, signed));
+  await openStudyRound(sponsor, studyId, 1, 0.1);
+  const round = await fresh(() => openStudyRound(sponsor, studyId, 2, 0.2));
+  const result = await fresh(() => recordStudyResult(sponsor, studyId, hashResultSet([]), hashResultSet([{ resourceType: 'Patient', id: 'x' }])));
+  const n = (r: { gasUsed: bigint }) => Number(r.gasUsed);
+  return {
+    registerStudy: n(register),
+    enrollInStudy: n(enroll),
+    enrollWithSignature: Math.round(n(relayed) / signers.length),
+    withdrawFromStudy: n(withdraw),
+    openStudyRound: n(round),
+    recordStudyResult: n(result),
+  };
 }

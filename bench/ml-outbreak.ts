@@ -79,6 +79,7 @@ export async function benchMlOutbreak(log: (line: string) => void = console.log)
   out.alertSensitivity = out.salFarringtonSensitivity as number;
   out.falseAlarmsPerYear = out.salFarringtonFalseAlarmsPerYear as number;
   out.alertOutbreakSizeSd = INJECTION.k;
+  out.alertTrials = INJECTION.trials;
 
   for (const [key, epidemic] of [['flu1918', loadFlu1918()], ['sars2003', loadSars2003()]] as const) {
     const rt = estimateRt(epidemic.incidence, epidemic.serialInterval);

@@ -139,7 +139,8 @@ export async function benchMlTabular(log: (line: string) => void = console.log) 
     heartAcc: heart.acc,
     heartAccSd: heart.accSd,
     heartBrier: heart.brier,
-    heartEce: heart.ece,
+    // Cleveland cross-validation; ml.heartEce is the served 4-centre model's (bench/ml-heart.ts).
+    heartClevelandEce: heart.ece,
     heartLambda: heart.lambdaMedian,
     wdbcAuc: wdbc.auc,
     wdbcAucSd: wdbc.aucSd,
@@ -148,7 +149,7 @@ export async function benchMlTabular(log: (line: string) => void = console.log) 
     wdbcAcc: wdbc.acc,
     wdbcAccSd: wdbc.accSd,
     wdbcBrier: wdbc.brier,
-    wdbcEce: wdbc.ece,
+    wdbcCvEce: wdbc.ece,
     wdbcLambda: wdbc.lambdaMedian,
     fedAuc: fed.fedAuc,
     pooledAuc: fed.pooledAuc,

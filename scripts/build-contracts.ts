@@ -12,7 +12,7 @@ import { compile, readSources, root, settings, solc } from './solc.js';
 const require = createRequire(import.meta.url);
 const outFile = join(root, 'src/chain/generated/contracts.ts');
 /** Contracts whose ABI and bytecode the app needs. */
-const targets = ['MedLedger', 'ModelRegistry'];
+const targets = ['MedLedger', 'ModelRegistry', 'StudyRegistry'];
 const outputs = ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'];
 
 const sources = readSources();

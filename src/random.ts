@@ -73,7 +73,7 @@ export function createRandom(seed: number | string): Random {
 }
 
 /** FNV-1a over the UTF-16 code units, then a murmur3 finaliser so close seeds start far apart. */
-function hashSeed(text: string): number {
+export function hashSeed(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   h ^= h >>> 16;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { concatHex, encodeAbiParameters, encodeEventTopics, getAddress, keccak256, parseEventLogs, stringToHex } from 'viem';
-import { GAS_BEFORE_ISSUE_14, GAS_TARGETS, GAS_TARGETS_OPEN, ISSUE_3_TARGETS, measureGas } from '../bench/gas.js';
+import { GAS_BEFORE_ISSUE_14, GAS_TARGETS, GAS_TARGETS_OPEN, ISSUE_3_TARGETS, STUDY_GAS_TARGETS, measureGas } from '../bench/gas.js';
 import { startFixture } from '../bench/harness/chain.js';
 import { medLedgerAbi } from '../src/chain/generated/contracts.js';
 import { writeLedger } from '../src/chain/write.js';
@@ -27,6 +27,11 @@ test('every flow step is within its gas target, and none got more expensive', as
   }
   // The first relationship of a patient pays for nothing extra in this layout: same target.
   assert.ok(gas.addRelationshipFirst <= GAS_TARGETS.addRelationship, `first relationship: ${gas.addRelationshipFirst}`);
+  // Research studies (issue 16): each within its storage floor plus a little (bench/gas.ts says which).
+  for (const [op, target] of Object.entries(STUDY_GAS_TARGETS)) {
+    const used = gas[op as keyof typeof STUDY_GAS_TARGETS];
+    assert.ok(used > 21_000 && used <= target, `${op}: ${used} gas, target ≤ ${target}`);
+  }
 });
 
 // grantViewer writes its grant and emits ViewerGranted from one assembly buffer (README, "Contract

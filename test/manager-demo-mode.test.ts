@@ -97,7 +97,7 @@ test('demo mode refuses to listen where others can reach it, before starting any
 });
 
 test('demo mode: no route serves a provider\'s or the governor\'s keystore or any password; demo patients get their encrypted keystore', { skip: external && 'runs the embedded demo', timeout: 300_000 }, async () => {
-  const system = await startSystem(cfg, { patients: 0, demo: true });
+  const system = await startSystem(cfg, { patients: 0, demo: true, researchSites: false });
   try {
     const users = loadUsers(dataDir);
     assert.deepEqual(users.map((u) => u.role).sort(), ['governor', 'patient', 'patient', 'provider', 'provider', 'public-health', 'third-party']);
@@ -140,7 +140,7 @@ test('demo mode serves a demo patient\'s keystore to this machine only', async (
 
 test('outside demo mode no keystore is served at all, and still no password', { skip: external && 'runs the embedded demo', timeout: 300_000 }, async () => {
   // The demo data directory of the test above, started again without --demo.
-  const system = await startSystem(cfg, { patients: 0 });
+  const system = await startSystem(cfg, { patients: 0, researchSites: false });
   try {
     const users = loadUsers(dataDir);
     assertNoneLeaks(await everyAnswer(system.url, users.map((u) => u.address)), forbidden(users, () => false));

@@ -13,6 +13,8 @@ export interface LedgerClient {
   deployBlock: bigint;
   /** The ModelRegistry deployed beside MedLedger (src/sdk/models.ts); absent in older deployments. */
   modelRegistry?: Address;
+  /** The StudyRegistry of research studies (src/sdk/studies.ts); absent in older deployments. */
+  studyRegistry?: Address;
   /** Signer for writes and EIP-712 signatures; absent on read-only clients. */
   account?: LocalAccount;
   pollingIntervalMs: number;
@@ -26,6 +28,7 @@ export interface Deployment {
   contract: Address;
   deployBlock: bigint;
   modelRegistry?: Address;
+  studyRegistry?: Address;
 }
 
 /** Connects to a deployment, optionally as `account`. */
@@ -40,6 +43,7 @@ export function createLedgerClient(
     chainId: deployment.chainId,
     deployBlock: deployment.deployBlock,
     ...(deployment.modelRegistry ? { modelRegistry: deployment.modelRegistry } : {}),
+    ...(deployment.studyRegistry ? { studyRegistry: deployment.studyRegistry } : {}),
     account: options.account,
     pollingIntervalMs,
   };

@@ -1,13 +1,20 @@
 /**
- * Deploys the MedLedger contract, and the ModelRegistry beside it, once and records the deployment in
- * the data directory.
+ * Deploys the MedLedger contract, and the ModelRegistry and StudyRegistry beside it, once and records
+ * the deployment in the data directory.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Address, LocalAccount, PublicClient } from 'viem';
 import { writePrivateFile } from '../keys/users.js';
 import type { Deployment } from './client.js';
-import { medLedgerAbi, medLedgerBytecode, modelRegistryAbi, modelRegistryBytecode } from './generated/contracts.js';
+import {
+  medLedgerAbi,
+  medLedgerBytecode,
+  modelRegistryAbi,
+  modelRegistryBytecode,
+  studyRegistryAbi,
+  studyRegistryBytecode,
+} from './generated/contracts.js';
 import { deployRaw } from './write.js';
 
 /** What deployment.json holds: the deployment, minus the RPC URL, which can change between starts. */
@@ -18,6 +25,8 @@ export interface DeploymentRecord {
   governor: Address;
   /** The ModelRegistry reading this MedLedger's accreditation; absent in deployments made before it. */
   modelRegistry?: Address;
+  /** The StudyRegistry of research studies (issue 16); absent in deployments made before it. */
+  studyRegistry?: Address;
 }
 
 const recordFile = (dataDir: string) => join(dataDir, 'deployment.json');
@@ -31,7 +40,10 @@ export function writeDeploymentRecord(dataDir: string, record: DeploymentRecord)
   writePrivateFile(recordFile(dataDir), JSON.stringify(record, null, 2));
 }
 
-/** Deploys MedLedger with `governor` as the accrediting authority, then the ModelRegistry that reads it. */
+/**
+ * Deploys MedLedger with `governor` as the accrediting authority, then the ModelRegistry that reads it
+ * and the StudyRegistry (which stands alone).
+ */
 export async function deployMedLedger(
   publicClient: PublicClient,
   deployer: LocalAccount,
@@ -54,7 +66,21 @@ export async function deployMedLedger(
     { abi: modelRegistryAbi, bytecode: modelRegistryBytecode, args: [contract] },
     pollingIntervalMs,
   );
-  return { chainId, contract, deployBlock: receipt.blockNumber.toString(), governor, modelRegistry: registry.contractAddress! };
+  const studies = await deployRaw(
+    publicClient,
+    deployer,
+    chainId,
+    { abi: studyRegistryAbi, bytecode: studyRegistryBytecode, args: [] },
+    pollingIntervalMs,
+  );
+  return {
+    chainId,
+    contract,
+    deployBlock: receipt.blockNumber.toString(),
+    governor,
+    modelRegistry: registry.contractAddress!,
+    studyRegistry: studies.contractAddress!,
+  };
 }
 
 /** Throws unless `record` points at deployed code on the connected chain. */
@@ -78,5 +104,6 @@ export function toDeployment(record: DeploymentRecord, rpcUrl: string): Deployme
     contract: record.contract,
     deployBlock: BigInt(record.deployBlock),
     ...(record.modelRegistry ? { modelRegistry: record.modelRegistry } : {}),
+    ...(record.studyRegistry ? { studyRegistry: record.studyRegistry } : {}),
   };
 }

@@ -19,6 +19,8 @@ import { actingPatient, addCareCommands } from './care.js';
 import { addDocCommands } from './doc.js';
 import { addOutbreakCommands } from './outbreak.js';
 import { addMlCommands } from './ml.js';
+import { addStudyCommands } from './study.js';
+import { addResearchSiteCommand } from './research-site.js';
 import { startGatekeeper } from '../gatekeeper/index.js';
 import { gatekeeperClient } from '../sdk/gatekeeper.js';
 import { askPassword } from './prompt.js';
@@ -113,6 +115,7 @@ program
   .option('--chain-only', 'only the chain and the contract (and, with --demo, the demo users)')
   .option('--patients <n>', 'demo patients in each provider store', '20')
   .option('--host <host>', 'where the EHR Manager listens (demo mode: loopback only)', '127.0.0.1')
+  .option('--no-research-sites', 'do not start the four UCI heart-disease hospitals as research sites (own processes, for studies)')
   .action((opts: StartOptions) => runStart(config(), opts));
 
 program
@@ -462,6 +465,8 @@ addCareCommands({ program, patient, provider, withLedger, print });
 addDocCommands({ program, provider, withLedger, print });
 addOutbreakCommands({ program, withLedger, print, config });
 addMlCommands({ program, withLedger, print });
+addStudyCommands({ program, withLedger, print });
+addResearchSiteCommand(program, config, () => program.opts<GlobalOptions>().password);
 
 try {
   await program.parseAsync(process.argv);

@@ -20,6 +20,8 @@ export interface StartOptions {
   patients: string;
   demo?: boolean;
   host: string;
+  /** False with --no-research-sites. */
+  researchSites?: boolean;
 }
 
 export async function runStart(cfg: Config, opts: StartOptions): Promise<void> {
@@ -69,8 +71,9 @@ async function startChainOnly(cfg: Config, demo: boolean, log: (l: string) => vo
 }
 
 async function startWhole(cfg: Config, opts: StartOptions, patients: number, log: (l: string) => void): Promise<Started> {
-  const system = await startSystem(cfg, { patients, log, demo: opts.demo, host: opts.host });
+  const system = await startSystem(cfg, { patients, log, demo: opts.demo, host: opts.host, researchSites: opts.researchSites });
   const gatekeepers = [...system.gatekeepers].map(([name, gk]) => `${name.padEnd(10)} ${gk.url}/fhir/R4`);
+  for (const s of system.researchSites?.sites ?? []) gatekeepers.push(`${`uci-${s.hospital}`.padEnd(10)} ${s.url}/fhir/R4  (research site: ${s.name})`);
   return { runtime: system.runtime, stop: system.stop, url: system.url, gatekeepers };
 }
 

@@ -7,3 +7,4 @@ export { startGatekeeper, type GatekeeperOptions, type RunningGatekeeper } from 
 export { addressOfPatient, linkPatient, publishPatient } from './publish/publish.js';
 export type { Decision } from './audit/audit.js';
 export type { SurveillanceReporting } from './http/context.js';
+export type { ResearchSite, StudySiteContext } from '../protocol/research/site.js';

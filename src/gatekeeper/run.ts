@@ -13,6 +13,7 @@ import { openJournal } from './audit/journal.js';
 import { NONCE_SCHEMA, pruneNonces } from './auth/nonces.js';
 import { buildGatekeeper } from './http/server.js';
 import type { SurveillanceReporting } from './http/context.js';
+import type { ResearchSite } from '../protocol/research/site.js';
 import { openReplicas, type ReplicaSet } from './replication/replica.js';
 import { replicaRoutes } from './replication/replica-routes.js';
 import { createTokenIssuer } from './auth/tokens.js';
@@ -39,6 +40,8 @@ export interface GatekeeperOptions {
   signerKeys?: number;
   /** Public-health authorities this provider reports weekly counts to (http/surveillance.ts); none by default. */
   surveillance?: SurveillanceReporting;
+  /** What this provider computes for consented research studies (http/research.ts); none = it takes part in none. */
+  research?: ResearchSite;
 }
 
 export interface RunningGatekeeper {
@@ -69,7 +72,7 @@ export async function startGatekeeper(options: GatekeeperOptions): Promise<Runni
   const chain = createChainView(options.ledger, options.ledger.account.address);
   const tokens = createTokenIssuer();
   const limits = resolveLimits(options.limits);
-  const app = buildGatekeeper({ db, store, chain, ledger: options.ledger, tokens, corsOrigins: options.corsOrigins, pepper: options.pepper, onDecision: options.onDecision, bodyLimit: limits.bodyBytes, signerKeys: options.signerKeys, surveillance: options.surveillance });
+  const app = buildGatekeeper({ db, store, chain, ledger: options.ledger, tokens, corsOrigins: options.corsOrigins, pepper: options.pepper, onDecision: options.onDecision, bodyLimit: limits.bodyBytes, signerKeys: options.signerKeys, surveillance: options.surveillance, research: options.research });
   applyRateLimits(app, tokens, limits);
   const replicas = openReplicas(db);
   await app.register(replicaRoutes, { db, store, chain, ledger: options.ledger, tokens, replicas });

@@ -13,6 +13,7 @@ import type { NotificationHub } from './notifications.js';
 import { registerOutbreakRoutes, type OutbreakSource } from './outbreak-routes.js';
 import { documentRoutes } from './document-routes.js';
 import { registerMlRoutes } from './ml-routes.js';
+import { registerStudyRoutes, type StudyRoutesOptions } from './study-routes.js';
 import type { ModelRegistry } from '../ml/registry.js';
 import type { DocumentService } from '../ml/document-service.js';
 
@@ -55,6 +56,10 @@ export interface ManagerOptions {
   documents?: DocumentService;
   /** The served models (src/ml/service.ts) for the /api/ml routes (ml-routes.ts); none = no model is served. */
   models?: ModelRegistry;
+  /** The StudyRegistry's address for the browser's chain client, and the study catalogue (study-routes.ts); none = /api/studies answers 404. */
+  studies?: StudyRoutesOptions & { studyRegistry: Address };
+  /** The research sites (src/manager/research-sites.ts): gatekeepers a study runs over, apart from `providers` so patients' views do not list them. */
+  researchSites?: ManagerProvider[];
 }
 
 /** What a wallet and the SDK need; no anvil_*, evm_*, debug_* or admin methods pass the relay. */
@@ -77,9 +82,11 @@ export function buildManager(o: ManagerOptions): FastifyInstance {
   app.get('/api/config', async () => ({
     chainId: o.chainId,
     contract: o.contract,
+    ...(o.studies ? { studyRegistry: o.studies.studyRegistry } : {}),
     deployBlock: o.deployBlock.toString(),
     rpcPath: '/rpc',
     providers: o.providers,
+    researchSites: o.researchSites ?? [],
     demo: o.demo,
     // Listed fields only: whatever else a user record holds never leaves this server.
     users: o.users.map(({ name, role, label, address }) => ({ name, role, label, address, demoSignIn: o.demo && DEMO_SIGN_IN_ROLES.has(role) })),
@@ -122,6 +129,7 @@ export function buildManager(o: ManagerOptions): FastifyInstance {
 
   registerOutbreakRoutes(app, o.outbreak);
   registerMlRoutes(app, o.models);
+  registerStudyRoutes(app, o.studies);
   if (o.documents) app.register(documentRoutes(o.documents));
 
   // The single-page app: files from webRoot, index.html for every other path.

@@ -8,16 +8,19 @@ import { join } from 'node:path';
 import type { Address, Hex } from 'viem';
 import type { Config } from '../config.js';
 import { packageRoot } from '../package-root.js';
-import { createLedgerClient } from '../chain/client.js';
+import { createLedgerClient, type LedgerClient } from '../chain/client.js';
 import { announceNode, startChain, withdrawNode, type ChainRuntime } from '../chain/runtime.js';
 import { createWatcher } from '../client/watcher.js';
 import { DEMO_USERS, ensureDemoUsers } from '../demo/users.js';
 import { DEMO_MRN_SYSTEM, DEMO_PROVIDERS, generatePatients, resourcesOf, type DemoProvider } from '../demo/generate.js';
 import { seedStore } from '../demo/seed.js';
 import { surveillanceConsents } from '../demo/surveillance.js';
+import { seedDemoStudy } from '../demo/study.js';
 import { modelWorkups } from '../demo/workups.js';
 import type { ModelRegistry } from '../ml/registry.js';
+import type { HeartHospital } from '../ml/data.js';
 import { recordServedModels, startModelService } from '../ml/service.js';
+import { createHeartResearchSite } from '../ml/research/site.js';
 import { announceGatekeepers, withdrawGatekeepers } from './gatekeeper-directory.js';
 import { addressOfPatient, linkPatient, publishPatient, startGatekeeper, type Decision, type RunningGatekeeper } from '../gatekeeper/index.js';
 import { demoPasswordOf, loadUsers, markDemoDataDir, unlockUser, type UserRecord } from '../keys/users.js';
@@ -27,6 +30,8 @@ import { assertDemoBind } from './demo-mode.js';
 import { buildManager, type ManagerProvider } from './server.js';
 import { startDocumentService } from '../ml/document-service.js';
 import { createNotificationHub, type NotificationHub } from './notifications.js';
+import { createStudyCatalogue } from './study-catalogue.js';
+import { joinResearchSites, launchResearchSites, type RunningResearchSites } from './research-sites.js';
 import { publicHealthSource, surveillanceReporting } from './outbreak-source.js';
 import type { Patient } from '@medplum/fhirtypes';
 
@@ -43,6 +48,8 @@ export interface SystemOptions {
   demo?: boolean;
   /** Where the EHR Manager listens (default 127.0.0.1). */
   host?: string;
+  /** Also run the UCI heart-disease hospitals as research sites, each its own process (research-sites.ts; default true = all four, a list = those; needs the compiled CLI). */
+  researchSites?: boolean | readonly HeartHospital[];
 }
 
 export interface RunningSystem {
@@ -51,6 +58,8 @@ export interface RunningSystem {
   gatekeepers: Map<DemoProvider, RunningGatekeeper>;
   /** The served models (src/ml/service.ts), as the manager's /api/ml routes serve them. */
   models: ModelRegistry;
+  /** The research sites' processes (none with `researchSites: false`). */
+  researchSites?: RunningResearchSites;
   stop(): Promise<void>;
 }
 
@@ -85,6 +94,9 @@ export async function startSystem(cfg: Config, options: SystemOptions): Promise<
     const recorder = runtime.governor ? createLedgerClient(runtime.deployment, { account: runtime.governor, pollingIntervalMs: cfg.pollingIntervalMs }) : undefined;
     const models = await startModelService({ log, recorder, pepper });
     const managerOrigin = `http://127.0.0.1:${cfg.port}`;
+    // Launched now and awaited below, so the sites seed their stores while the rest starts.
+    const launched = options.researchSites === false ? undefined : await launchResearchSites({ runtime, dataDir: cfg.dataDir, pepper, hospitals: Array.isArray(options.researchSites) ? options.researchSites : undefined, corsOrigins: cfg.port ? [managerOrigin, `http://localhost:${cfg.port}`] : undefined, pollingIntervalMs: cfg.pollingIntervalMs, onProgress: log });
+    if (launched) closers.push(launched.stop);
 
     const gatekeepers = new Map<DemoProvider, RunningGatekeeper>();
     // Set once the hub exists; gatekeepers start first.
@@ -103,6 +115,7 @@ export async function startSystem(cfg: Config, options: SystemOptions): Promise<
         pepper,
         onDecision: (d) => grantUsed(gk, d),
         surveillance: surveillanceReporting(users),
+        research: createHeartResearchSite(),
       });
       closers.push(() => gk.close());
       gatekeepers.set(name, gk);
@@ -138,6 +151,8 @@ export async function startSystem(cfg: Config, options: SystemOptions): Promise<
     const documents = startDocumentService();
     closers.push(() => documents.close());
     models.add({ card: (await documents.documentModel()).card });
+    const studies = await startStudyCatalogue(runtime, cfg.dataDir, reader, log);
+    const research = launched && (await joinResearchSites(launched, cfg.dataDir, studies?.demoStudyId));
     // Its card exists only now; recorded like the others (a no-op for those already on chain).
     if (recorder) await recordServedModels(models, recorder, pepper, log);
     const app = buildManager({
@@ -159,10 +174,12 @@ export async function startSystem(cfg: Config, options: SystemOptions): Promise<
       outbreak: publicHealthSource(cfg.dataDir, users, gatekeepers, runtime.deployment.chainId),
       documents,
       models,
+      studies,
+      researchSites: research?.providers,
     });
     const url = await app.listen({ port: cfg.port, host });
     closers.push(() => app.close());
-    return { url, runtime, gatekeepers, models, stop };
+    return { url, runtime, gatekeepers, models, researchSites: research?.running, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -177,6 +194,16 @@ async function tellPatientOfRead(gk: RunningGatekeeper, d: Decision, hub: Notifi
   // A break-glass read is not through a grant; say so, so the patient tells it apart at a glance.
   const emergency = d.breakGlass === undefined ? {} : { emergency: true };
   hub.publish(patient, { kind: 'grant-used', blockNumber: '0', payload: { viewer: d.requester, provider: d.gatekeeper, request: `${d.method} ${d.path}`, ...emergency } });
+}
+
+/** The manager's study catalogue, with the demo study registered (once) and published; none on a deployment without a StudyRegistry. */
+async function startStudyCatalogue(runtime: ChainRuntime, dataDir: string, reader: LedgerClient, log: (line: string) => void) {
+  const studyRegistry = runtime.deployment.studyRegistry;
+  if (!studyRegistry) return undefined;
+  const catalogue = createStudyCatalogue(join(dataDir, 'manager', 'studies'));
+  const demo = await seedDemoStudy(runtime, dataDir, demoNow(dataDir), log);
+  catalogue.put(demo.hash, demo.definition);
+  return { reader, catalogue, studyRegistry, demoStudyId: demo.studyId };
 }
 
 /** The demo's "today", fixed at the first start so the generated history does not move. */

@@ -42,3 +42,15 @@ export function bootstrapInterval(n: number, metric: (indices: readonly number[]
 export function pick<T extends number>(xs: ArrayLike<T>, indices: readonly number[]): T[] {
   return indices.map((i) => xs[i]!);
 }
+
+/**
+ * Wilson score 95 % interval of a share observed over n independent trials (Wilson 1927; better than
+ * the normal approximation near 0 and 1 and for small n). Bounds rounded to 3 decimals.
+ */
+export function wilsonInterval(share: number, n: number): MetricEstimate {
+  const z = 1.96;
+  const centre = (share + (z * z) / (2 * n)) / (1 + (z * z) / n);
+  const half = (z / (1 + (z * z) / n)) * Math.sqrt((share * (1 - share)) / n + (z * z) / (4 * n * n));
+  const r = (v: number) => Number(v.toFixed(3));
+  return { value: share, low: r(centre - half), high: r(centre + half), n };
+}

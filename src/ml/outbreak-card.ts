@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keccak256, stringToBytes, type Hex } from 'viem';
 import { canonicalJson } from '../records/hash.js';
+import { wilsonInterval } from './bootstrap.js';
 import type { MetricEstimate, ModelCard } from './card.js';
 import { consentSetHash } from './consent-set.js';
 import { dataDir } from './data-dir.js';
@@ -28,15 +29,6 @@ export function outbreakMethodHash(): Hex {
   return keccak256(stringToBytes(canonicalJson(method)));
 }
 
-/** Wilson 95 % interval of a share observed over n trials. */
-function wilson(share: number, n: number): MetricEstimate {
-  const z = 1.96;
-  const centre = (share + (z * z) / (2 * n)) / (1 + (z * z) / n);
-  const half = ((z / (1 + (z * z) / n)) * Math.sqrt((share * (1 - share)) / n + (z * z) / (4 * n * n)));
-  const r = (v: number) => Number(v.toFixed(3));
-  return { value: share, low: r(centre - half), high: r(centre + half), n };
-}
-
 /** The card from the benchmark's figures (bench/results.json ml.outbreak, as benchMlOutbreak returns them). */
 export function outbreakCard(figures: Record<string, number>): ModelCard {
   const at = (key: string) => {
@@ -50,7 +42,7 @@ export function outbreakCard(figures: Record<string, number>): ModelCard {
     for (const h of [2, 4]) {
       metrics[`${key} MAE h${h}`] = { value: at(`${key}ArimaMae${h}`), low: at(`${key}ArimaMae${h}Low`), high: at(`${key}ArimaMae${h}High`), n };
     }
-    for (const level of [80, 95]) for (const h of [1, 4]) metrics[`${key} ${level} % coverage h${h}`] = wilson(at(`${key}ArimaCoverage${level}H${h}`), n);
+    for (const level of [80, 95]) for (const h of [1, 4]) metrics[`${key} ${level} % coverage h${h}`] = wilsonInterval(at(`${key}ArimaCoverage${level}H${h}`), n);
   }
   return {
     id: OUTBREAK_CARD_ID,

@@ -9,6 +9,7 @@ import { chromium, type Browser, type Page } from '@playwright/test';
 import { loadUsers } from '../../src/keys/users.js';
 import { DEMO_SIGN_IN_ROLES } from '../../src/manager/demo-mode.js';
 import { startSystem, type RunningSystem } from '../../src/manager/system.js';
+import type { HeartHospital } from '../../src/ml/data.js';
 import { testConfig } from '../../bench/harness/chain.js';
 
 export interface DemoUser {
@@ -61,10 +62,13 @@ export async function signIn(browser: Browser, url: string, user: DemoUser): Pro
   return page;
 }
 
-/** A browser test file's world: the whole demo system (3 patients, free ports, demo mode), its demo users with their passwords, and Chromium. */
-export async function startBrowserDemo(): Promise<{ system: RunningSystem; browser: Browser; user: (name: string) => DemoUser }> {
+/**
+ * A browser test file's world: the whole demo system (3 patients, free ports, demo mode), its demo users with their passwords, and Chromium.
+ * The four research-site processes only with `researchSites` (or those of the hospitals listed; study tests: they need the compiled CLI and add start time).
+ */
+export async function startBrowserDemo({ researchSites = false }: { researchSites?: boolean | readonly HeartHospital[] } = {}): Promise<{ system: RunningSystem; browser: Browser; user: (name: string) => DemoUser }> {
   const cfg = { ...testConfig(), port: 0, gatekeeperPort: 0 };
-  const system = await startSystem(cfg, { patients: 3, demo: true });
+  const system = await startSystem(cfg, { patients: 3, demo: true, researchSites });
   const users: DemoUser[] = loadUsers(cfg.dataDir).map((u) => ({
     name: u.name,
     label: u.label,

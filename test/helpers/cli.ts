@@ -76,9 +76,10 @@ export interface StartedCli {
 /**
  * Starts `medledger start` (in demo mode unless `demo: false`) in its own process group and resolves
  * once it prints that it is running. Whatever it starts is killed with the group when the test ends.
+ * Without the research sites (--no-research-sites) unless `researchSites: true` (the study tests).
  */
-export async function startCli(env: NodeJS.ProcessEnv, args: string[] = ['--chain-only'], { demo = true } = {}): Promise<StartedCli> {
-  const argv = demo && !args.includes('--demo') ? ['--demo', ...args] : args;
+export async function startCli(env: NodeJS.ProcessEnv, args: string[] = ['--chain-only'], { demo = true, researchSites = false } = {}): Promise<StartedCli> {
+  const argv = [...(demo && !args.includes('--demo') ? ['--demo', ...args] : args), ...(researchSites ? [] : ['--no-research-sites'])];
   const child = spawn(process.execPath, [binary(), 'start', ...argv], { env, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const pgid = child.pid!;
   groups.add(pgid);

@@ -6,6 +6,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Condition, Patient, Resource } from '@medplum/fhirtypes';
 import { zeroAddress, type Address, type Hex } from 'viem';
 import type { LedgerClient } from '../../chain/client.js';
+import type { ResearchSite } from '../../protocol/research/site.js';
 import type { Db } from '../../records/db.js';
 import { patientIdOfResource } from '../../records/extract.js';
 import type { RecordStore } from '../../records/store.js';
@@ -39,6 +40,8 @@ export interface GatekeeperDeps {
   pepper?: Hex;
   /** Whom this provider reports surveillance counts to, and how it counts (surveillance.ts); none = no reporting. */
   surveillance?: SurveillanceReporting;
+  /** What this site computes for consented research studies (research.ts); none = it takes part in none. */
+  research?: ResearchSite;
 }
 
 /**

@@ -11,6 +11,7 @@ import { audited } from './audited.js';
 import { FHIR_BASE as FHIR, type GatekeeperContext, type Handler } from './context.js';
 import { linkRegistrarPatient, login, patientAuditTrail, verify } from './operations.js';
 import { everything, historyInstance, read, searchType, vread } from './read.js';
+import { evaluateStudy, roundKeys, roundMasked, roundShares, roundUnmask, studySiteStatus } from './research.js';
 import { weeklyCases } from './surveillance.js';
 import { create, update } from './write.js';
 
@@ -27,6 +28,12 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', url: '/registrar/link', interaction: 'operation', handler: linkRegistrarPatient },
   { method: 'GET', url: '/audit', interaction: 'search-type', handler: patientAuditTrail },
   { method: 'GET', url: '/surveillance/weekly-cases', interaction: 'operation', handler: weeklyCases },
+  { method: 'GET', url: '/research/studies/:studyId', interaction: 'operation', handler: studySiteStatus },
+  { method: 'POST', url: '/research/studies/:studyId/rounds/:round/keys', interaction: 'operation', handler: roundKeys },
+  { method: 'POST', url: '/research/studies/:studyId/rounds/:round/shares', interaction: 'operation', handler: roundShares },
+  { method: 'POST', url: '/research/studies/:studyId/rounds/:round/masked', interaction: 'operation', handler: roundMasked },
+  { method: 'POST', url: '/research/studies/:studyId/rounds/:round/unmask', interaction: 'operation', handler: roundUnmask },
+  { method: 'POST', url: '/research/studies/:studyId/evaluate', interaction: 'operation', handler: evaluateStudy },
   { method: 'GET', url: `${FHIR}/Patient/:id/$everything`, interaction: 'operation', handler: everything },
   { method: 'GET', url: `${FHIR}/Patient/:id/$verify`, interaction: 'operation', handler: verify },
   { method: 'GET', url: `${FHIR}/:type`, interaction: 'search-type', handler: searchType },

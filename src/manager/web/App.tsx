@@ -7,6 +7,7 @@ import { ModelsList } from './views/ml/ModelsList.js';
 import { PatientView } from './views/Patient.js';
 import { ProviderView } from './views/Provider.js';
 import { PublicHealthView } from './views/PublicHealth.js';
+import { ResearchView } from './views/research/ResearchView.js';
 import { SignIn } from './views/SignIn.js';
 import { ThirdPartyView } from './views/ThirdParty.js';
 
@@ -43,6 +44,8 @@ export function App({ config }: { config: ManagerConfig }) {
       {session.role === 'provider' && <ProviderView s={session} version={notes.length} />}
       {session.role === 'public-health' && <PublicHealthView />}
       {session.role !== 'patient' && session.role !== 'provider' && session.role !== 'public-health' && <ThirdPartyView s={session} version={notes.length} />}
+      {/* A third party (a researcher) may sponsor consented studies. */}
+      {session.role === 'third-party' && session.config.studyRegistry && <ResearchView s={session} />}
       {/* Anyone can be a patient's guardian, whatever their role. */}
       <GuardianView s={session} version={notes.length} />
       {/* Every served model's card, for anyone signed in (the cards carry no patient data). */}

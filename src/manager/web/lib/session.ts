@@ -13,9 +13,13 @@ import { decryptKeystore, type KeystoreV3 } from './keystore.js';
 export interface ManagerConfig {
   chainId: number;
   contract: Address;
+  /** The research studies' registry (src/sdk/studies.ts), when the manager serves studies. */
+  studyRegistry?: Address;
   deployBlock: string;
   rpcPath: string;
   providers: { name: string; label: string; address: Address; gatekeeperUrl: string }[];
+  /** Providers that take part only in research studies (the UCI heart hospitals of the demo): not listed to patients. */
+  researchSites?: { name: string; label: string; address: Address; gatekeeperUrl: string }[];
   /** Demo mode: demo patients can pick their name and the manager hands the page their encrypted keystore. */
   demo?: boolean;
   users: { name: string; role: string; label?: string; address: Address; demoSignIn?: boolean }[];
@@ -50,7 +54,7 @@ export async function fetchKeystore(address: Address): Promise<KeystoreV3> {
 export async function openSession(config: ManagerConfig, keystore: KeystoreV3, password: string, onProgress?: (f: number) => void): Promise<Session> {
   const account = privateKeyToAccount(await decryptKeystore(keystore, password, onProgress));
   const ledger = createLedgerClient(
-    { rpcUrl: new URL(config.rpcPath, location.href).toString(), chainId: config.chainId, contract: config.contract, deployBlock: BigInt(config.deployBlock) },
+    { rpcUrl: new URL(config.rpcPath, location.href).toString(), chainId: config.chainId, contract: config.contract, studyRegistry: config.studyRegistry, deployBlock: BigInt(config.deployBlock) },
     { account, pollingIntervalMs: 100 },
   );
   const user = config.users.find((u) => u.address.toLowerCase() === account.address.toLowerCase());
@@ -63,7 +67,7 @@ export async function openSession(config: ManagerConfig, keystore: KeystoreV3, p
     name: user?.label ?? user?.name ?? account.address,
     ledger,
     gatekeeper(provider, breakGlass) {
-      const p = config.providers.find((x) => x.address.toLowerCase() === provider.toLowerCase());
+      const p = [...config.providers, ...(config.researchSites ?? [])].find((x) => x.address.toLowerCase() === provider.toLowerCase());
       if (!p) throw new Error(`no gatekeeper known for provider ${provider}`);
       // Not cached: an emergency client is only for the reads made under that opening.
       if (breakGlass) return gatekeeperClient({ url: p.gatekeeperUrl, gatekeeper: p.address, chainId: config.chainId, account, breakGlass });
@@ -74,7 +78,7 @@ export async function openSession(config: ManagerConfig, keystore: KeystoreV3, p
     nameOf(address) {
       const a = address.toLowerCase();
       const u = config.users.find((x) => x.address.toLowerCase() === a);
-      const p = config.providers.find((x) => x.address.toLowerCase() === a);
+      const p = [...config.providers, ...(config.researchSites ?? [])].find((x) => x.address.toLowerCase() === a);
       return p?.label ?? u?.label ?? u?.name ?? `${address.slice(0, 8)}…${address.slice(-4)}`;
     },
   };

@@ -10,6 +10,7 @@ import { Emergency } from './patient/Emergency.js';
 import { HeartHealth } from './patient/HeartHealth.js';
 import { Inbox } from './patient/Inbox.js';
 import { Sharing } from './patient/Sharing.js';
+import { StudyInvitations } from './patient/Studies.js';
 import { Timeline } from './patient/Timeline.js';
 
 const TABS = ['Inbox', 'Records', 'My heart health', 'Sharing', 'Who read my data', 'Emergency & recovery', 'Backup'] as const;
@@ -33,6 +34,7 @@ export function PatientView({ s, notes, onForget }: { s: Session; notes: Notific
       {!summary.data ? <p className="muted">Reading your Summary from the chain…</p> : (
         <>
           {tab === 'Inbox' && <Inbox s={s} summary={summary.data} onChange={changed} />}
+          {tab === 'Inbox' && s.config.studyRegistry && <StudyInvitations s={s} />}
           {tab === 'Records' && <Timeline s={s} summary={summary.data} version={version} />}
           {tab === 'My heart health' && <HeartHealth s={s} summary={summary.data} version={version} />}
           {tab === 'Sharing' && <Sharing s={s} summary={summary.data} onChange={changed} />}

@@ -32,7 +32,7 @@ function Performance({ card }: { card: ModelCard }) {
       <h4>How well it does</h4>
       <p>{card.evaluation}</p>
       <table data-testid="card-metrics">
-        <thead><tr><th scope="col">Metric</th><th scope="col">Value (95 % bootstrap interval)</th></tr></thead>
+        <thead><tr><th scope="col">Metric</th><th scope="col">Value (95 % interval; the method is in the text above)</th></tr></thead>
         <tbody>{Object.entries(card.metrics).map(([k, m]) => <tr key={k}><th scope="row">{k}</th><td>{est(m)}</td></tr>)}</tbody>
       </table>
       {card.operatingPoint && (
@@ -94,10 +94,11 @@ function Provenance({ card }: { card: ModelCard }) {
   );
 }
 
-export function ModelCardView({ card }: { card: ModelCard }) {
+/** `json`: where the card is served as JSON (default: the served models' card route). */
+export function ModelCardView({ card, json = `/api/ml/models/${encodeURIComponent(card.id)}/card` }: { card: ModelCard; json?: string }) {
   return (
     <article className="panel model-card" data-testid="model-card" aria-label={`Model card: ${card.name}`}>
-      <h3>Model card: {card.name} <span className="muted">v{card.version}</span></h3>
+      <h3>Model card: {card.name} <span className="muted">version {card.version}</span></h3>
       <h4>Intended use</h4>
       <p data-testid="card-intended-use">{card.intendedUse}</p>
       <h4>Not for</h4>
@@ -106,7 +107,7 @@ export function ModelCardView({ card }: { card: ModelCard }) {
       <Performance card={card} />
       <h4>Limitations</h4>
       <ul data-testid="card-limitations">{card.limitations.map((x, i) => <li key={i}>{x}</li>)}</ul>
-      <p className="muted">As JSON: <a href={`/api/ml/models/${encodeURIComponent(card.id)}/card`} target="_blank" rel="noreferrer">/api/ml/models/{card.id}/card</a></p>
+      <p className="muted">As JSON: <a href={json} target="_blank" rel="noreferrer">{json}</a></p>
     </article>
   );
 }
