@@ -29,7 +29,7 @@ import type { Answer, Ctx, GatekeeperContext } from './context.js';
 import { GatekeeperError } from './outcomes.js';
 
 const rounds = new WeakMap<GatekeeperContext, StudyRounds>();
-const roundsOf = (gk: GatekeeperContext) => rounds.get(gk) ?? rounds.set(gk, new StudyRounds()).get(gk)!;
+const roundsOf = (gk: GatekeeperContext) => rounds.get(gk) ?? rounds.set(gk, new StudyRounds(gk.db)).get(gk)!;
 
 function researchOf(gk: GatekeeperContext): ResearchSite {
   if (!gk.research) throw new GatekeeperError(404, 'this provider takes part in no research studies');

@@ -7,8 +7,15 @@
  * unmask can never be asked twice with different survivors (Bonawitz et al. CCS 2017, §4: a party
  * never reveals both shares for one peer).
  * A round's state goes when a later round of its study begins, or when too many are held.
+ *
+ * The state is in memory, but the fact that a round started here is not: `claimStudyRound` records
+ * it in the site's database first. A gatekeeper restarted mid-round has lost its keys, so it cannot
+ * finish that round; and it refuses to start it again, since a second start would compute and
+ * release a second, freshly noised update for one round's on-chain privacy spend.
  */
 import type { Hex } from 'viem';
+import type { Db } from '../../records/db.js';
+import { sql } from '../../records/sql.js';
 import { sortedSites } from '../../protocol/research/round-session.js';
 import type { SignedAdvert } from '../../protocol/research/messages.js';
 import type { SecAggSession, SecAggSite } from '../../protocol/research/secagg/index.js';
@@ -27,8 +34,39 @@ export interface RoundState {
   advert: SignedAdvert;
 }
 
+const STUDY_ROUNDS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS gatekeeper_study_rounds (
+  study_id text NOT NULL,
+  round integer NOT NULL,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (study_id, round)
+);
+`;
+const ready = new WeakMap<Db, Promise<void>>();
+
+/** Records durably that `round` of `studyId` starts at this site; false when it already did (before a restart). */
+export async function claimStudyRound(db: Db, studyId: Hex, round: number): Promise<boolean> {
+  if (!ready.has(db)) {
+    ready.set(db, db.exec(STUDY_ROUNDS_SCHEMA).catch((err: unknown) => {
+      ready.delete(db);
+      throw err;
+    }));
+  }
+  await ready.get(db);
+  const rows = await db.query(sql`INSERT INTO gatekeeper_study_rounds (study_id, round) VALUES (${studyId.toLowerCase()}, ${round}) ON CONFLICT DO NOTHING RETURNING round`);
+  return rows.length === 1;
+}
+
+/** Forgets a claim whose round released nothing (its start failed), so the round may be tried again. */
+export async function releaseStudyRound(db: Db, studyId: Hex, round: number): Promise<void> {
+  await db.query(sql`DELETE FROM gatekeeper_study_rounds WHERE study_id = ${studyId.toLowerCase()} AND round = ${round}`);
+}
+
 export class StudyRounds {
   private readonly rounds = new Map<string, RoundState | 'starting'>();
+
+  /** `db`: where the starts are recorded (claimStudyRound); the site's own database. */
+  constructor(private readonly db: Db) {}
 
   private static key(studyId: Hex, round: number): string {
     return `${studyId.toLowerCase()}/${round}`;
@@ -53,12 +91,16 @@ export class StudyRounds {
     }
     if (this.rounds.size >= MAX_ROUNDS) this.rounds.delete(this.rounds.keys().next().value!);
     this.rounds.set(key, 'starting');
+    let claimed = false;
     try {
+      claimed = await claimStudyRound(this.db, studyId, round);
+      if (!claimed) throw new GatekeeperError(409, `round ${round} of this study already started here before this gatekeeper restarted: each round is released once`);
       const state = await start();
       this.rounds.set(key, state);
       return state;
     } catch (err) {
       this.rounds.delete(key);
+      if (claimed) await releaseStudyRound(this.db, studyId, round).catch(() => undefined);
       throw err;
     }
   }
