@@ -17,7 +17,6 @@ import { createLedgerClient } from '../chain/client.js';
 import { watchParent } from '../chain/lifeline.js';
 import { runningNode, startChain } from '../chain/runtime.js';
 import { HEART_SITE_SEED, heartSiteUser, isHeartHospital, researchSitesDir, seedHeartSite } from '../demo/heart-sites.js';
-import { startGatekeeper } from '../gatekeeper/index.js';
 import { unlockUser } from '../keys/users.js';
 import { createHeartResearchSite } from '../ml/research/site.js';
 import { loadPepper } from '../sdk/identity.js';
@@ -52,6 +51,7 @@ async function runResearchSite(cfg: Config, opts: ResearchSiteOptions, password:
   const ledger = createLedgerClient(runtime.deployment, { account: unlockUser(sitesDir, heartSiteUser(hospital), password), pollingIntervalMs: cfg.pollingIntervalMs });
   const storeDir = join(sitesDir, hospital, 'pgdata');
   mkdirSync(storeDir, { recursive: true, mode: 0o700 });
+  const { startGatekeeper } = await import('../gatekeeper/index.js'); // loaded only by this command
   const gk = await startGatekeeper({
     ledger,
     database: { dataDir: storeDir },
