@@ -128,12 +128,24 @@ export async function writeLedger<F extends WriteName>(
   functionName: F,
   args: WriteArgs<F>,
 ): Promise<TransactionReceipt> {
-  const account = requireAccount(client);
-  const call = { abi: medLedgerAbi as Abi, functionName: functionName as string, args: args as readonly unknown[] };
+  return writeContract(client, client.contract, { abi: medLedgerAbi as Abi, functionName: functionName as string, args: args as readonly unknown[] });
+}
+
+/**
+ * Sends one write to the contract at `address` (MedLedger, or a registry deployed beside it) with the
+ * client's account: the gas estimate, with a margin, surfaces the contract's custom error as a
+ * LedgerError; with an outbox it is made when the outbox sends. A reverted receipt is a LedgerError too.
+ */
+export async function writeContract(
+  client: LedgerClient,
+  address: Address,
+  call: { abi: Abi; functionName: string; args: readonly unknown[] },
+  account: LocalAccount = requireAccount(client),
+): Promise<TransactionReceipt> {
   const data = encodeFunctionData(call);
   const estimate = async () => {
     try {
-      const gas = await client.publicClient.estimateContractGas({ ...call, address: client.contract, account });
+      const gas = await client.publicClient.estimateContractGas({ ...call, address, account });
       // Refunds (revoke, pointer removal) make the exact estimate too tight; a fixed margin is cheap.
       return (gas * 12n) / 10n + 5_000n;
     } catch (err) {
@@ -144,7 +156,7 @@ export async function writeLedger<F extends WriteName>(
     client.publicClient,
     account,
     client.chainId,
-    { to: client.contract, data, gas: client.outbox ? estimate : await estimate() },
+    { to: address, data, gas: client.outbox ? estimate : await estimate() },
     client.pollingIntervalMs,
     client.outbox,
   );

@@ -13,7 +13,6 @@
  */
 import {
   encodeAbiParameters,
-  encodeFunctionData,
   getAbiItem,
   keccak256,
   type Abi,
@@ -26,7 +25,7 @@ import {
 } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
 import { studyRegistryAbi } from '../chain/generated/contracts.js';
-import { LedgerError, sendRaw, toLedgerError } from '../chain/write.js';
+import { writeContract } from '../chain/write.js';
 import {
   fromMicroEpsilon,
   studyExpiresAtSeconds,
@@ -47,8 +46,8 @@ function registryOf(client: Pick<LedgerClient, 'studyRegistry'>): Address {
 }
 
 /**
- * Sends one StudyRegistry write as writeLedger (src/chain/write.ts) does for MedLedger: the estimate
- * surfaces the contract's custom error as a LedgerError (e.g. `BudgetExhausted`, `NotSponsor`).
+ * Sends one StudyRegistry write through writeContract (src/chain/write.ts), as writeLedger does for
+ * MedLedger: the estimate surfaces the contract's custom error as a LedgerError (e.g. `BudgetExhausted`, `NotSponsor`).
  */
 export async function writeStudyRegistry<F extends StudyWrite>(
   client: LedgerClient,
@@ -56,17 +55,7 @@ export async function writeStudyRegistry<F extends StudyWrite>(
   args: ContractFunctionArgs<Registry, 'nonpayable', F>,
 ): Promise<TransactionReceipt> {
   if (!client.account) throw new Error('this study action needs a signing account');
-  const account = client.account;
-  const address = registryOf(client);
-  const call = { abi: studyRegistryAbi as Abi, functionName: functionName as string, args: args as readonly unknown[] };
-  const estimate = async () => {
-    const gas = await client.publicClient.estimateContractGas({ ...call, address, account }).catch(toLedgerError);
-    return (gas * 12n) / 10n + 5_000n;
-  };
-  const tx = { to: address, data: encodeFunctionData(call), gas: client.outbox ? estimate : await estimate() };
-  const receipt = await sendRaw(client.publicClient, account, client.chainId, tx, client.pollingIntervalMs, client.outbox);
-  if (receipt.status !== 'success') throw new LedgerError('Reverted', [], `transaction ${receipt.transactionHash} reverted`);
-  return receipt;
+  return writeContract(client, registryOf(client), { abi: studyRegistryAbi as Abi, functionName: functionName as string, args: args as readonly unknown[] }, client.account);
 }
 
 /** A study's id: keccak256(abi.encode(sponsor, studyHash)), as the contract computes it. */
