@@ -51,8 +51,8 @@ test('the compiled CLI runs on plain node, no TypeScript loader', async () => {
   const r = await run([join(REPO, 'bin', 'medledger.js'), '--help'], REPO);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^Usage: medledger /);
-  // `start` and `gatekeeper` load theirs only when run (src/cli/main.ts): load those too.
-  for (const lazy of ['cli/start.js', 'gatekeeper/index.js']) {
+  // `start`, `gatekeeper` and `provider-site` load theirs only when run (src/cli/main.ts): load those too.
+  for (const lazy of ['cli/start.js', 'gatekeeper/index.js', 'manager/provider-site.js']) {
     const url = pathToFileURL(join(REPO, 'dist', 'src', lazy)).href;
     const l = await run(['--input-type=module', '-e', `await import(${JSON.stringify(url)})`], REPO);
     assert.equal(l.code, 0, `${lazy}: ${l.stderr}`);

@@ -18,7 +18,7 @@ let browser: Browser;
 let user: (name: string) => DemoUser;
 
 before(async () => {
-  if (!noBrowser) ({ system, browser, user } = await startBrowserDemo());
+  if (!noBrowser) ({ system, browser, user } = await startBrowserDemo({ providerProcesses: true }));
 });
 
 after(async () => {

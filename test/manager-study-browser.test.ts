@@ -32,7 +32,7 @@ before(async () => {
   if (noBrowser) return;
   binary(); // the research site runs as the compiled CLI
   // One UCI hospital beside the two demo providers: the three sites a round needs, at the least start-up cost.
-  ({ system, browser, user } = await startBrowserDemo({ researchSites: ['switzerland'] }));
+  ({ system, browser, user } = await startBrowserDemo({ researchSites: ['switzerland'], providerProcesses: true }));
   reader = createLedgerClient(system.runtime.deployment);
 });
 after(async () => {

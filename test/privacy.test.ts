@@ -61,7 +61,7 @@ before(async () => {
   const restore = [capture(process.stdout), capture(process.stderr)];
   try {
     const cfg = { ...testConfig(dataDir), port: 0, gatekeeperPort: 0 };
-    system = await startSystem(cfg, { patients: 3, researchSites: false, log: (line) => (output += `${line}\n`) });
+    system = await startSystem(cfg, { patients: 3, researchSites: false, providerProcesses: false, log: (line) => (output += `${line}\n`) });
     await demoFlow(system);
     await seedFlow(fixtureOn(system.runtime, cfg));
     for (const gk of system.gatekeepers.values()) await gk.anchor();

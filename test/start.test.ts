@@ -1,6 +1,6 @@
 /**
  * `medledger start --demo` (what `npm start` runs): the whole system from one command — two providers'
- * gatekeepers over seeded stores, the EHR Manager with its JSON-RPC relay — stopped cleanly by Ctrl-C,
+ * gatekeepers over seeded stores, each its own process, the EHR Manager with its JSON-RPC relay — stopped cleanly by Ctrl-C,
  * the data directory reused by the next start and wiped by `medledger reset`. Nothing it started
  * outlives it: not after Ctrl-C, not after it is killed outright (issue 14 §1).
  */
@@ -44,6 +44,11 @@ test('start runs the whole system, stops on Ctrl-C, reuses and resets its data d
   const config = (await (await fetch(`${url}/api/config`)).json()) as { providers: { name: string; gatekeeperUrl: string }[]; users: { name: string; address: string }[] };
   assert.deepEqual(config.providers.map((p) => p.name), ['st-marys', 'city-lab']);
   for (const p of config.providers) assert.equal((await fetch(`${p.gatekeeperUrl}/fhir/R4/metadata`)).status, 200);
+  // Each provider's gatekeeper is a process of its own (issue 16 §8), reached only over HTTP.
+  const providerPids = config.providers.map((p) => Number(new RegExp(`gatekeeper  ${p.name}\\s+${p.gatekeeperUrl}/fhir/R4  \\(process (\\d+)\\)`).exec(out)?.[1]));
+  assert.ok(providerPids.every(Number.isInteger), out);
+  assert.equal(new Set([started.child.pid, ...providerPids]).size, 3, out);
+  for (const pid of providerPids) assert.ok(alive(pid), `gatekeeper process ${pid}`);
   const alice = config.users.find((u) => u.name === 'alice')!;
   const stMarys = config.users.find((u) => u.name === 'st-marys')!;
   const keystore = (await (await fetch(`${url}/api/keystores/${alice.address}`)).json()) as { crypto?: { ciphertext?: string } };
@@ -67,6 +72,7 @@ test('start runs the whole system, stops on Ctrl-C, reuses and resets its data d
   assert.equal(await new Promise((r) => started.child.once('exit', r)), 0, started.output());
   assert.match(started.output(), /stopping/);
   assert.equal(alive(nodePid), false, 'the chain node stopped with it');
+  for (const pid of providerPids) assert.equal(alive(pid), false, `gatekeeper process ${pid} stopped with it`);
   assert.equal(await until(() => !groupAlive(pgid)), true, 'no process of its group remains');
 
   started = await startCli(env, ['--patients', '2']);

@@ -20,6 +20,7 @@ import { addDocCommands } from './doc.js';
 import { addOutbreakCommands } from './outbreak.js';
 import { addMlCommands } from './ml.js';
 import { addStudyCommands } from './study.js';
+import { addProviderSiteCommand } from './provider-site.js';
 import { addResearchSiteCommand } from './research-site.js';
 import { gatekeeperClient } from '../sdk/gatekeeper.js';
 import { askPassword } from './prompt.js';
@@ -469,6 +470,7 @@ addOutbreakCommands({ program, withLedger, print, config });
 addMlCommands({ program, withLedger, print });
 addStudyCommands({ program, withLedger, print });
 addResearchSiteCommand(program, config, () => program.opts<GlobalOptions>().password);
+addProviderSiteCommand(program, config, () => program.opts<GlobalOptions>().password);
 
 try {
   await program.parseAsync(process.argv);

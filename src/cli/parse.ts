@@ -52,3 +52,10 @@ export function parseHash(text: string): `0x${string}` {
   if (!/^0x[0-9a-fA-F]{64}$/.test(text)) throw new Error(`${quote(text)} is not a 32-byte hex hash`);
   return text.toLowerCase() as `0x${string}`;
 }
+
+/** A TCP port to listen on, 0 = a free one. */
+export function parsePort(text: string, option = '--port'): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65_535) throw new Error(`${option} must be an integer from 0 to 65535`);
+  return port;
+}

@@ -20,6 +20,7 @@ import { HEART_SITE_SEED, heartSiteUser, isHeartHospital, researchSitesDir, seed
 import { unlockUser } from '../keys/users.js';
 import { createHeartResearchSite } from '../ml/research/site.js';
 import { loadPepper } from '../sdk/identity.js';
+import { parsePort } from './parse.js';
 
 interface ResearchSiteOptions {
   hospital: string;
@@ -42,8 +43,7 @@ export function addResearchSiteCommand(program: Command, config: () => Config, p
 async function runResearchSite(cfg: Config, opts: ResearchSiteOptions, password: string | undefined): Promise<void> {
   const { hospital } = opts;
   if (!isHeartHospital(hospital)) throw new Error(`--hospital must be cleveland, hungarian, switzerland or va, not ${hospital}`);
-  const port = Number(opts.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error('--port must be an integer from 0 to 65535');
+  const port = parsePort(opts.port, '--port');
   const rpcUrl = cfg.rpcUrl ?? runningNode(cfg.dataDir);
   if (!rpcUrl) throw new Error(`no running chain for ${cfg.dataDir}: start medledger first, or set MEDLEDGER_RPC_URL`);
   const runtime = await startChain({ ...cfg, rpcUrl, deployerKey: undefined });

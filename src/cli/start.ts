@@ -72,7 +72,7 @@ async function startChainOnly(cfg: Config, demo: boolean, log: (l: string) => vo
 
 async function startWhole(cfg: Config, opts: StartOptions, patients: number, log: (l: string) => void): Promise<Started> {
   const system = await startSystem(cfg, { patients, log, demo: opts.demo, host: opts.host, researchSites: opts.researchSites });
-  const gatekeepers = [...system.gatekeepers].map(([name, gk]) => `${name.padEnd(10)} ${gk.url}/fhir/R4`);
+  const gatekeepers = system.providers.map((p) => `${p.name.padEnd(10)} ${p.url}/fhir/R4  (process ${p.pid})`);
   for (const s of system.researchSites?.sites ?? []) gatekeepers.push(`${`uci-${s.hospital}`.padEnd(10)} ${s.url}/fhir/R4  (research site: ${s.name})`);
   return { runtime: system.runtime, stop: system.stop, url: system.url, gatekeepers };
 }

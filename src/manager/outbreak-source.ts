@@ -9,7 +9,7 @@
  * gatekeepers answer it over the network exactly as here.
  */
 import { getAddress, type Address, type LocalAccount } from 'viem';
-import type { RunningGatekeeper, SurveillanceReporting } from '../gatekeeper/index.js';
+import type { SurveillanceReporting } from '../gatekeeper/index.js';
 import { unlockUser, type UserRecord } from '../keys/users.js';
 import { gatekeeperClient } from '../sdk/gatekeeper.js';
 import { collectWeeklyCases, combineReports, lastWeeks, referenceSeries, reportWeeklyCases, type ReportingProvider, type SurveillanceSeries } from '../ml/surveillance.js';
@@ -65,11 +65,11 @@ export function createOutbreakSource(options: OutbreakSourceOptions): OutbreakSo
  * The demo's authority: the data directory's public-health user (its stored demo password unlocks
  * it) asking each running gatekeeper; reference series only when there is no such user.
  */
-export function publicHealthSource(dataDir: string, users: readonly UserRecord[], gatekeepers: ReadonlyMap<string, RunningGatekeeper>, chainId: number): OutbreakSource {
+export function publicHealthSource(dataDir: string, users: readonly UserRecord[], gatekeepers: readonly { name: string; url: string; provider: Address }[], chainId: number): OutbreakSource {
   const officer = users.find((u) => u.role === 'public-health');
   return createOutbreakSource({
     authority: officer ? unlockUser(dataDir, officer.name) : undefined,
-    gatekeepers: [...gatekeepers].map(([name, gk]) => ({ name, url: gk.url, provider: gk.chain.provider })),
+    gatekeepers: gatekeepers.map(({ name, url, provider }) => ({ name, url, provider })),
     chainId,
   });
 }

@@ -11,7 +11,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Address, Hex } from 'viem';
@@ -22,6 +21,7 @@ import { enrollHeartPatients, HEART_HOSPITALS, HEART_SITE_SEED, heartSiteUser, r
 import { createUser, loadUsers } from '../keys/users.js';
 import { HEART_HOSPITAL_NAMES } from '../ml/heart-codes.js';
 import { packageRoot } from '../package-root.js';
+import { childReady, stopChild } from './child-sites.js';
 import { announcedGatekeepers, announceGatekeepers } from './gatekeeper-directory.js';
 import type { ManagerProvider } from './server.js';
 import { hashIdentity } from '../sdk/identity.js';
@@ -89,39 +89,10 @@ async function ensureSiteProviders(o: ResearchSitesOptions, governor: LedgerClie
   return providers;
 }
 
-/** Resolves with the site once the child prints its ready line; rejects with its last words if it exits first. */
-function siteReady(child: ChildProcess, hospital: HeartHospital): Promise<ResearchSiteInfo> {
-  let out: string | undefined = '';
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`research site ${hospital} did not come up within ${READY_WITHIN_MS / 1000} s: ${err.trim()}`)), READY_WITHIN_MS);
-    const onExit = (code: number | null) => {
-      clearTimeout(timer);
-      reject(new Error(`research site ${hospital} exited (${code ?? 'signal'}): ${err.trim().split('\n').pop() ?? ''}`));
-    };
-    child.once('exit', onExit);
-    child.stdout!.on('data', (d: Buffer) => {
-      if (out === undefined) return; // ready already: whatever else it prints is not read
-      out += d.toString();
-      const m = READY_LINE.exec(out);
-      if (!m) return;
-      out = undefined;
-      clearTimeout(timer);
-      child.off('exit', onExit);
-      resolve({ hospital, provider: m[2] as Address, name: HEART_HOSPITAL_NAMES[hospital], url: m[3]!, pid: child.pid! });
-    });
-  });
-}
-
-/** Stops a child: SIGTERM (it closes its gatekeeper), SIGKILL after 10 s. */
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
+/** Resolves with the site once the child prints its ready line (child-sites.ts). */
+async function siteReady(child: ChildProcess, hospital: HeartHospital): Promise<ResearchSiteInfo> {
+  const m = await childReady(child, `research site ${hospital}`, READY_LINE, READY_WITHIN_MS);
+  return { hospital, provider: m[2] as Address, name: HEART_HOSPITAL_NAMES[hospital], url: m[3]!, pid: child.pid! };
 }
 
 export interface LaunchedResearchSites {

@@ -1,9 +1,11 @@
 /**
- * `medledger start`: the whole system in one process, for a demo or a single-site trial — the chain
- * (embedded anvil or MEDLEDGER_RPC_URL), the contract, demo users, one records store and gatekeeper per
- * demo provider seeded from the FHIR generator, the manager's Ethereum client, and the EHR Manager.
+ * `medledger start`: the whole system, for a demo or a single-site trial — the chain (embedded anvil or
+ * MEDLEDGER_RPC_URL), the contract, demo users, one records store and gatekeeper per demo provider
+ * seeded from the FHIR generator (each its own process: provider-sites.ts), the research sites (each
+ * its own process: research-sites.ts), and, in this process, the manager's Ethereum client and the
+ * EHR Manager.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Address, Hex } from 'viem';
 import type { Config } from '../config.js';
@@ -12,18 +14,14 @@ import { createLedgerClient, type LedgerClient } from '../chain/client.js';
 import { announceNode, startChain, withdrawNode, type ChainRuntime } from '../chain/runtime.js';
 import { createWatcher } from '../client/watcher.js';
 import { DEMO_USERS, ensureDemoUsers } from '../demo/users.js';
-import { DEMO_MRN_SYSTEM, DEMO_PROVIDERS, generatePatients, resourcesOf, type DemoProvider } from '../demo/generate.js';
-import { seedStore } from '../demo/seed.js';
-import { surveillanceConsents } from '../demo/surveillance.js';
+import { DEMO_PROVIDERS, type DemoProvider } from '../demo/generate.js';
 import { seedDemoStudy } from '../demo/study.js';
-import { modelWorkups } from '../demo/workups.js';
 import type { ModelRegistry } from '../ml/registry.js';
 import type { HeartHospital } from '../ml/data.js';
 import { recordServedModels, startModelService } from '../ml/service.js';
-import { createHeartResearchSite } from '../ml/research/site.js';
 import { announceGatekeepers, withdrawGatekeepers } from './gatekeeper-directory.js';
-import { addressOfPatient, linkPatient, publishPatient, startGatekeeper, type Decision, type RunningGatekeeper } from '../gatekeeper/index.js';
-import { demoPasswordOf, loadUsers, markDemoDataDir, unlockUser, type UserRecord } from '../keys/users.js';
+import type { RunningGatekeeper } from '../gatekeeper/index.js';
+import { demoPasswordOf, loadUsers, markDemoDataDir } from '../keys/users.js';
 import { openDb } from '../records/db.js';
 import { loadPepper } from '../sdk/identity.js';
 import { assertDemoBind } from './demo-mode.js';
@@ -32,8 +30,9 @@ import { startDocumentService } from '../ml/document-service.js';
 import { createNotificationHub, type NotificationHub } from './notifications.js';
 import { createStudyCatalogue } from './study-catalogue.js';
 import { joinResearchSites, launchResearchSites, type RunningResearchSites } from './research-sites.js';
-import { publicHealthSource, surveillanceReporting } from './outbreak-source.js';
-import type { Patient } from '@medplum/fhirtypes';
+import { publicHealthSource } from './outbreak-source.js';
+import { demoNow, startProviderSite, type ReadNotice } from './provider-site.js';
+import { launchProviderSites } from './provider-sites.js';
 
 export interface SystemOptions {
   /** Demo patients per provider store (0 = no seeding). */
@@ -50,11 +49,28 @@ export interface SystemOptions {
   host?: string;
   /** Also run the UCI heart-disease hospitals as research sites, each its own process (research-sites.ts; default true = all four, a list = those; needs the compiled CLI). */
   researchSites?: boolean | readonly HeartHospital[];
+  /**
+   * Each demo provider's gatekeeper in a process of its own (`medledger provider-site`, provider-sites.ts;
+   * issue 16 §8; default true; needs the compiled CLI). False runs them in this process, for tests that
+   * read a provider's store directly (`gatekeepers`).
+   */
+  providerProcesses?: boolean;
+}
+
+/** Where a demo provider's gatekeeper listens, and its process. */
+export interface SystemProvider {
+  name: DemoProvider;
+  provider: Address;
+  url: string;
+  pid: number;
 }
 
 export interface RunningSystem {
   url: string;
   runtime: ChainRuntime;
+  /** The demo providers' gatekeepers, wherever they run. */
+  providers: SystemProvider[];
+  /** The gatekeepers themselves, when they run in this process (`providerProcesses: false`); else empty. */
   gatekeepers: Map<DemoProvider, RunningGatekeeper>;
   /** The served models (src/ml/service.ts), as the manager's /api/ml routes serve them. */
   models: ModelRegistry;
@@ -65,8 +81,6 @@ export interface RunningSystem {
 
 // From the package root: this module runs from src/ (tsx) and from dist/src/ (compiled).
 const DEFAULT_WEB_ROOT = join(packageRoot(), 'dist', 'web');
-/** Fixed so every data directory gets the same demo patients. */
-const DEMO_SEED = 'medledger-demo-1';
 
 export async function startSystem(cfg: Config, options: SystemOptions): Promise<RunningSystem> {
   const log = options.log ?? (() => undefined);
@@ -98,35 +112,12 @@ export async function startSystem(cfg: Config, options: SystemOptions): Promise<
     const launched = options.researchSites === false ? undefined : await launchResearchSites({ runtime, dataDir: cfg.dataDir, pepper, hospitals: Array.isArray(options.researchSites) ? options.researchSites : undefined, corsOrigins: cfg.port ? [managerOrigin, `http://localhost:${cfg.port}`] : undefined, pollingIntervalMs: cfg.pollingIntervalMs, onProgress: log });
     if (launched) closers.push(launched.stop);
 
-    const gatekeepers = new Map<DemoProvider, RunningGatekeeper>();
-    // Set once the hub exists; gatekeepers start first.
-    let grantUsed: (gk: RunningGatekeeper, d: Decision) => void = () => undefined;
-    const generated = options.patients ? generatePatients({ seed: DEMO_SEED, count: options.patients, now: demoNow(cfg.dataDir) }) : [];
-    for (const [i, name] of DEMO_PROVIDERS.entries()) {
-      const ledger = createLedgerClient(runtime.deployment, { account: unlockUser(cfg.dataDir, name), pollingIntervalMs: cfg.pollingIntervalMs });
-      const dataDir = join(cfg.dataDir, 'providers', name, 'pgdata');
-      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-      const gk = await startGatekeeper({
-        ledger,
-        database: { dataDir },
-        port: cfg.gatekeeperPort ? cfg.gatekeeperPort + i : 0,
-        anchorIntervalMs: 30_000,
-        corsOrigins: cfg.port ? [managerOrigin, `http://localhost:${cfg.port}`] : ['*'],
-        pepper,
-        onDecision: (d) => grantUsed(gk, d),
-        surveillance: surveillanceReporting(users),
-        research: createHeartResearchSite(),
-      });
-      closers.push(() => gk.close());
-      gatekeepers.set(name, gk);
-      if (generated.length) {
-        const resources = [...resourcesOf(generated, name), ...surveillanceConsents(generated, name, DEMO_SEED), ...modelWorkups(generated, name, DEMO_SEED)];
-        const r = await seedStore(gk.store, resources, (done, total) => log(`seeding ${name}: ${done}/${total} resources`));
-        if (r.stored) log(`seeded ${name}: ${r.stored} resources of ${generated.length} patients`);
-      }
-      await linkDemoPatients(gk, users, pepper, log, name);
-    }
-    announceGatekeepers(cfg.dataDir, new Map([...gatekeepers].map(([name, gk]) => [users.find((u) => u.name === name)!.address, gk.url])));
+    // Set once the hub exists; gatekeepers start first. A read before then is not lost: it is in the provider's audit trail.
+    let tellPatient: (notice: ReadNotice) => void = () => undefined;
+    const started = await startProviders(cfg, options, runtime, pepper, managerOrigin, (n) => tellPatient(n), log);
+    closers.push(started.stop);
+    const { gatekeepers, providers: sites } = started;
+    announceGatekeepers(cfg.dataDir, new Map(sites.map((s) => [s.provider, s.url])));
     closers.push(async () => withdrawGatekeepers(cfg.dataDir));
 
     const managerDir = join(cfg.dataDir, 'manager', 'pgdata');
@@ -141,11 +132,11 @@ export async function startSystem(cfg: Config, options: SystemOptions): Promise<
     closers.push(() => watcher.stop());
     const hub = createNotificationHub(watcher, managerDb);
     closers.push(async () => hub.close());
-    grantUsed = (gk, d) => void tellPatientOfRead(gk, d, hub).catch(() => undefined);
+    tellPatient = (n) => hub.publish(n.patient, { kind: 'grant-used', blockNumber: '0', payload: n.payload });
 
-    const providers: ManagerProvider[] = DEMO_PROVIDERS.map((name) => {
-      const user = users.find((u) => u.name === name)!;
-      return { name, label: user.label ?? name, address: user.address, gatekeeperUrl: gatekeepers.get(name)!.url };
+    const providers: ManagerProvider[] = sites.map((site) => {
+      const user = users.find((u) => u.name === site.name)!;
+      return { name: site.name, label: user.label ?? site.name, address: user.address, gatekeeperUrl: site.url };
     });
     // Uploads are read and classified here, in the providers' own process; the document model trains in about a second.
     const documents = startDocumentService();
@@ -171,7 +162,7 @@ export async function startSystem(cfg: Config, options: SystemOptions): Promise<
       hub,
       webRoot: options.webRoot ?? DEFAULT_WEB_ROOT,
       demo: options.demo ?? false,
-      outbreak: publicHealthSource(cfg.dataDir, users, gatekeepers, runtime.deployment.chainId),
+      outbreak: publicHealthSource(cfg.dataDir, users, sites, runtime.deployment.chainId),
       documents,
       models,
       studies,
@@ -179,21 +170,11 @@ export async function startSystem(cfg: Config, options: SystemOptions): Promise<
     });
     const url = await app.listen({ port: cfg.port, host });
     closers.push(() => app.close());
-    return { url, runtime, gatekeepers, models, researchSites: research?.running, stop };
+    return { url, runtime, providers: sites, gatekeepers, models, researchSites: research?.running, stop };
   } catch (err) {
     await stop();
     throw err;
   }
-}
-
-/** A permitted read by someone other than the patient and their provider: tell the patient now. */
-async function tellPatientOfRead(gk: RunningGatekeeper, d: Decision, hub: NotificationHub): Promise<void> {
-  if (!d.permitted || !d.patientId || d.interaction === 'login' || d.requester.toLowerCase() === d.gatekeeper.toLowerCase()) return;
-  const patient = addressOfPatient((await gk.store.read('Patient', d.patientId)) as Patient);
-  if (!patient || patient.toLowerCase() === d.requester.toLowerCase()) return;
-  // A break-glass read is not through a grant; say so, so the patient tells it apart at a glance.
-  const emergency = d.breakGlass === undefined ? {} : { emergency: true };
-  hub.publish(patient, { kind: 'grant-used', blockNumber: '0', payload: { viewer: d.requester, provider: d.gatekeeper, request: `${d.method} ${d.path}`, ...emergency } });
 }
 
 /** The manager's study catalogue, with the demo study registered (once) and published; none on a deployment without a StudyRegistry. */
@@ -206,20 +187,32 @@ async function startStudyCatalogue(runtime: ChainRuntime, dataDir: string, reade
   return { reader, catalogue, studyRegistry, demoStudyId: demo.studyId };
 }
 
-/** The demo's "today", fixed at the first start so the generated history does not move. */
-function demoNow(dataDir: string): string {
-  const file = join(dataDir, 'demo-now.txt');
-  if (!existsSync(file)) writeFileSync(file, new Date().toISOString());
-  return readFileSync(file, 'utf8').trim();
-}
-
-/** Links the demo patients' local records to their Registrar addresses and publishes pointers to them. */
-async function linkDemoPatients(gk: RunningGatekeeper, users: UserRecord[], pepper: Hex, log: (line: string) => void, provider: string) {
-  for (const user of users.filter((u) => u.role === 'patient' && u.identity?.startsWith(`${DEMO_MRN_SYSTEM}|`))) {
-    const local = await gk.store.findPatientByIdentifier(DEMO_MRN_SYSTEM, user.identity!.split('|')[1]!);
-    if (!local?.id) continue;
-    if (!addressOfPatient(local)) await linkPatient(gk.store, gk.ledger, local.id, user.identity!, pepper);
-    const published = await publishPatient(gk.store, gk.ledger, local.id);
-    if (published.length) log(`${provider}: published ${published.length} pointers to ${user.name}'s records`);
+/**
+ * The demo providers' gatekeepers: each its own process (provider-sites.ts), or with
+ * `providerProcesses: false` in this one (provider-site.ts), one after the other.
+ */
+async function startProviders(cfg: Config, options: SystemOptions, runtime: ChainRuntime, pepper: Hex, managerOrigin: string, onRead: (n: ReadNotice) => void, log: (line: string) => void) {
+  const corsOrigins = cfg.port ? [managerOrigin, `http://localhost:${cfg.port}`] : undefined;
+  // Written here first, so every provider's generator uses the same "today".
+  demoNow(cfg.dataDir);
+  if (options.providerProcesses !== false) {
+    const running = await launchProviderSites({ dataDir: cfg.dataDir, rpcUrl: runtime.deployment.rpcUrl, providers: DEMO_PROVIDERS, patients: options.patients, firstPort: cfg.gatekeeperPort || undefined, corsOrigins, pollingIntervalMs: cfg.pollingIntervalMs, onRead, log });
+    for (const s of running.sites) log(`gatekeeper of ${s.name} running as process ${s.pid}`);
+    return { providers: running.sites, gatekeepers: new Map<DemoProvider, RunningGatekeeper>(), stop: running.stop };
   }
+  const gatekeepers = new Map<DemoProvider, RunningGatekeeper>();
+  const stop = async () => {
+    for (const gk of gatekeepers.values()) await gk.close().catch(() => undefined);
+  };
+  try {
+    for (const [i, provider] of DEMO_PROVIDERS.entries()) {
+      const port = cfg.gatekeeperPort ? cfg.gatekeeperPort + i : 0;
+      gatekeepers.set(provider, await startProviderSite({ runtime, dataDir: cfg.dataDir, pepper, provider, patients: options.patients, port, corsOrigins, pollingIntervalMs: cfg.pollingIntervalMs, onRead, log }));
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const providers = [...gatekeepers].map(([name, gk]) => ({ name, provider: gk.chain.provider, url: gk.url, pid: process.pid }));
+  return { providers, gatekeepers, stop };
 }

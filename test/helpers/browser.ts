@@ -65,10 +65,11 @@ export async function signIn(browser: Browser, url: string, user: DemoUser): Pro
 /**
  * A browser test file's world: the whole demo system (3 patients, free ports, demo mode), its demo users with their passwords, and Chromium.
  * The four research-site processes only with `researchSites` (or those of the hospitals listed; study tests: they need the compiled CLI and add start time).
+ * The demo providers' gatekeepers run in the test's process (tests read their stores), unless `providerProcesses`.
  */
-export async function startBrowserDemo({ researchSites = false }: { researchSites?: boolean | readonly HeartHospital[] } = {}): Promise<{ system: RunningSystem; browser: Browser; user: (name: string) => DemoUser }> {
+export async function startBrowserDemo({ researchSites = false, providerProcesses = false }: { researchSites?: boolean | readonly HeartHospital[]; providerProcesses?: boolean } = {}): Promise<{ system: RunningSystem; browser: Browser; user: (name: string) => DemoUser }> {
   const cfg = { ...testConfig(), port: 0, gatekeeperPort: 0 };
-  const system = await startSystem(cfg, { patients: 3, demo: true, researchSites });
+  const system = await startSystem(cfg, { patients: 3, demo: true, researchSites, providerProcesses });
   const users: DemoUser[] = loadUsers(cfg.dataDir).map((u) => ({
     name: u.name,
     label: u.label,
