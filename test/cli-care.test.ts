@@ -59,13 +59,13 @@ test('break-glass: open, read at the holding gatekeeper, seen and closed by the 
 
     await fails(['--as', 'carol', 'provider', 'break-glass', 'open', 'alice', '--reason', 'x'], /is not an accredited provider/);
     await fails(['--as', 'city-lab', 'provider', 'break-glass', 'read', 'alice', '--at', 'st-marys', '--gatekeeper', gk.url], /no break-glass opened for alice/);
-    const opened = json(await ok(['--as', 'city-lab', 'provider', 'break-glass', 'open', 'alice', '--reason', 'unconscious on arrival', '--duration', '4h']));
+    const opened = json(await ok(['--json', '--as', 'city-lab', 'provider', 'break-glass', 'open', 'alice', '--reason', 'unconscious on arrival', '--duration', '4h']));
     assert.match(opened.reasonHash, /^0x[0-9a-f]{64}$/);
-    const read = json(await ok(['--as', 'city-lab', 'provider', 'break-glass', 'read', 'alice', '--at', 'st-marys', '--gatekeeper', gk.url]));
+    const read = json(await ok(['--json', '--as', 'city-lab', 'provider', 'break-glass', 'read', 'alice', '--at', 'st-marys', '--gatekeeper', gk.url]));
     assert.deepEqual(read.AllergyIntolerance.map((r: { code: { text: string } }) => r.code.text), ['penicillin']);
     assert.deepEqual(read.Observation, [], 'a lab result is not in the emergency data set');
 
-    const list = json(await ok(['--as', 'alice', 'patient', 'break-glass', 'list']));
+    const list = json(await ok(['--json', '--as', 'alice', 'patient', 'break-glass', 'list']));
     assert.deepEqual(list.map((o: { provider: string; open: boolean }) => [o.provider, o.open]), [[address('city-lab'), true]]);
     assert.match(await ok(['--as', 'alice', 'patient', 'break-glass', 'close', 'city-lab']), /closed city-lab's emergency access/);
     await fails(['--as', 'city-lab', 'provider', 'break-glass', 'read', 'alice', '--at', 'st-marys', '--gatekeeper', gk.url], /gatekeeper answered 403: break-glass: the opening was closed/);
@@ -81,7 +81,7 @@ test('break-glass: open, read at the holding gatekeeper, seen and closed by the 
 test('delegates: a carer acts for the patient within the permissions given', async () => {
   await fails(['--as', 'alice', 'patient', 'delegate', 'bob', '--can', 'fly'], /unknown delegate permission "fly"/);
   await ok(['--as', 'alice', 'patient', 'delegate', 'bob', '--can', 'respond,read', '--expires', '30d']);
-  const delegates = json(await ok(['--as', 'alice', 'patient', 'delegates']));
+  const delegates = json(await ok(['--json', '--as', 'alice', 'patient', 'delegates']));
   assert.deepEqual(delegates.map((d: { delegate: string; permissions: string[] }) => [d.delegate, d.permissions]), [[address('bob'), ['respond', 'read']]]);
   assert.match(await ok(['--as', 'bob', '--for', 'alice', 'patient', 'accept', 'st-marys']), /accepted/);
   await ok(['--as', 'alice', 'patient', 'delegate', 'bob', '--can', 'none']);
@@ -112,7 +112,7 @@ test('guardians: 2 of 3 move alice to a new key after the waiting period; the cu
   assert.match(await ok(['--as', 'alice-new', ...pw, 'guardian', 'finalize', 'alice']), new RegExp(`alice is now held by ${newKey}`));
 
   // The new key is alice; the old key is nobody. Her relationship is still there.
-  const summary = json(await ok(['--as', 'alice-new', ...pw, 'patient', 'list']));
+  const summary = json(await ok(['--json', '--as', 'alice-new', ...pw, 'patient', 'list']));
   assert.equal(summary.patient, address('alice'));
   assert.equal(summary.relationships.length, 1);
   assert.match(await ok(['--as', 'alice-new', ...pw, 'patient', 'reject', 'st-marys']), /rejected/);

@@ -72,7 +72,7 @@ test('provider upload: stored as a DocumentReference through the provider\'s gat
     const patientId = (await gk.store.create({ resourceType: 'Patient' })).id!;
     await linkPatient(gk.store, stMarys, patientId, 'urn:medledger:demo-mrn|100001', loadPepper(dataDir));
 
-    const r = await runCli(['--as', 'st-marys', 'provider', 'upload', 'alice', scan, '--type', 'cardiovascular diseases', '--gatekeeper', gk.url], env);
+    const r = await runCli(['--json', '--as', 'st-marys', 'provider', 'upload', 'alice', scan, '--type', 'cardiovascular diseases', '--gatekeeper', gk.url], env);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { id: string; patient: string; docStatus: string };
     assert.deepEqual([out.patient, out.docStatus], [`Patient/${patientId}`, 'final']);

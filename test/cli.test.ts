@@ -45,11 +45,11 @@ test('--help lists the flow commands', async () => {
 });
 
 test('the flow through the CLI', async () => {
-  const lookup = await runCli(['identity', 'lookup', 'urn:medledger:demo-mrn|100001'], env);
+  const lookup = await runCli(['--json', 'identity', 'lookup', 'urn:medledger:demo-mrn|100001'], env);
   assert.equal(lookup.code, 0, lookup.stderr);
   const alice = json(lookup.stdout).address as string;
 
-  const add = await runCli(['--as', 'st-marys', 'provider', 'add-record', '--patient', alice, '--query', 'Observation', '--hash', `0x${'ab'.repeat(32)}`], env);
+  const add = await runCli(['--json', '--as', 'st-marys', 'provider', 'add-record', '--patient', alice, '--query', 'Observation', '--hash', `0x${'ab'.repeat(32)}`], env);
   assert.equal(add.code, 0, add.stderr);
   const { relationshipId, action } = json(add.stdout);
   assert.equal(action, 'addRelationship');
@@ -60,9 +60,26 @@ test('the flow through the CLI', async () => {
   const check = await runCli(['--as', 'carol', 'check', relationshipId, '--scope', 'Observation?category=laboratory'], env);
   assert.match(check.stdout, /granted until 20\d\d-/);
 
-  const list = json((await runCli(['--as', 'alice', 'patient', 'list'], env)).stdout);
+  const list = json((await runCli(['--json', '--as', 'alice', 'patient', 'list'], env)).stdout);
   assert.equal(list.relationships[0].status, 'accepted');
   assert.equal(list.relationships[0].grants[0].scope, 'Observation?category=laboratory');
+
+  // For people (issue 18): a table with names and plain words, no JSON, no colour codes on a pipe;
+  // the relationship addressed by its provider's name.
+  const table = (await runCli(['--as', 'alice', 'patient', 'list'], env)).stdout;
+  assert.match(table, /^Records of Alice \(patient\)$/m);
+  assert.match(table, /^St Mary's Hospital\s+st-marys\s+accepted\s+All observations$/m);
+  assert.match(table, /^Carol \(researcher\)\s+Lab results\s+St Mary's Hospital\s+20\d\d-\d\d-\d\d$/m);
+  assert.doesNotMatch(table, /[{}\x1b]|0x[0-9a-f]{40}/i);
+  const byName = await runCli(['--as', 'carol', 'check', 'st-marys', '--patient', 'alice', '--scope', 'Observation?category=laboratory'], env);
+  assert.equal(byName.code, 0, byName.stderr);
+  assert.match(byName.stdout, /^Carol \(researcher\) may read Observation\?category=laboratory: granted until 20\d\d-/);
+  const checked = json((await runCli(['--json', '--as', 'carol', 'check', 'st-marys', '--patient', 'alice', '--scope', 'Observation?category=laboratory'], env)).stdout);
+  assert.deepEqual([checked.relationshipId, checked.granted], [relationshipId, true]);
+  const noPatient = await runCli(['--as', 'carol', 'check', 'st-marys', '--scope', 'Observation?category=laboratory'], env);
+  assert.equal(noPatient.code, 1);
+  assert.match(noPatient.stderr, /^medledger: you have no relationship with st-marys \(for another patient's, give --patient <name>\)\n$/);
+  assert.match((await runCli(['--as', 'st-marys', 'provider', 'relationships'], env)).stdout, new RegExp(`^Alice \\(patient\\)\\s+alice\\s+${relationshipId}$`, 'm'));
 
   assert.equal((await runCli(['--as', 'alice', 'patient', 'revoke', relationshipId, '--viewer', 'carol', '--scope', 'Observation?category=laboratory'], env)).code, 0);
   const denied = await runCli(['--as', 'carol', 'check', relationshipId, '--scope', 'Observation?category=laboratory'], env);
@@ -76,10 +93,10 @@ test('the flow through the CLI', async () => {
 });
 
 test('leave and re-enter: a new data directory, the keystore alone, every relationship rebuilt from the chain', async () => {
-  const status = json((await runCli(['status'], env)).stdout);
+  const status = json((await runCli(['--json', 'status'], env)).stdout);
   const alice = status.users.find((u: { name: string }) => u.name === 'alice');
   const password = json(readFileSync(join(dataDir, 'users.json'), 'utf8')).find((u: { name: string }) => u.name === 'alice').demoPassword as string;
-  const before = json((await runCli(['--as', 'alice', 'patient', 'list'], env)).stdout);
+  const before = json((await runCli(['--json', '--as', 'alice', 'patient', 'list'], env)).stdout);
 
   const fresh = tempDir('medledger-reenter-');
   const env2 = { ...cliEnv(fresh), MEDLEDGER_RPC_URL: status.rpcUrl, MEDLEDGER_CONTRACT_ADDRESS: status.contract };
@@ -89,7 +106,7 @@ test('leave and re-enter: a new data directory, the keystore alone, every relati
   const restore = await runCli(['--as', 'alice', '--password', password, 'patient', 'restore'], env2);
   assert.equal(restore.code, 0, restore.stderr);
   assert.match(restore.stdout, new RegExp(`restored ${before.relationships.length} relationships`));
-  const after = json((await runCli(['--as', 'alice', '--password', password, 'patient', 'list'], env2)).stdout);
+  const after = json((await runCli(['--json', '--as', 'alice', '--password', password, 'patient', 'list'], env2)).stdout);
   assert.deepEqual(after.relationships, before.relationships);
   const wrong = await runCli(['--password', 'nope', 'user-import', 'alice2', '--keystore', keystore], env2);
   assert.equal(wrong.code, 1);
@@ -110,7 +127,7 @@ test('registering a patient needs the attester\'s key: no stored password, fails
   const files = readFileSync(join(dataDir, 'users.json'), 'utf8');
   for (const secret of [hospitalPassword, patientPassword]) assert.ok(!files.includes(secret), 'a real user\'s password is not stored');
   const dave = loadUsers(dataDir).find((u) => u.name === 'dave')!;
-  const { rpcUrl } = json((await runCli(['status'], env)).stdout);
+  const { rpcUrl } = json((await runCli(['--json', 'status'], env)).stdout);
   await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'anvil_setBalance', params: [dave.address, '0xde0b6b3a7640000'] }) });
 
   const register = (...extra: string[]) =>
@@ -127,7 +144,7 @@ test('registering a patient needs the attester\'s key: no stored password, fails
   const registered = await register('--attester-password', hospitalPassword);
   assert.equal(registered.code, 0, registered.stderr);
   assert.equal(registered.stdout, `registered ${dave.address}\n`);
-  const lookup = json((await runCli(['identity', 'lookup', 'urn:medledger:demo-mrn|900001'], env)).stdout);
+  const lookup = json((await runCli(['--json', 'identity', 'lookup', 'urn:medledger:demo-mrn|900001'], env)).stdout);
   assert.equal(lookup.address, dave.address);
 });
 
@@ -150,7 +167,7 @@ test('bad input: one line on stderr, non-zero exit, nothing changed', async () =
     assert.match(r.stderr, message, args.join(' '));
     assert.equal(r.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${r.stderr}`);
   }
-  const bob = json((await runCli(['--as', 'bob', 'patient', 'list'], env)).stdout);
+  const bob = json((await runCli(['--json', '--as', 'bob', 'patient', 'list'], env)).stdout);
   assert.deepEqual(bob.relationships, [], 'no failed command left anything on chain');
   const unknown = await runCli(['frobnicate'], env);
   assert.notEqual(unknown.code, 0);
@@ -171,7 +188,7 @@ test('state written before kill -9 of the node is there after medledger start ag
   assert.match(started.output(), /the chain node exited/);
 
   started = await startCli(env);
-  const bob = json((await runCli(['--as', 'bob', 'patient', 'list'], env)).stdout);
+  const bob = json((await runCli(['--json', '--as', 'bob', 'patient', 'list'], env)).stdout);
   assert.equal(bob.relationships.length, 1);
   assert.equal(bob.relationships[0].pointers[0].dataHash, `0x${'cd'.repeat(32)}`);
   assert.doesNotMatch(started.output(), /created demo user/, 'second start reuses the data directory');

@@ -13,6 +13,7 @@ import { resolveAddress, writePrivateFile } from '../keys/users.js';
 import * as sdk from '../sdk/index.js';
 import { gatekeeperClient } from '../sdk/gatekeeper.js';
 import { parseDuration, parseExpiry } from './parse.js';
+import type { PeopleFormat } from './summary-format.js';
 
 type WithLedger = <T>(fn: (ctx: { cfg: Config; me: LedgerClient }) => Promise<T>) => Promise<T>;
 
@@ -21,7 +22,8 @@ export interface CareCommandDeps {
   patient: Command;
   provider: Command;
   withLedger: WithLedger;
-  print: (value: unknown) => void;
+  /** JSON with --json; else `forPeople`, or a generic table (main.ts). */
+  print: (value: unknown, forPeople?: (f: PeopleFormat) => string) => void;
 }
 
 function signer(me: LedgerClient): Address {
@@ -206,7 +208,8 @@ function addProviderBreakGlassCommands({ provider, withLedger, print }: Care): v
         const gk = gatekeeperClient({ url: opts.gatekeeper.replace(/\/+$/, ''), gatekeeper: resolveAddress(cfg.dataDir, opts.at), chainId: me.chainId, account: me.account!, breakGlass });
         const types = [...new Set(EMERGENCY_DATA_SET.map((r) => r.resourceType))];
         const bundles = await Promise.all(types.map((t) => gk.get<{ entry?: { resource: unknown }[] }>(`/fhir/R4/${t}`)));
-        print(Object.fromEntries(types.map((t, i) => [t, (bundles[i]!.body.entry ?? []).map((e) => e.resource)])));
+        const read = Object.fromEntries(types.map((t, i) => [t, (bundles[i]!.body.entry ?? []).map((e) => e.resource)]));
+        print(read, (f) => [`Emergency data set of ${f.nameOf(target)} at ${f.nameOf(resolveAddress(cfg.dataDir, opts.at))} (the read is in their audit trail):`, ...types.map((t) => `  ${t}: ${read[t]!.length}`), 'The resources themselves: --json.'].join('\n'));
       }),
     );
 }

@@ -21,6 +21,7 @@ import { createDocumentService, UploadError, type DocumentService } from '../ml/
 import { IMAGE_MODELS, MAX_UPLOAD_BYTES, probabilityText, sniffUploadType, uploadDocumentReference, type ClassifyResult, type ImageModelName, type UploadKind, type UploadType } from '../ml/uploads.js';
 import { ADDRESS_SYSTEM } from '../protocol/identifiers.js';
 import { gatekeeperClient } from '../sdk/gatekeeper.js';
+import type { PeopleFormat } from './summary-format.js';
 
 type WithLedger = <T>(fn: (ctx: { cfg: Config; me: LedgerClient }) => Promise<T>) => Promise<T>;
 
@@ -28,7 +29,8 @@ export interface DocCommandDeps {
   program: Command;
   provider: Command;
   withLedger: WithLedger;
-  print: (value: unknown) => void;
+  /** JSON with --json; else `forPeople`, or a generic table (main.ts). */
+  print: (value: unknown, forPeople?: (f: PeopleFormat) => string) => void;
 }
 
 interface ReadOptions {
@@ -121,7 +123,8 @@ export function addDocCommands({ program, provider, withLedger, print }: DocComm
           ...(kind === 'image' ? { imageModel } : {}),
         });
         const saved = await gk.post<{ id: string }>('/fhir/R4/DocumentReference', record);
-        print({ id: `DocumentReference/${saved.body.id}`, patient: `Patient/${patientId}`, type: record.type?.text, docStatus: record.docStatus, suggestions: result?.suggestions });
+        const out = { id: `DocumentReference/${saved.body.id}`, patient: `Patient/${patientId}`, type: record.type?.text, docStatus: record.docStatus, suggestions: result?.suggestions };
+        print(out, (f) => `stored ${basename(file)} for ${f.nameOf(resolveAddress(cfg.dataDir, who))} as ${out.id}: ${out.type} (${opts.type ? 'type confirmed by you' : 'type suggested by the model, not confirmed'})`);
       }),
     );
 }

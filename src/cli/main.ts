@@ -1,6 +1,7 @@
 /**
  * The `medledger` command line: one subcommand per step of the consent flow, plus start/reset.
- * Errors print as one line on stderr with exit code 1; data prints as JSON on stdout.
+ * Errors print as one line on stderr with exit code 1; data prints for people on stdout (tables, names,
+ * plain words: output.ts) and as JSON with `--json`, for scripts.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,12 +29,15 @@ import { askPassword } from './prompt.js';
 // about 0.7 s sooner without them (measured on `medledger --help`).
 import type { StartOptions } from './start.js';
 import { parseExpiry, parseHash, parseRelationshipId } from './parse.js';
+import { colourFor, human, waiting } from './output.js';
+import { formatProviderRelationships, formatSummary, handleOf, namesOf, type PeopleFormat } from './summary-format.js';
 
 interface GlobalOptions {
   dataDir?: string;
   as?: string;
   password?: string;
   for?: string;
+  json?: boolean;
 }
 
 const program = new Command('medledger')
@@ -42,16 +46,25 @@ const program = new Command('medledger')
   .option('--as <user>', 'act as this user (name or address from `medledger users`)')
   .option('--for <patient>', "patient commands: act for this patient (as their delegate); a recovered key acts for its patient without it")
   .addOption(new Option('--password <password>', 'keystore password').env('MEDLEDGER_PASSWORD'))
+  .option('--json', 'print JSON for scripts instead of tables')
   .showHelpAfterError('(run with --help for usage)')
-  .exitOverride();
+  .exitOverride()
+  // `--json` anywhere on the line is the program's; commands that read their own opts.json see it too.
+  .hook('preAction', (_program, command) => {
+    if (program.opts<GlobalOptions>().json) command.setOptionValue('json', true);
+  });
 
 function config(): Config {
   const opts = program.opts<GlobalOptions>();
   return readConfig(opts.dataDir ? { ...process.env, MEDLEDGER_DATA_DIR: opts.dataDir } : process.env);
 }
 
-function print(value: unknown): void {
-  console.log(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
+/** Data on stdout: JSON with --json; else `forPeople(value)`, or a generic table (output.ts human). */
+function print(value: unknown, forPeople?: (f: PeopleFormat) => string): void {
+  if (program.opts<GlobalOptions>().json) return console.log(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
+  const dataDir = config().dataDir;
+  const f: PeopleFormat = { nameOf: namesOf(dataDir), handleOf: handleOf(dataDir), colour: colourFor(), now: Math.floor(Date.now() / 1000) };
+  console.log(forPeople ? forPeople(f) : human(value, f.nameOf));
 }
 
 /** Runs `fn` with the chain open and the acting user's client; always closes what it opened. */
@@ -78,9 +91,19 @@ function requireAs(me: LedgerClient): Address {
 async function relationshipOf(me: LedgerClient, dataDir: string, ref: string): Promise<bigint> {
   const id = parseRelationshipId(ref);
   if (id !== undefined) return id;
-  const provider = resolveAddress(dataDir, ref);
-  const found = await sdk.findRelationship(me, { patient: await actingPatient(me, dataDir, program.opts<GlobalOptions>().for), provider });
-  if (found === undefined) throw new Error(`no relationship with ${ref}`);
+  if (!me.account && !program.opts<GlobalOptions>().for) throw new Error(`give the relationship id, or --patient with the provider's name ${ref}`);
+  const patient = await actingPatient(me, dataDir, program.opts<GlobalOptions>().for);
+  const found = await sdk.findRelationship(me, { patient, provider: resolveAddress(dataDir, ref) });
+  if (found === undefined) throw new Error(`you have no relationship with ${ref} (for another patient's, give --patient <name>)`);
+  return found;
+}
+
+/** `patient`'s relationship with the provider `ref` (a name or address; or a relationship id). */
+async function relationshipOfPatient(me: LedgerClient, patient: Address, ref: string, dataDir: string): Promise<bigint> {
+  const id = parseRelationshipId(ref);
+  if (id !== undefined) return id;
+  const found = await sdk.findRelationship(me, { patient, provider: resolveAddress(dataDir, ref) });
+  if (found === undefined) throw new Error(`no relationship between ${ref} and that patient`);
   return found;
 }
 
@@ -209,7 +232,7 @@ governor
   .action((provider: string, opts: { identity: string }) =>
     withLedger(async ({ cfg, me, pepper }) => {
       requireAs(me);
-      const r = await sdk.accreditProvider(me, { provider: resolveAddress(cfg.dataDir, provider), identityHash: sdk.hashIdentity(opts.identity, pepper) });
+      const r = await waiting('accrediting on chain…', sdk.accreditProvider(me, { provider: resolveAddress(cfg.dataDir, provider), identityHash: sdk.hashIdentity(opts.identity, pepper) }));
       console.log(`accredited ${provider} (tx ${r.transactionHash})`);
     }),
   );
@@ -219,7 +242,7 @@ governor
   .action((provider: string) =>
     withLedger(async ({ cfg, me }) => {
       requireAs(me);
-      const r = await sdk.revokeAccreditation(me, { provider: resolveAddress(cfg.dataDir, provider) });
+      const r = await waiting('revoking on chain…', sdk.revokeAccreditation(me, { provider: resolveAddress(cfg.dataDir, provider) }));
       console.log(`revoked ${provider} (tx ${r.transactionHash})`);
     }),
   );
@@ -249,7 +272,7 @@ provider
     withLedger(async ({ cfg, me }) => {
       requireAs(me);
       const dataHash = dataHashFrom(opts);
-      const r = await sdk.addRecordPointer(me, { patient: resolveAddress(cfg.dataDir, opts.patient), query: opts.query, dataHash });
+      const r = await waiting('publishing on chain…', sdk.addRecordPointer(me, { patient: resolveAddress(cfg.dataDir, opts.patient), query: opts.query, dataHash }));
       print({ action: r.action, relationshipId: r.relationshipId, dataHash, transactionHash: r.transactionHash });
     }),
   );
@@ -262,7 +285,7 @@ provider
     withLedger(async ({ cfg, me }) => {
       const relationshipId = await sdk.findRelationship(me, { patient: resolveAddress(cfg.dataDir, opts.patient), provider: requireAs(me) });
       if (relationshipId === undefined) throw new Error(`no relationship with ${opts.patient}`);
-      await sdk.removePointer(me, { relationshipId, query: opts.query });
+      await waiting('removing on chain…', sdk.removePointer(me, { relationshipId, query: opts.query }));
       console.log(`removed ${opts.query}`);
     }),
   );
@@ -295,14 +318,19 @@ provider
       requireAs(me);
       const relationshipId = parseRelationshipId(ref) ?? (await sdk.findRelationship(me, { patient: resolveAddress(cfg.dataDir, ref), provider: me.account!.address }));
       if (relationshipId === undefined) throw new Error(`no relationship with ${ref}`);
-      await sdk.setStatus(me, { relationshipId, status: status as 'new' });
+      await waiting('writing on chain…', sdk.setStatus(me, { relationshipId, status: status as 'new' }));
       console.log(`relationship ${relationshipId} is ${status}`);
     }),
   );
 provider
   .command('relationships')
   .description('the relationships this provider opened')
-  .action(() => withLedger(async ({ me }) => print(await sdk.listProviderRelationships(me, requireAs(me)))));
+  .action(() =>
+    withLedger(async ({ me }) => {
+      const relationships = await sdk.listProviderRelationships(me, requireAs(me));
+      print(relationships, (f) => formatProviderRelationships(relationships, f));
+    }),
+  );
 
 // ---------------------------------------------------------------- patient
 
@@ -329,7 +357,7 @@ patient
         attestation = await sdk.attestPatient({ ...me, account }, { identityHash, patient: address });
       }
       if (!/^0x[0-9a-fA-F]{130}$/.test(attestation)) throw new Error('the attestation must be a 65-byte hex signature');
-      await sdk.registerPatient(me, { identityHash, attester, attestation });
+      await waiting('registering on chain…', sdk.registerPatient(me, { identityHash, attester, attestation }));
       console.log(`registered ${address}`);
     }),
   );
@@ -338,9 +366,9 @@ patient
   .description('your Summary: relationships, pointers, grants (also saved locally)')
   .action(() =>
     withLedger(async ({ cfg, me }) => {
-      const summary = await sdk.readSummary(me, await actingPatient(me, cfg.dataDir, program.opts<GlobalOptions>().for));
+      const summary = await waiting('reading the chain…', sdk.readSummary(me, await actingPatient(me, cfg.dataDir, program.opts<GlobalOptions>().for)));
       saveLocalSummary(cfg.dataDir, summary);
-      print(summary);
+      print(summary, (f) => formatSummary(summary, f));
     }),
   );
 for (const [name, accept] of [['accept', true], ['reject', false]] as const) {
@@ -351,7 +379,7 @@ for (const [name, accept] of [['accept', true], ['reject', false]] as const) {
       withLedger(async ({ cfg, me }) => {
         requireAs(me);
         const relationshipId = await relationshipOf(me, cfg.dataDir, ref);
-        await sdk.respond(me, { relationshipId, accept });
+        await waiting(`${accept ? 'accepting' : 'rejecting'} on chain…`, sdk.respond(me, { relationshipId, accept }));
         console.log(`relationship ${relationshipId} ${accept ? 'accepted' : 'rejected'}`);
       }),
     );
@@ -369,7 +397,7 @@ patient
       const expiresAt = parseExpiry(opts.expires, Math.floor(Date.now() / 1000));
       const summary = await sdk.readSummary(me, sdk.patientOf(relationshipId));
       const pointers = summary.relationships.find((r) => r.id === relationshipId.toString())?.pointers.map((p) => p.query);
-      const r = await sdk.grantViewer(me, { relationshipId, viewer: resolveAddress(cfg.dataDir, opts.viewer), scope: opts.scope, expiresAt, pointers });
+      const r = await waiting('granting on chain…', sdk.grantViewer(me, { relationshipId, viewer: resolveAddress(cfg.dataDir, opts.viewer), scope: opts.scope, expiresAt, pointers }));
       console.log(`granted ${opts.viewer} ${r.scope} until ${expiresAt ? new Date(expiresAt * 1000).toISOString() : 'revoked'}`);
     }),
   );
@@ -382,7 +410,7 @@ patient
     withLedger(async ({ cfg, me }) => {
       requireAs(me);
       const relationshipId = await relationshipOf(me, cfg.dataDir, ref);
-      await sdk.revokeViewer(me, { relationshipId, viewer: resolveAddress(cfg.dataDir, opts.viewer), scope: opts.scope });
+      await waiting('revoking on chain…', sdk.revokeViewer(me, { relationshipId, viewer: resolveAddress(cfg.dataDir, opts.viewer), scope: opts.scope }));
       console.log(`revoked ${opts.viewer} ${opts.scope}`);
     }),
   );
@@ -416,7 +444,7 @@ patient
       const address = await actingPatient(me, cfg.dataDir, program.opts<GlobalOptions>().for);
       const before = loadLocalSummary(cfg.dataDir, address);
       wipeLocalSummary(cfg.dataDir, address);
-      const summary = await sdk.restoreFromChain(me, address);
+      const summary = await waiting('reading your records from the chain…', sdk.restoreFromChain(me, address));
       saveLocalSummary(cfg.dataDir, summary);
       console.log(`restored ${summary.relationships.length} relationships from the chain${before ? ' (local copy replaced)' : ''}`);
     }),
@@ -451,16 +479,16 @@ program
 
 program
   .command('check <relationship>')
-  .description('check whether a viewer (default: you) may run a scope now')
+  .description("check whether a viewer (default: you) may run a scope now; the relationship by id, or by its provider's name with --patient")
   .requiredOption('--scope <query>', 'the scope')
   .option('--viewer <viewer>', 'name or address (default: --as)')
-  .action((ref: string, opts: { scope: string; viewer?: string }) =>
+  .option('--patient <patient>', "whose relationship with the provider named (default: you, or --for)")
+  .action((ref: string, opts: { scope: string; viewer?: string; patient?: string }) =>
     withLedger(async ({ cfg, me }) => {
-      const relationshipId = parseRelationshipId(ref);
-      if (relationshipId === undefined) throw new Error('give the relationship id');
       const viewer = opts.viewer ? resolveAddress(cfg.dataDir, opts.viewer) : requireAs(me);
-      const expiresAt = await sdk.checkAccess(me, { relationshipId, viewer, scope: opts.scope });
-      console.log(`granted until ${expiresAt ? new Date(expiresAt * 1000).toISOString() : 'revoked'}`);
+      const relationshipId = opts.patient ? await relationshipOfPatient(me, resolveAddress(cfg.dataDir, opts.patient), ref, cfg.dataDir) : await relationshipOf(me, cfg.dataDir, ref);
+      const expiresAt = await waiting('asking the chain…', sdk.checkAccess(me, { relationshipId, viewer, scope: opts.scope }));
+      print({ relationshipId, viewer, scope: opts.scope, granted: true, expiresAt }, (f) => `${f.nameOf(viewer)} may read ${opts.scope}: granted until ${expiresAt ? new Date(expiresAt * 1000).toISOString() : 'revoked'}`);
     }),
   );
 

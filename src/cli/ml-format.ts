@@ -7,12 +7,7 @@ import type { PatientRecords } from './ml-records.js';
 
 const signed = (x: number) => `${x >= 0 ? '+' : '-'}${Math.abs(x).toFixed(2)}`;
 
-/** Rows of cells as aligned columns, the first row a header underlined. */
-export function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  const line = (r: readonly string[]) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd();
-  return [line(rows[0]!), line(widths.map((w) => '-'.repeat(w))), ...rows.slice(1).map(line)].join('\n');
-}
+import { table } from './output.js';
 
 export function formatAssessment(patient: string, records: PatientRecords, a: HeartAssessment): string {
   const sources = records.read.map((r) => `${r.resources} from ${r.provider}`).join(', ');

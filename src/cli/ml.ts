@@ -20,13 +20,15 @@ import { onChainRecordOf } from '../ml/served-chain.js';
 import { readPatientRecords, type PatientRecords } from './ml-records.js';
 import { formatAdvice, formatAssessment, formatCard, formatSimilar } from './ml-format.js';
 import { CARD_MODEL_IDS, modelCard, servedDocument, servedIds as modelIds, trainWithProgress } from './ml-models.js';
+import type { PeopleFormat } from './summary-format.js';
 
 type WithLedger = <T>(fn: (ctx: { cfg: Config; me: LedgerClient }) => Promise<T>) => Promise<T>;
 
 export interface MlCommandDeps {
   program: Command;
   withLedger: WithLedger;
-  print: (value: unknown) => void;
+  /** JSON with --json; else `forPeople`, or a generic table (main.ts). */
+  print: (value: unknown, forPeople?: (f: PeopleFormat) => string) => void;
 }
 
 interface PatientOptions {

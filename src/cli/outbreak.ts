@@ -15,13 +15,15 @@ import { loadArima } from '../ml/arima.js';
 import { FORECAST_METHODS, MAX_HORIZON, outbreakReport, type OutbreakReport } from '../ml/outbreak-report.js';
 import { collectWeeklyCases, combineReports, findSeries, lastWeeks, referenceSeries, type SurveillanceSeries } from '../ml/surveillance.js';
 import { gatekeeperClient } from '../sdk/gatekeeper.js';
+import type { PeopleFormat } from './summary-format.js';
 
 type WithLedger = <T>(fn: (ctx: { cfg: Config; me: LedgerClient }) => Promise<T>) => Promise<T>;
 
 export interface OutbreakCommandDeps {
   program: Command;
   withLedger: WithLedger;
-  print: (value: unknown) => void;
+  /** JSON with --json; else `forPeople`, or a generic table (main.ts). */
+  print: (value: unknown, forPeople?: (f: PeopleFormat) => string) => void;
   /** The configuration the global options select (main.ts). */
   config: () => Config;
 }

@@ -2,7 +2,7 @@
 import type { OnChainStudy } from '../sdk/studies.js';
 import type { StudyDefinition } from '../protocol/research/study.js';
 import type { StudyProgress, StudyRun } from '../ml/research/coordinator.js';
-import { table } from './ml-format.js';
+import { table } from './output.js';
 
 const fixed = (v: number | null | undefined, digits = 3) => (v === null || v === undefined ? '—' : v.toFixed(digits));
 const when = (seconds: number) => new Date(seconds * 1000).toISOString();

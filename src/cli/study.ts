@@ -21,13 +21,15 @@ import { validateStudy, type StudyDefinition } from '../protocol/research/study.
 import { gatekeeperClient } from '../sdk/gatekeeper.js';
 import { enrollmentsOf, registerStudy, studyOf } from '../sdk/studies.js';
 import { formatRun, formatStatus, progressLine, type SiteCount } from './study-format.js';
+import type { PeopleFormat } from './summary-format.js';
 
 type WithLedger = <T>(fn: (ctx: { cfg: Config; me: LedgerClient }) => Promise<T>) => Promise<T>;
 
 export interface StudyCommandDeps {
   program: Command;
   withLedger: WithLedger;
-  print: (value: unknown) => void;
+  /** JSON with --json; else `forPeople`, or a generic table (main.ts). */
+  print: (value: unknown, forPeople?: (f: PeopleFormat) => string) => void;
 }
 
 interface SiteOptions {

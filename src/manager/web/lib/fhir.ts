@@ -4,31 +4,7 @@
  */
 import type { CodeableConcept, Observation, Quantity, Resource } from '@medplum/fhirtypes';
 
-const SCOPE_LABELS: Record<string, string> = {
-  'Observation?category=laboratory': 'Lab results',
-  'Observation?category=vital-signs': 'Vital signs',
-  'Observation?category=social-history': 'Lifestyle (social history)',
-  'Observation?category=imaging': 'Imaging results',
-  'Observation?category=survey': 'Questionnaires',
-  'Observation?category=exam': 'Examination findings',
-  'Observation?category=procedure': 'Test results (ECG, exercise test)',
-  Observation: 'All observations',
-  'Condition?category=problem-list-item': 'Conditions (problem list)',
-  'Condition?category=encounter-diagnosis': 'Diagnoses from visits',
-  Condition: 'All conditions',
-  'DiagnosticReport?category=LAB': 'Lab reports',
-  DiagnosticReport: 'All reports',
-  MedicationRequest: 'Medications',
-  AllergyIntolerance: 'Allergies',
-  Immunization: 'Immunizations',
-  Encounter: 'Visits',
-  DocumentReference: 'Documents',
-  ImagingStudy: 'Imaging studies',
-  Procedure: 'Procedures',
-};
-
-/** "Lab results" for `Observation?category=laboratory`; the query itself when there is no label. */
-export const scopeLabel = (query: string): string => SCOPE_LABELS[query] ?? query;
+export { scopeLabel } from '../../../protocol/scope-labels.js';
 
 export const codeText = (cc: CodeableConcept | undefined): string =>
   cc?.text ?? cc?.coding?.find((c) => c.display)?.display ?? cc?.coding?.[0]?.code ?? '—';
