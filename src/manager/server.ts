@@ -77,7 +77,8 @@ const TYPES: Record<string, string> = {
 type RpcCall = { jsonrpc?: string; id?: unknown; method?: unknown; params?: unknown };
 
 export function buildManager(o: ManagerOptions): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 1_048_576 });
+  // Close open notification streams on close: else Ctrl-C on `npm start` waits for every browser tab to go (issue 18).
+  const app = Fastify({ logger: false, bodyLimit: 1_048_576, forceCloseConnections: true });
 
   app.get('/api/config', async () => ({
     chainId: o.chainId,
