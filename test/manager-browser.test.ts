@@ -90,6 +90,7 @@ test('the seed flow through the browser', { skip: noBrowser, timeout: 300_000 },
   for (const r of await labRows.all()) {
     const cells = await r.locator('td').allInnerTexts();
     shown.push(`${cells[1]} | ${cells[2]}`);
+    assert.equal(cells[5], "St Mary's Hospital", 'the From column names the provider, not the relationship id');
   }
   assert.deepEqual(shown.sort(), held.map(labText).sort(), 'the rows shown are exactly the laboratory Observations St Mary\'s holds for Alice');
   const hba1c = labRows.filter({ hasText: 'Hemoglobin A1c' }).filter({ hasText: '7.2 %' });
@@ -102,6 +103,9 @@ test('the seed flow through the browser', { skip: noBrowser, timeout: 300_000 },
   await alice.getByTestId('grants').locator('tr', { hasText: 'Carol' }).getByRole('button', { name: 'Revoke' }).click();
   await alice.getByRole('status').filter({ hasText: /Revoked/ }).waitFor({ timeout: 30_000 });
   await carol.getByTestId('received-grant').filter({ hasText: 'revoked by the patient' }).waitFor({ timeout: 30_000 });
+  // What the revoked share showed leaves Carol's screen with the notification, before she clicks anything (issue 18).
+  await carol.getByTestId('share-withdrawn').waitFor({ timeout: 30_000 });
+  assert.equal(await carol.getByTestId('granted-data').count(), 0, 'the revoked data is no longer on screen');
   await carol.getByTestId('received-grant').filter({ hasText: 'Lab results' }).getByRole('button', { name: 'Read' }).click();
   await carol.getByTestId('read-error').waitFor({ timeout: 30_000 });
   assert.match(await carol.getByTestId('read-error').innerText(), /gatekeeper answered 403/);

@@ -40,6 +40,10 @@ export function ThirdPartyView({ s, version }: { s: Session; version: number }) 
     });
   if (grants.error) return <p className="error">{grants.error}</p>;
   if (!grants.data) return <p className="muted">Reading your grants from the chain…</p>;
+  // A share the patient revoked (the notification reloads the grants) or that expired: what it showed leaves the screen at once.
+  const current = grants.data.find((g) => keyOf(g) === open);
+  const withdrawn = !!current && (current.revoked || (!!current.expiresAt && current.expiresAt <= unixNow()));
+  const shown = data && data.key === open && !withdrawn ? data : undefined;
   return (
     <div>
       <h3>Data shared with you</h3>
@@ -58,16 +62,17 @@ export function ThirdPartyView({ s, version }: { s: Session; version: number }) 
       )}
       <p><button className="secondary" onClick={grants.reload}>Refresh</button></p>
       {action.error && <p className="error" role="alert" data-testid="read-error">{action.error}</p>}
-      {open && data?.key === open && !data.refused && (
+      {withdrawn && !data?.refused && <p className="muted" data-testid="share-withdrawn">{s.nameOf(current.patient)} no longer shares this with you, so it is not shown any more.</p>}
+      {shown && !shown.refused && (
         <div data-testid="granted-data">
-          <p className="muted">{data.resources.length} resources · data hash {data.hash}</p>
-          <Records items={data.resources.map((resource) => ({ resource, source: open.split('/')[0]! }))} />
+          <p className="muted">{shown.resources.length} resources · data hash {shown.hash}</p>
+          <Records items={shown.resources.map((resource) => ({ resource, source: s.nameOf(current!.provider) }))} />
         </div>
       )}
       {open && data?.key === open && (
-        <HeartRiskPanel audience="clinician" from="exactly the records this grant's read returned" resources={data.resources} refused={data.refused} />
+        <HeartRiskPanel audience="clinician" from="exactly the records this grant's read returned" resources={shown?.resources ?? []} refused={data.refused ?? (withdrawn ? 'the patient no longer shares this' : undefined)} />
       )}
-      {open && data?.key === open && !data.refused && <BreastCytologyPanel from="exactly the records this grant's read returned" resources={data.resources} />}
+      {shown && !shown.refused && <BreastCytologyPanel from="exactly the records this grant's read returned" resources={shown.resources} />}
     </div>
   );
 }
