@@ -23,6 +23,9 @@ import { benchSoak } from './soak.js';
 import { benchCli } from './cli.js';
 import { wilsonInterval } from '../src/ml/bootstrap.js';
 import { benchResearch } from './research.js';
+import { benchFhirExport } from './fhir-export.js';
+import { benchFhirTransaction } from './fhir.js';
+import { benchSmartTokenCheck } from './smart.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const resultsFile = join(here, 'results.json');
@@ -101,10 +104,27 @@ if (wantMl('ml-heart')) {
   Object.assign(ml, await benchMlHeart(console.log));
 }
 const mlMeasured = Object.keys(ml).length > 0;
+// The fhir section is measured in parts too (`npm run bench -- fhir-export` runs the Bulk export part);
+// each part's keys are merged into results.fhir, over what the file holds now.
+const fhir: Record<string, unknown> = {};
+if (!only || only === 'fhir' || only === 'fhir-export') {
+  console.log('fhir-export: Bulk Data Patient/$export of 20 patients\' granted records over signed HTTP…');
+  Object.assign(fhir, await benchFhirExport(console.log));
+}
+if (!only || only === 'fhir' || only === 'fhir-transaction') {
+  console.log('fhir-transaction: the Synthea sample imported as one transaction Bundle per patient over HTTP…');
+  Object.assign(fhir, await benchFhirTransaction(console.log));
+}
+if (want('smart')) {
+  console.log('smart: checking a SMART access token and its on-chain grants, against a session token…');
+  results.smart = { ...(await benchSmartTokenCheck(console.log)) };
+}
 // A section this run did not measure is taken from the file as it is now: another bench may have written it meanwhile.
 const onDisk: Results = only && existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Results) : {};
 for (const [section, value] of Object.entries(onDisk)) if (section !== only && section !== 'meta') results[section] = value;
 if (mlMeasured) results.ml = { ...(onDisk.ml ?? results.ml ?? {}), ...ml };
+// After the copy from disk above (or H1's `fhir` part, which must merge into results.fhir too).
+if (Object.keys(fhir).length > 0) results.fhir = { ...(results.fhir ?? {}), ...fhir };
 results.meta = { date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length };
 writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
 
@@ -121,6 +141,8 @@ const fs = (m as { federatedStores?: Record<string, number> }).federatedStores ?
 const l = results.load ?? {};
 const r = results.reliability ?? {};
 const c = results.cli ?? {};
+const fx = results.fhir ?? {};
+const sm = results.smart ?? {};
 const num = (v: unknown) => (typeof v === 'number' ? v : NaN);
 /** "(low–high)" of a {value, low, high} bootstrap estimate: on the first repeat's out-of-fold predictions. */
 const ci = (e: unknown, digits: number) => {
@@ -188,6 +210,9 @@ const rows = [
   `| \`gatekeeper.signedReadsPerSec\` | ${fmt(k.signedReadsPerSec)} | ≥ 80 % of limit (${fmt(0.8 * num(k.verifyLimitPerSec))}) | ${met(num(k.signedReadsPerSec) >= 0.8 * num(k.verifyLimitPerSec))} | ${fmt((100 * num(k.signedReadsPerSec)) / num(k.verifyLimitPerSec))} % of limit; p99 ${fmt(k.signedReadP99Ms, 1)} ms |`,
   `| \`gatekeeper.signedRecoveredReadsPerSec\` | ${fmt(k.signedRecoveredReadsPerSec)} | reported | | signed reads with the signer-key cache off: every signature recovered (first-time signers); ${fmt((100 * num(k.signedRecoveredReadsPerSec)) / num(k.verifyLimitPerSec))} % of limit |`,
   `| \`gatekeeper.tokenReadsPerSec\` | ${fmt(k.tokenReadsPerSec)} | ≥ 3,000 | ${met(num(k.tokenReadsPerSec) >= 3000)} | p99 ${fmt(k.tokenReadP99Ms, 1)} ms |`,
+  `| \`fhir.transactionResourcesPerSec\` | ${fmt(fx.transactionResourcesPerSec)} | ≥ 1,000 | ${met(fx.transactionResourcesPerSec === undefined ? undefined : num(fx.transactionResourcesPerSec) >= 1000)} | the Synthea sample (3 patients) as one transaction Bundle per patient over HTTP (urn:uuid and conditional references, conditional creates of the directory), PGlite: ${fmt(fx.transactionResources)} entries (${fmt(fx.transactionCreated)} created) in ${fmt(fx.transactionBundles)} Bundles, ${fmt(fx.transactionSeconds, 2)} s, machine load average ${fmt(fx.transactionLoadAverage, 1)} |`,
+  `| \`fhir.exportResourcesPerSec\` | ${fmt(fx.exportResourcesPerSec)} | ≥ 10,000 | ${met(fx.exportResourcesPerSec === undefined ? undefined : num(fx.exportResourcesPerSec) >= 10_000)} | Bulk Data \`Patient/$export\` by a researcher granted ${fmt(fx.exportPatients)} patients' lab results on chain (as many ungranted vital signs left out by the consent filter): kick-off, polling and ${fmt(fx.exportFiles)} NDJSON files over signed HTTP, PGlite; ${fmt(fx.exportedResources)} resources in ${fmt(fx.exportSeconds, 2)} s, machine load average ${fmt(fx.exportLoadAverage, 1)} |`,
+  `| \`smart.tokenCheckUs\` | ${fmt(sm.tokenCheckUs, 1)} | reported | | µs to authenticate one request with a SMART access token seen before: the JWT (jose HS256; its first check ${fmt(sm.tokenFirstCheckUs, 1)} µs) and the app's on-chain grants narrowed by its patient and scopes, no HTTP; a session token and its requester ${fmt(sm.sessionTokenCheckUs, 1)} µs, ${fmt(sm.tokenChecks)} checks each |`,
   `| \`sync.eventsPerSec\` | ${fmt(y.eventsPerSec)} | ≥ 2,000 | ${met(num(y.eventsPerSec) >= 2000)} | ${fmt(y.events)} events; fetching and decoding alone ${fmt(y.decodeOnlyEventsPerSec)}/s |`,
   `| \`load.readsPerSec\` | ${fmt(l.readsPerSec)} | reported | | ${fmt(l.minutes)}-minute soak: ${fmt(l.readers)} reader addresses (token and signed) beside ${fmt(l.writesPerSec, 1)} writes/s (\`load.writesPerSec\`); p50 ${fmt(l.p50Ms, 1)} ms |`,
   `| \`load.p99Ms\` | ${fmt(l.p99Ms, 1)} | reported | | read latency over the whole soak |`,

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 
 const all = readdirSync('test').filter((f) => f.endsWith('.test.ts')).sort().map((f) => `test/${f}`);
-const onDatabase = all.filter((f) => /\/(records|gatekeeper)[-.]/.test(f));
+const onDatabase = all.filter((f) => /\/(records|gatekeeper|fhir-transaction)[-.]/.test(f));
 const only = process.argv.slice(2);
 
 function run(label: string, files: string[], env: NodeJS.ProcessEnv): Promise<{ pass: number; fail: number; code: number }> {

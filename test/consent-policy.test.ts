@@ -9,6 +9,7 @@ import { PGlite } from '@electric-sql/pglite';
 import {
   canRead,
   compilePolicy,
+  DIRECTORY_TYPES,
   explainDenial,
   policyFilter,
   SENSITIVE_LABELS,
@@ -46,6 +47,7 @@ const ROWS: [string, string, string | null, string[], string[]][] = [
   ['b-problem', 'Condition', 'bob', coded(COND, 'problem-list-item'), []],
   ['b-patient', 'Patient', 'bob', [], []],
   ['org', 'Organization', null, [], []],
+  ['org-alice', 'Organization', 'alice', [], []], // a row with a patient: never a directory row
 ];
 const ALICE_OBS = ['a-lab', 'a-lab-bare', 'a-lab-hiv', 'a-lab-normal', 'a-lab-restricted', 'a-lab-vitals', 'a-vitals'];
 
@@ -120,7 +122,7 @@ describe('requester kinds × resource types × labels (run against PGlite)', () 
       Condition: ['a-problem', 'a-diagnosis', 'a-diagnosis-psy', 'b-problem'],
       DiagnosticReport: ['a-report'],
       Patient: ['a-patient', 'b-patient'],
-      Organization: ['org'],
+      Organization: ['org', 'org-alice'],
     });
   });
 
@@ -130,14 +132,15 @@ describe('requester kinds × resource types × labels (run against PGlite)', () 
       Condition: ['a-problem', 'a-diagnosis', 'a-diagnosis-psy'],
       DiagnosticReport: ['a-report'],
       Patient: ['a-patient'],
-      Organization: [], // the type is open to the patient, but no Organization is in their compartment
+      // 'org': a directory resource, in nobody's compartment, readable by those the provider shares with
+      Organization: ['org', 'org-alice'],
     });
     await assertRows(compile(BOB), {
       Observation: ['b-lab'],
       Condition: ['b-problem'],
       DiagnosticReport: [],
       Patient: ['b-patient'],
-      Organization: [],
+      Organization: ['org'],
     });
   });
 
@@ -147,11 +150,13 @@ describe('requester kinds × resource types × labels (run against PGlite)', () 
       Observation: ['a-lab', 'a-lab-normal', 'a-lab-vitals'],
       // alice's problem list; bob's Condition grant expired
       Condition: ['a-problem'],
-      // DiagnosticReport (expired at NOW), Patient, Organization: never granted → not readable
+      // DiagnosticReport (expired at NOW), Patient: never granted → not readable
+      Organization: ['org'], // directory: readable while any grant here is live
     });
     await assertRows(compile(DAVE), {
       Observation: ['b-lab'],
       Condition: ['a-problem', 'a-diagnosis'], // every category, but not the PSY-labelled diagnosis
+      Organization: ['org'],
     });
   });
 
@@ -159,6 +164,18 @@ describe('requester kinds × resource types × labels (run against PGlite)', () 
     const policy = compile({ role: 'viewer', grants: [] });
     assert.deepEqual(policy.resource, []);
     await assertRows(policy, {});
+  });
+
+  test('directory resources: only rows in nobody\'s compartment, and only while something here is live', async () => {
+    const expiredOnly = compile({ role: 'viewer', grants: [grant('alice', 'Observation', NOW - 1)] });
+    await assertRows(expiredOnly, {}); // an expired grant opens no directory either
+    // org-alice is in alice's compartment: carol's grants do not cover Organization, so it stays hidden.
+    const directory = policyFilter(compile(CAROL), 'Organization');
+    assert.deepEqual(await select(directory), ['org']);
+    assert.ok(!canRead(compile(CAROL), 'Device'), 'Device is not a directory type');
+    // SMART: a patient/ scope can cover a directory type; a scope that does not name it cannot.
+    assert.ok(canRead(compile(CAROL, ['patient/Organization.rs']), 'Organization'));
+    assert.ok(!canRead(compile(CAROL, ['patient/Observation.rs']), 'Organization'));
   });
 });
 
@@ -192,7 +209,8 @@ describe('grants', () => {
   test('the compiled policy is AccessPolicy-shaped, readonly, with the grant written as criteria', () => {
     const policy = compile(CAROL);
     assert.equal(policy.resourceType, 'AccessPolicy');
-    assert.equal(policy.resource.length, 2);
+    assert.equal(policy.resource.filter((r) => !r.directory).length, 2);
+    assert.deepEqual(policy.resource.filter((r) => r.directory).map((r) => r.resourceType), [...DIRECTORY_TYPES]);
     const [lab] = policy.resource;
     assert.equal(lab?.resourceType, 'Observation');
     assert.equal(lab?.readonly, true);
@@ -231,15 +249,16 @@ describe('requested SMART scopes only narrow', () => {
   });
 
   test('scopes that mean "everything" leave the grants as they are; they cannot widen', async () => {
-    for (const scopes of [
-      ['patient/*.read'],
-      ['user/*.cruds'],
-      ['system/*.*'],
-      ['patient/Observation.rs patient/Condition.rs patient/Patient.rs'],
-    ]) {
-      await assertRows(compile(CAROL, scopes), {
+    for (const [scopes, directory] of [
+      [['patient/*.read'], true],
+      [['user/*.cruds'], true],
+      [['system/*.*'], true],
+      [['patient/Observation.rs patient/Condition.rs patient/Patient.rs'], false],
+    ] as const) {
+      await assertRows(compile(CAROL, [...scopes]), {
         Observation: ['a-lab', 'a-lab-normal', 'a-lab-vitals'],
         Condition: ['a-problem'],
+        ...(directory ? { Organization: ['org'] } : {}),
       });
     }
   });

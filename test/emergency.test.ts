@@ -13,7 +13,7 @@ import { writeLedger } from '../src/chain/write.js';
 import { createWatcher } from '../src/client/watcher.js';
 import type { Notification } from '../src/client/apply.js';
 import { EMERGENCY_DATA_SET } from '../src/consent/emergency.js';
-import { compilePolicy, SENSITIVE_LABELS } from '../src/consent/policy.js';
+import { compilePolicy, DIRECTORY_TYPES, SENSITIVE_LABELS } from '../src/consent/policy.js';
 import { verifyAuditEntry, type AuditEntry } from '../src/gatekeeper/audit/audit.js';
 import { linkPatient } from '../src/gatekeeper/publish/publish.js';
 import type { RunningGatekeeper } from '../src/gatekeeper/run.js';
@@ -174,8 +174,12 @@ describe('on chain', () => {
 test('the compiler gives an emergency only the emergency data set, without sensitive labels, until it expires', () => {
   const now = 1_800_000_000;
   const policy = compilePolicy({ role: 'viewer', grants: [], emergencies: [{ patientId: 'p1', expiresAt: now + 60, reason: REASON }] }, { now });
-  assert.deepEqual(policy.resource.map((r) => r.resourceType), EMERGENCY_DATA_SET.map((r) => r.resourceType));
-  for (const r of policy.resource) {
+  // Patient data: the emergency data set and nothing else. Besides it only the directory (who and where
+  // care is given: Practitioner, Organization…), rows in nobody's compartment, as for any viewer.
+  const patientData = policy.resource.filter((r) => !r.directory);
+  assert.deepEqual(patientData.map((r) => r.resourceType), EMERGENCY_DATA_SET.map((r) => r.resourceType));
+  assert.deepEqual(policy.resource.filter((r) => r.directory).map((r) => [r.resourceType, r.patientId]), DIRECTORY_TYPES.map((t) => [t, undefined]));
+  for (const r of patientData) {
     assert.equal(r.patientId, 'p1');
     for (const label of SENSITIVE_LABELS) assert.ok(r.excludeSecurity.includes(`${label.system}|${label.code}`));
   }

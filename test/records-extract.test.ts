@@ -301,29 +301,37 @@ test('patientIdOfResource and categoriesOf (used by the gatekeeper)', () => {
 });
 
 test('which search columns each type has', () => {
-  const table = Object.fromEntries(
-    SUPPORTED_TYPES.map((type) => [
-      type,
-      (['patient', 'subject', 'codes', 'categories', 'status', 'date', 'identifiers'] as const).filter((c) => hasColumn(type, c)).join(' '),
-    ]),
-  );
-  assert.deepEqual(table, {
+  const expected = {
     Patient: 'identifiers',
-    Observation: 'patient subject codes categories status date',
-    Condition: 'patient subject codes categories status date',
-    DiagnosticReport: 'patient subject codes categories status date',
-    MedicationRequest: 'patient subject codes categories status date',
-    AllergyIntolerance: 'patient codes categories status date',
-    Immunization: 'patient codes status date',
-    Encounter: 'patient subject codes status date',
-    DocumentReference: 'patient subject codes categories status date',
-    ImagingStudy: 'patient subject codes status date',
-    Procedure: 'patient subject codes categories status date',
-    CarePlan: 'patient subject categories status date',
-    Consent: 'patient categories status date',
+    Observation: 'patient subject codes categories status date identifiers',
+    Condition: 'patient subject codes categories status date identifiers',
+    DiagnosticReport: 'patient subject codes categories status date identifiers',
+    MedicationRequest: 'patient subject codes categories status date identifiers',
+    AllergyIntolerance: 'patient codes categories status date identifiers',
+    Immunization: 'patient codes status date identifiers',
+    Encounter: 'patient subject codes status date identifiers',
+    DocumentReference: 'patient subject codes categories status date identifiers',
+    ImagingStudy: 'patient subject codes status date identifiers',
+    Procedure: 'patient subject codes categories status date identifiers',
+    CarePlan: 'patient subject categories status date identifiers',
+    Consent: 'patient categories status date identifiers',
     AuditEvent: 'patient codes date',
     Provenance: 'patient date',
-  });
+    Device: 'patient codes status identifiers',
+    // Every other R4 type: the patient from its compartment parameters, `code`, `status`, `identifier` where it has them.
+    Account: 'patient subject status identifiers',
+    Organization: 'identifiers',
+    Practitioner: 'identifiers',
+    OperationOutcome: '',
+  };
+  const table = Object.fromEntries(
+    Object.keys(expected).map((type) => [
+      type,
+      (['patient', 'subject', 'codes', 'categories', 'status', 'date', 'identifiers'] as const).filter((c) => hasColumn(type as SupportedType, c)).join(' '),
+    ]),
+  );
+  assert.deepEqual(table, expected);
+  assert.equal(SUPPORTED_TYPES.length, 145, 'every R4 resource type');
 });
 
 const iso = (ms: number) => new Date(ms).toISOString();

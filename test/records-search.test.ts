@@ -162,12 +162,12 @@ describe('parameters', () => {
     await assert.rejects(store.search('Observation', '_security:missing=true'), badRequest);
   });
 
-  test('identifier (Patient only)', async () => {
+  test('identifier (types with an identifier element)', async () => {
     assert.deepEqual(await ids('identifier=MRN-1', 'Patient'), ['p1', 'p3']);
     assert.deepEqual(await ids('identifier=urn:oid:1.2.3|MRN-1', 'Patient'), ['p1']);
     assert.deepEqual(await ids('identifier=|MRN-1', 'Patient'), ['p3']);
     assert.deepEqual(await ids('identifier=urn:oid:1.2.3|MRN-1,urn:oid:1.2.3|MRN-2', 'Patient'), ['p1', 'p2']);
-    await assert.rejects(store.search('Observation', 'identifier=MRN-1'), badRequest);
+    await assert.rejects(store.search('OperationOutcome', 'identifier=MRN-1'), badRequest);
   });
 
   test('URLSearchParams and a leading "?" are accepted', async () => {

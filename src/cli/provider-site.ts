@@ -35,6 +35,8 @@ export function addProviderSiteCommand(program: Command, config: () => Config, p
 }
 
 type Message = import('../manager/provider-sites.js').ProviderSiteMessage;
+type ManagerMessage = import('../manager/provider-sites.js').ManagerMessage;
+type SmartOptions = import('../gatekeeper/index.js').SmartOptions;
 
 async function runProviderSite(cfg: Config, opts: ProviderSiteOptions, password: string | undefined): Promise<void> {
   const provider = opts.provider as DemoProvider;
@@ -47,6 +49,11 @@ async function runProviderSite(cfg: Config, opts: ProviderSiteOptions, password:
   const runtime = await startChain({ ...cfg, rpcUrl, deployerKey: undefined });
   const send = (m: Message) => (process.send ? process.send(m) : m.kind === 'log' && console.error(m.line));
   const { startProviderSite } = await import('../manager/provider-site.js'); // loaded only by this command
+  // The EHR Manager's authorize page, once the parent says where the manager listens.
+  const smart: SmartOptions = {};
+  process.on('message', (m: ManagerMessage) => {
+    if (m?.kind === 'manager') smart.authorizeUrl = `${m.url}/smart/authorize`;
+  });
   const gk = await startProviderSite({
     runtime,
     dataDir: cfg.dataDir,
@@ -59,6 +66,7 @@ async function runProviderSite(cfg: Config, opts: ProviderSiteOptions, password:
     password,
     onRead: (notice) => send({ kind: 'read', notice }),
     log: (line) => send({ kind: 'log', line }),
+    smart,
   });
   console.log(`provider ${provider} ${gk.ledger.account!.address} ready at ${gk.url}`);
   await new Promise<void>((resolve) => {

@@ -39,6 +39,16 @@ export const SENSITIVE_LABELS = [
  */
 const SENSITIVE_TOKENS: readonly string[] = SENSITIVE_LABELS.flatMap(({ system, code }) => [`${system}|${code}`, code]);
 
+/**
+ * "Directory" resources: who and where care is given (https://hl7.org/fhir/R4/administration-module.html),
+ * never in a patient's compartment, so they carry no patient data. Anyone this provider already shares
+ * with — the patient themself, a viewer holding a live grant, delegation or break-glass here — may
+ * read them, so that the Practitioner, Organization or Location a granted Encounter names can be
+ * resolved. Only rows with no patient are covered (`patient_id IS NULL`), whatever the type.
+ * A requester with nothing live here reads none of them (deny by default still holds).
+ */
+export const DIRECTORY_TYPES = ['Organization', 'Practitioner', 'PractitionerRole', 'Location', 'HealthcareService', 'Endpoint', 'Medication', 'Substance'] as const;
+
 /** A grant to a viewer (MedLedger grantViewer): a scope of one patient's records, until an expiry. */
 export interface ViewerGrant {
   /** The patient's id in this store. */
@@ -86,6 +96,8 @@ export interface ConsentRule extends AccessPolicyResource {
   codes?: string[][];
   /** Resources whose `security` holds any of these are left out. */
   excludeSecurity: readonly string[];
+  /** Only resources in nobody's compartment (`patient_id IS NULL`): the DIRECTORY_TYPES rules. */
+  directory?: true;
 }
 
 export interface ConsentPolicy extends AccessPolicy {
@@ -104,6 +116,7 @@ export function compilePolicy(requester: Requester, options: { scopes?: readonly
   if (!Number.isFinite(options.now)) throw new RangeError('now must be unix seconds');
   const denials: ConsentPolicy['denials'] = [];
   let rules = baseRules(requester, options.now, denials);
+  if (requester.role !== 'provider' && rules.length > 0) rules = [...rules, ...DIRECTORY_TYPES.map((type) => rule(type, { directory: true }))];
   if (options.scopes) {
     const scopes = options.scopes.flatMap(parseScopes);
     rules = rules.flatMap((r) => narrow(r, scopes, denials));
@@ -182,7 +195,8 @@ function narrow(r: ConsentRule, scopes: readonly SmartScope[], denials: ConsentP
   for (const s of intersectScopes([asScope], scopes)) {
     if (s.kind !== 'resource') continue;
     // SMART: patient/ scopes are bound to the patient in context; the provider rule has none.
-    if (s.context === 'patient' && r.patientId === undefined) {
+    // (Directory resources are in nobody's compartment: a patient/ scope may cover them.)
+    if (s.context === 'patient' && r.patientId === undefined && !r.directory) {
       denials.push({ resourceType: s.resourceType, reason: 'a patient/ scope needs a patient in context' });
       continue;
     }
@@ -200,7 +214,7 @@ function narrow(r: ConsentRule, scopes: readonly SmartScope[], denials: ConsentP
       ...(s.permissions.includes('s') ? (['search'] as const) : []),
     ];
     const categories = s.params.map((p) => [...p.values]);
-    out.push(rule(s.resourceType, { patientId: r.patientId, categories, codes: r.codes, excludeSecurity: r.excludeSecurity, interaction }));
+    out.push(rule(s.resourceType, { patientId: r.patientId, categories, codes: r.codes, excludeSecurity: r.excludeSecurity, interaction, directory: r.directory }));
   }
   if (!out.some((o) => o.resourceType === r.resourceType)) {
     denials.push({ resourceType: r.resourceType, reason: 'the SMART scopes presented do not include it' });
@@ -210,7 +224,7 @@ function narrow(r: ConsentRule, scopes: readonly SmartScope[], denials: ConsentP
 
 function rule(
   resourceType: string,
-  c: { patientId?: string; categories?: string[][]; codes?: string[][]; excludeSecurity?: readonly string[]; interaction?: RuleInteraction[] },
+  c: { patientId?: string; categories?: string[][]; codes?: string[][]; excludeSecurity?: readonly string[]; interaction?: RuleInteraction[]; directory?: true },
 ): ConsentRule {
   const categories = c.categories ?? [];
   const codes = c.codes ?? [];
@@ -230,6 +244,7 @@ function rule(
     categories,
     ...(codes.length ? { codes } : {}),
     excludeSecurity,
+    ...(c.directory ? { directory: true as const } : {}),
   };
 }
 
@@ -251,6 +266,7 @@ export function policyFilter(
       and([
         sql`resource_type = ${resourceType}`,
         ...(r.patientId === undefined ? [] : [sql`patient_id = ${r.patientId}`]),
+        ...(r.directory ? [sql`patient_id IS NULL`] : []),
         ...r.categories.map((values) => anyToken('categories', values)),
         ...(r.codes ?? []).map((values) => anyToken('codes', values)),
         ...(r.excludeSecurity.length ? [noToken('security', r.excludeSecurity)] : []),

@@ -7,4 +7,5 @@ export { startGatekeeper, type GatekeeperOptions, type RunningGatekeeper } from 
 export { addressOfPatient, linkPatient, publishPatient } from './publish/publish.js';
 export type { Decision } from './audit/audit.js';
 export type { SurveillanceReporting } from './http/context.js';
+export type { SmartOptions } from './smart/authority.js';
 export type { ResearchSite, StudySiteContext } from '../protocol/research/site.js';

@@ -2,6 +2,7 @@
  * Starts one provider's gatekeeper: its store (PGlite data directory, or PostgreSQL), the chain view,
  * audit anchoring every `anchorIntervalMs`, and the HTTP server.
  */
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Hex } from 'viem';
 import type { LedgerClient } from '../chain/client.js';
@@ -12,6 +13,9 @@ import { createChainView, type ChainView } from './chain/chain-view.js';
 import { openJournal } from './audit/journal.js';
 import { NONCE_SCHEMA, pruneNonces } from './auth/nonces.js';
 import { buildGatekeeper } from './http/server.js';
+import { SMART_APPS_SCHEMA } from './smart/apps.js';
+import type { SmartOptions } from './smart/authority.js';
+import type { BulkOptions } from './bulk/options.js';
 import type { SurveillanceReporting } from './http/context.js';
 import type { ResearchSite } from '../protocol/research/site.js';
 import { openReplicas, type ReplicaSet } from './replication/replica.js';
@@ -42,6 +46,10 @@ export interface GatekeeperOptions {
   surveillance?: SurveillanceReporting;
   /** What this provider computes for consented research studies (http/research.ts); none = it takes part in none. */
   research?: ResearchSite;
+  /** SMART App Launch (the EHR Manager's authorize page) and Backend Services (smart/*). */
+  smart?: SmartOptions;
+  /** Bulk export paging and file size (bulk/exporter.ts). */
+  bulk?: BulkOptions;
 }
 
 export interface RunningGatekeeper {
@@ -64,15 +72,16 @@ export interface RunningGatekeeper {
 export async function startGatekeeper(options: GatekeeperOptions): Promise<RunningGatekeeper> {
   if (!options.ledger.account) throw new Error('a gatekeeper needs its provider account');
   const db = await openDb(options.database);
-  await db.exec(NONCE_SCHEMA + AUDIT_SCHEMA + RECONCILE_SCHEMA);
+  await db.exec(NONCE_SCHEMA + AUDIT_SCHEMA + RECONCILE_SCHEMA + SMART_APPS_SCHEMA);
   // A data directory on disk keeps the audit spool (audit-spool.ts) beside the database's files.
   const dataDir = 'dataDir' in options.database ? options.database.dataDir : undefined;
-  const journal = await openJournal(db, { spoolDir: dataDir?.includes('://') ? undefined : dataDir });
+  const localDir = dataDir?.includes('://') ? undefined : dataDir;
+  const journal = await openJournal(db, { spoolDir: localDir });
   const store = await RecordStore.open(db);
   const chain = createChainView(options.ledger, options.ledger.account.address);
   const tokens = createTokenIssuer();
   const limits = resolveLimits(options.limits);
-  const app = buildGatekeeper({ db, store, chain, ledger: options.ledger, tokens, corsOrigins: options.corsOrigins, pepper: options.pepper, onDecision: options.onDecision, bodyLimit: limits.bodyBytes, signerKeys: options.signerKeys, surveillance: options.surveillance, research: options.research });
+  const app = buildGatekeeper({ db, store, chain, ledger: options.ledger, tokens, corsOrigins: options.corsOrigins, pepper: options.pepper, onDecision: options.onDecision, bodyLimit: limits.bodyBytes, signerKeys: options.signerKeys, surveillance: options.surveillance, research: options.research, bulk: { directory: localDir && join(localDir, 'bulk-export'), ...options.bulk }, smartOptions: options.smart });
   applyRateLimits(app, tokens, limits);
   const replicas = openReplicas(db);
   await app.register(replicaRoutes, { db, store, chain, ledger: options.ledger, tokens, replicas });

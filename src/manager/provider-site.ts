@@ -18,7 +18,7 @@ import { DEMO_MRN_SYSTEM, generatePatients, resourcesOf, type DemoProvider } fro
 import { seedStore } from '../demo/seed.js';
 import { surveillanceConsents } from '../demo/surveillance.js';
 import { modelWorkups } from '../demo/workups.js';
-import { addressOfPatient, linkPatient, publishPatient, startGatekeeper, type Decision, type RunningGatekeeper } from '../gatekeeper/index.js';
+import { addressOfPatient, linkPatient, publishPatient, startGatekeeper, type Decision, type RunningGatekeeper, type SmartOptions } from '../gatekeeper/index.js';
 import { loadUsers, unlockUser, type UserRecord } from '../keys/users.js';
 import { createHeartResearchSite } from '../ml/research/site.js';
 import { surveillanceReporting } from './outbreak-source.js';
@@ -46,6 +46,8 @@ export interface ProviderSiteOptions {
   password?: string;
   onRead?: (notice: ReadNotice) => void;
   log?: (line: string) => void;
+  /** SMART App Launch: where the EHR Manager's authorize page is (set once the manager listens; read on each discovery request). */
+  smart?: SmartOptions;
 }
 
 export async function startProviderSite(o: ProviderSiteOptions): Promise<RunningGatekeeper> {
@@ -64,6 +66,7 @@ export async function startProviderSite(o: ProviderSiteOptions): Promise<Running
     onDecision: (d) => void readNotice(gk, d).then((n) => n && o.onRead?.(n), () => undefined),
     surveillance: surveillanceReporting(users),
     research: createHeartResearchSite(),
+    smart: o.smart,
   });
   try {
     if (o.patients) {

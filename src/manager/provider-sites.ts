@@ -27,6 +27,8 @@ export const PROVIDER_READY_LINE = /^provider (\S+) (0x[0-9a-fA-F]{40}) ready at
 
 /** What a provider-site child sends its parent over IPC. */
 export type ProviderSiteMessage = { kind: 'read'; notice: ReadNotice } | { kind: 'log'; line: string };
+/** What the parent tells its provider-site children: where the EHR Manager listens (its SMART authorize page), once it does. */
+export type ManagerMessage = { kind: 'manager'; url: string };
 
 export interface ProviderSiteInfo {
   name: DemoProvider;
@@ -51,6 +53,8 @@ export interface LaunchProviderSitesOptions {
 
 export interface RunningProviderSites {
   sites: ProviderSiteInfo[];
+  /** Tells every provider where the EHR Manager listens (their SMART discovery points patients' apps at its authorize page). */
+  announceManager(url: string): void;
   stop(): Promise<void>;
 }
 
@@ -82,7 +86,10 @@ export async function launchProviderSites(o: LaunchProviderSitesOptions): Promis
         return { name: o.providers[i]!, provider: m[2] as Address, url: m[3]!, pid: child.pid! };
       }),
     );
-    return { sites, stop };
+    const announceManager = (url: string) => {
+      for (const child of children) if (child.connected) child.send({ kind: 'manager', url } satisfies ManagerMessage);
+    };
+    return { sites, announceManager, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -20,7 +20,7 @@ import type { ModelRegistry } from '../ml/registry.js';
 import type { HeartHospital } from '../ml/data.js';
 import { recordServedModels, startModelService } from '../ml/service.js';
 import { announceGatekeepers, withdrawGatekeepers } from './gatekeeper-directory.js';
-import type { RunningGatekeeper } from '../gatekeeper/index.js';
+import type { RunningGatekeeper, SmartOptions } from '../gatekeeper/index.js';
 import { demoPasswordOf, loadUsers, markDemoDataDir } from '../keys/users.js';
 import { openDb } from '../records/db.js';
 import { loadPepper } from '../sdk/identity.js';
@@ -170,6 +170,8 @@ export async function startSystem(cfg: Config, options: SystemOptions): Promise<
     });
     const url = await app.listen({ port: cfg.port, host });
     closers.push(() => app.close());
+    // SMART discovery at each gatekeeper points patients' apps at the manager's authorize page.
+    started.announceManager(url);
     return { url, runtime, providers: sites, gatekeepers, models, researchSites: research?.running, stop };
   } catch (err) {
     await stop();
@@ -198,8 +200,9 @@ async function startProviders(cfg: Config, options: SystemOptions, runtime: Chai
   if (options.providerProcesses !== false) {
     const running = await launchProviderSites({ dataDir: cfg.dataDir, rpcUrl: runtime.deployment.rpcUrl, providers: DEMO_PROVIDERS, patients: options.patients, firstPort: cfg.gatekeeperPort || undefined, corsOrigins, pollingIntervalMs: cfg.pollingIntervalMs, onRead, log });
     for (const s of running.sites) log(`gatekeeper of ${s.name} running as process ${s.pid}`);
-    return { providers: running.sites, gatekeepers: new Map<DemoProvider, RunningGatekeeper>(), stop: running.stop };
+    return { providers: running.sites, gatekeepers: new Map<DemoProvider, RunningGatekeeper>(), announceManager: running.announceManager, stop: running.stop };
   }
+  const smart: SmartOptions = {};
   const gatekeepers = new Map<DemoProvider, RunningGatekeeper>();
   const stop = async () => {
     for (const gk of gatekeepers.values()) await gk.close().catch(() => undefined);
@@ -207,12 +210,12 @@ async function startProviders(cfg: Config, options: SystemOptions, runtime: Chai
   try {
     for (const [i, provider] of DEMO_PROVIDERS.entries()) {
       const port = cfg.gatekeeperPort ? cfg.gatekeeperPort + i : 0;
-      gatekeepers.set(provider, await startProviderSite({ runtime, dataDir: cfg.dataDir, pepper, provider, patients: options.patients, port, corsOrigins, pollingIntervalMs: cfg.pollingIntervalMs, onRead, log }));
+      gatekeepers.set(provider, await startProviderSite({ runtime, dataDir: cfg.dataDir, pepper, provider, patients: options.patients, port, corsOrigins, pollingIntervalMs: cfg.pollingIntervalMs, onRead, log, smart }));
     }
   } catch (err) {
     await stop();
     throw err;
   }
   const providers = [...gatekeepers].map(([name, gk]) => ({ name, provider: gk.chain.provider, url: gk.url, pid: process.pid }));
-  return { providers, gatekeepers, stop };
+  return { providers, gatekeepers, announceManager: (url: string) => void (smart.authorizeUrl = `${url}/smart/authorize`), stop };
 }

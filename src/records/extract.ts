@@ -12,7 +12,8 @@
 import { OperationOutcomeError, badRequest } from '@medplum/core';
 import type { CodeableConcept, ExtractResource, Identifier, Period, Reference, Resource } from '@medplum/fhirtypes';
 import { dateRange, periodRange, toTimestamp, type DateRange } from './date.js';
-import { isSupportedType, type SupportedType } from './fhir.js';
+import { compartmentParams, isSupportedType, loadDefinitions, type SupportedType } from './fhir.js';
+import { getDataType } from '@medplum/core';
 
 export interface SearchColumns {
   patientId: string | null;
@@ -40,7 +41,11 @@ interface Extractor<R> {
   date?: (r: R) => DateRange | undefined;
 }
 
-type Extractors = { [K in SupportedType]: Extractor<ExtractResource<K>> };
+/** The types with their own extractor (the ones on-chain grants and the product read); the rest use genericExtractor. */
+type KnownType = 'Patient' | 'Observation' | 'Condition' | 'DiagnosticReport' | 'MedicationRequest' | 'AllergyIntolerance' | 'Immunization'
+  | 'Encounter' | 'DocumentReference' | 'ImagingStudy' | 'Procedure' | 'CarePlan' | 'Consent' | 'AuditEvent' | 'Provenance' | 'Device';
+
+type Extractors = { [K in KnownType]: Extractor<ExtractResource<K>> };
 
 const CLINICAL_STATUS = (r: { clinicalStatus?: CodeableConcept }) => r.clinicalStatus?.coding?.find((c) => c.code)?.code;
 const ALLERGY_CATEGORY = 'http://hl7.org/fhir/allergy-intolerance-category';
@@ -148,22 +153,64 @@ export const EXTRACTORS: Extractors = {
     patient: (r) => r.target,
     date: (r) => instantOrPeriod(r.recorded),
   },
+  // Not in R4's Patient compartment, but an implanted device says something about its patient.
+  Device: {
+    patient: (r) => [r.patient],
+    codes: (r) => r.type,
+    status: (r) => r.status,
+  },
 };
 
 /** The search column a parameter reads, per type (see search.ts). */
 export type Column = 'patient' | 'subject' | 'codes' | 'categories' | 'status' | 'date' | 'identifiers';
 
+/**
+ * Every other R4 type: its patient is what its Patient-compartment parameters name, read from the
+ * element of the same name (Device.patient, Account.subject, …;
+ * https://hl7.org/fhir/R4/compartmentdefinition-patient.html); its codes are `code`, its status
+ * `status` when that is a plain code. It has no categories and no date column.
+ */
+const generic = new Map<string, Extractor<Resource>>();
+
+function genericExtractor(type: string): Extractor<Resource> {
+  let extractor = generic.get(type);
+  if (extractor) return extractor;
+  const params = compartmentParams(type);
+  const field = (r: Resource, name: string): unknown => (r as unknown as Record<string, unknown>)[name];
+  extractor = {
+    ...(params.length ? { patient: (r: Resource) => params.flatMap((p) => [field(r, p)].flat() as (Reference | undefined)[]) } : {}),
+    ...(params.includes('subject') ? { subject: true as const } : {}),
+    codes: (r) => field(r, 'code') as Concepts,
+    status: (r) => (typeof field(r, 'status') === 'string' ? (field(r, 'status') as string) : undefined),
+  };
+  generic.set(type, extractor);
+  return extractor;
+}
+
+function extractorOf(type: SupportedType): Extractor<Resource> {
+  return (Object.hasOwn(EXTRACTORS, type) ? EXTRACTORS[type as KnownType] : genericExtractor(type)) as Extractor<Resource>;
+}
+
+/** Whether `type` has an element `name` in the R4 base definition. */
+function hasElement(type: string, name: string): boolean {
+  loadDefinitions();
+  return Object.hasOwn(getDataType(type).elements, name);
+}
+
 /** Whether `type` has `column` (so the matching search parameter is valid for it). */
 export function hasColumn(type: SupportedType, column: Column): boolean {
-  if (column === 'identifiers') return type === 'Patient';
-  const extractor: Extractor<never> = EXTRACTORS[type];
-  return column === 'subject' ? extractor.subject === true : extractor[column] !== undefined;
+  if (column === 'identifiers') return hasElement(type, 'identifier');
+  const extractor = extractorOf(type);
+  if (column === 'subject') return extractor.subject === true;
+  if (!Object.hasOwn(EXTRACTORS, type) && (column === 'codes' || column === 'status')) return hasElement(type, column === 'codes' ? 'code' : 'status');
+  return extractor[column] !== undefined;
 }
 
 /** The search columns of a valid resource of a supported type. Throws 400 on an impossible date. */
-export function extractColumns(resource: ExtractResource<SupportedType>): SearchColumns {
-  const extractor = EXTRACTORS[resource.resourceType] as Extractor<typeof resource>;
+export function extractColumns(resource: Resource): SearchColumns {
+  const extractor = extractorOf(resource.resourceType);
   const range = extractor.date?.(resource);
+  const identifier = (resource as { identifier?: Identifier | Identifier[] }).identifier;
   return {
     patientId:
       resource.resourceType === 'Patient'
@@ -172,7 +219,7 @@ export function extractColumns(resource: ExtractResource<SupportedType>): Search
     codes: tokens(extractor.codes?.(resource)),
     categories: tokens(extractor.categories?.(resource)),
     security: tokens({ coding: resource.meta?.security }),
-    identifiers: resource.resourceType === 'Patient' ? identifierTokens(resource.identifier) : [],
+    identifiers: identifierTokens(identifier === undefined ? undefined : [identifier].flat()),
     status: extractor.status?.(resource) ?? null,
     dateStart: range ? toTimestamp(range.start) : null,
     dateEnd: range ? toTimestamp(range.end) : null,
@@ -181,14 +228,13 @@ export function extractColumns(resource: ExtractResource<SupportedType>): Search
 
 /** The local Patient id a resource belongs to (its own id for a Patient); undefined for none or an unsupported type. */
 export function patientIdOfResource(resource: Resource): string | undefined {
-  return isSupportedType(resource.resourceType) ? (extractColumns(resource as ExtractResource<SupportedType>).patientId ?? undefined) : undefined;
+  return isSupportedType(resource.resourceType) ? (extractColumns(resource).patientId ?? undefined) : undefined;
 }
 
 /** The bare category codes of a resource (what on-chain queries name), e.g. `laboratory`. */
 export function categoriesOf(resource: Resource): string[] {
   if (!isSupportedType(resource.resourceType)) return [];
-  const extractor = EXTRACTORS[resource.resourceType] as Extractor<Resource>;
-  return tokens(extractor.categories?.(resource)).filter((t) => !t.includes('|'));
+  return tokens(extractorOf(resource.resourceType).categories?.(resource)).filter((t) => !t.includes('|'));
 }
 
 const PATIENT_REFERENCE = /^Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;

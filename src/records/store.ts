@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { OperationOutcomeError, badRequest, conflict, gone, multipleMatches, notFound, preconditionFailed, type WithId } from '@medplum/core';
-import type { ExtractResource, Patient, Resource } from '@medplum/fhirtypes';
+import type { Patient, Resource } from '@medplum/fhirtypes';
 import { parsePointerQuery } from '../protocol/pointer-query.js';
 import type { Db } from './db.js';
 import { extractColumns, type SearchColumns } from './extract.js';
@@ -47,6 +47,19 @@ export class RecordStore {
     return new RecordStore(db);
   }
 
+  /**
+   * Runs `fn` with a store whose every read and write is one database transaction: all of it is
+   * stored, or (when `fn` throws) none of it. For FHIR transaction Bundles
+   * (https://hl7.org/fhir/R4/http.html#trules).
+   */
+  async transaction<T>(fn: (store: RecordStore) => Promise<T>): Promise<T> {
+    try {
+      return await writing(() => this.db.transaction((tx) => fn(new RecordStore(tx))));
+    } finally {
+      this.writes++; // even a rolled-back transaction may have been read half-way by a cache
+    }
+  }
+
   /** https://hl7.org/fhir/R4/http.html#create — validates, assigns an id (uuid) if absent and version 1. */
   async create<T extends Resource>(resource: T): Promise<WithId<T>> {
     const [saved] = await this.createMany([resource]);
@@ -83,38 +96,99 @@ export class RecordStore {
     return rows.map((r) => r.resource as WithId<T>);
   }
 
-  /** https://hl7.org/fhir/R4/http.html#update — a new version; `ifMatch` (versionId or W/"n") → 412 on mismatch. */
-  async update<T extends Resource>(resource: T, options: { ifMatch?: string } = {}): Promise<WithId<T>> {
+  /**
+   * https://hl7.org/fhir/R4/http.html#update — a new version; `ifMatch` (versionId or W/"n") → 412 on
+   * mismatch. An id never seen is created with the client's id (update as create, http.html#upsert)
+   * unless `mustExist`; `created` tells which happened.
+   */
+  async update<T extends Resource>(resource: T, options: { ifMatch?: string; mustExist?: boolean } = {}): Promise<WithId<T>> {
+    return (await this.upsert(resource, options)).resource;
+  }
+
+  /** update(), also saying whether the resource was created (201) rather than updated (200). */
+  async upsert<T extends Resource>(resource: T, options: { ifMatch?: string; mustExist?: boolean } = {}): Promise<{ resource: WithId<T>; created: boolean }> {
     const type = checkType(resource.resourceType);
     if (!ID_PATTERN.test(resource.id ?? '')) throw new OperationOutcomeError(badRequest('Update needs a valid resource id', 'id'));
     const saved = await writing(() =>
       this.db.transaction(async (tx) => {
-        const last = await lastVersion(tx, type, resource.id!);
+        const last = await lastVersion(tx, type, resource.id!, !options.mustExist);
         const expected = options.ifMatch?.replace(/^W\/"(.*)"$/, '$1');
         if (expected !== undefined && expected !== String(last.version)) throw new OperationOutcomeError(preconditionFailed);
         // Updating a deleted resource brings it back as a new version (http.html#delete).
         const row = prepare(resource, last.version + 1, new Date().toISOString(), true);
         await writeRows(tx, [row], 'upsert');
-        return row.resource as WithId<T>;
+        return { resource: row.resource as WithId<T>, created: last.version === 0 };
       }),
     );
     this.writes++;
     return saved;
   }
 
-  /** https://hl7.org/fhir/R4/http.html#delete — records a deleted version; 404 if unknown, deleting twice is a no-op. */
-  async delete(type: string, id: string): Promise<void> {
-    checkType(type);
-    await writing(() =>
+  /**
+   * Many updates (as creates when the id is new) in one transaction with multi-row writes: what a
+   * transaction Bundle's PUT entries need. Each item's `ifMatch` as for update; `validate: false` when
+   * the caller has validated already. Two writers of one id at once: one of them gets a 409.
+   */
+  async upsertMany(items: readonly { resource: Resource; ifMatch?: string }[], options: { validate?: boolean } = {}): Promise<{ resource: Resource; created: boolean }[]> {
+    if (items.length === 0) return [];
+    for (const { resource } of items) {
+      checkType(resource.resourceType);
+      if (!ID_PATTERN.test(resource.id ?? '')) throw new OperationOutcomeError(badRequest('Update needs a valid resource id', 'id'));
+    }
+    const saved = await writing(() =>
       this.db.transaction(async (tx) => {
-        const last = await lastVersion(tx, type, id);
-        if (last.deleted) return;
-        await tx.query(sql`DELETE FROM resources WHERE resource_type = ${type} AND id = ${id}`);
-        await tx.query(sql`INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted)
-          VALUES (${type}, ${id}, ${last.version + 1}, ${new Date().toISOString()}, true)`);
+        const last = await tx.query<{ resource_type: string; id: string; version_id: number }>(sql`SELECT resource_type, id, max(version_id)::int AS version_id
+          FROM resource_history WHERE (resource_type, id) IN (SELECT * FROM unnest(${items.map((i) => i.resource.resourceType)}::text[], ${items.map((i) => i.resource.id!)}::text[]))
+          GROUP BY resource_type, id`);
+        const versions = new Map(last.map((r) => [`${r.resource_type}/${r.id}`, r.version_id]));
+        const now = new Date().toISOString();
+        const rows = items.map(({ resource, ifMatch }) => {
+          const version = versions.get(`${resource.resourceType}/${resource.id}`) ?? 0;
+          const expected = ifMatch?.replace(/^W\/"(.*)"$/, '$1');
+          if (expected !== undefined && expected !== String(version)) throw new OperationOutcomeError(preconditionFailed);
+          return { row: prepare(resource, version + 1, now, options.validate ?? true), created: version === 0 };
+        });
+        for (let i = 0; i < rows.length; i += BATCH_ROWS) await writeRows(tx, rows.slice(i, i + BATCH_ROWS).map((r) => r.row), 'upsert');
+        return rows.map((r) => ({ resource: r.row.resource, created: r.created }));
       }),
     );
     this.writes++;
+    return saved;
+  }
+
+  /**
+   * https://hl7.org/fhir/R4/http.html#delete — records a deleted version; 404 if unknown, deleting
+   * twice is a no-op. Returns the version it deleted (undefined when it was deleted already), so the
+   * pointers that covered it can be updated. `ifMatch` as for update.
+   */
+  async delete(type: string, id: string, options: { ifMatch?: string } = {}): Promise<Resource | undefined> {
+    checkType(type);
+    const deleted = await writing(() =>
+      this.db.transaction(async (tx) => {
+        const last = await lastVersion(tx, type, id);
+        const expected = options.ifMatch?.replace(/^W\/"(.*)"$/, '$1');
+        if (expected !== undefined && (last.deleted || expected !== String(last.version))) throw new OperationOutcomeError(preconditionFailed);
+        if (last.deleted) return undefined;
+        const [row] = await tx.query<{ content: Resource }>(sql`DELETE FROM resources WHERE resource_type = ${type} AND id = ${id} RETURNING content`);
+        await tx.query(sql`INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted)
+          VALUES (${type}, ${id}, ${last.version + 1}, ${new Date().toISOString()}, true)`);
+        return row?.content;
+      }),
+    );
+    this.writes++;
+    return deleted;
+  }
+
+  /**
+   * https://hl7.org/fhir/R4/http.html#history (type level): the latest `count` versions of every
+   * resource of `type`, newest first; a deletion is `{ deleted }` with no resource.
+   */
+  async historyType(type: string, count: number): Promise<HistoryEntry[]> {
+    checkType(type);
+    const rows = await this.db.query<{ id: string; version_id: number; last_updated: Date; content: Resource | null; deleted: boolean }>(sql`
+      SELECT id, version_id, last_updated, content, deleted FROM resource_history WHERE resource_type = ${type}
+      ORDER BY last_updated DESC, id, version_id DESC LIMIT ${count}`);
+    return rows.map((r) => ({ type, id: r.id, versionId: String(r.version_id), lastUpdated: new Date(r.last_updated).toISOString(), resource: r.content ?? undefined, deleted: r.deleted }));
   }
 
   /** https://hl7.org/fhir/R4/http.html#read — 404 unknown, 410 deleted. */
@@ -170,6 +244,13 @@ export class RecordStore {
     return rows.map((r) => r.content);
   }
 
+  /** Every current resource of `type` carrying any of the identifier `tokens` (`system|value` or `value`): many conditional lookups in one query. */
+  async withIdentifiers<T extends Resource = Resource>(type: string, tokens: readonly string[]): Promise<T[]> {
+    checkType(type);
+    const rows = await this.db.query<{ content: T }>(sql`SELECT content FROM resources WHERE resource_type = ${type} AND identifiers && ${[...tokens]}::text[]`);
+    return rows.map((r) => r.content);
+  }
+
   /** The Patient with identifier `system|value`; 412 when several have it. */
   async findPatientByIdentifier(system: string, value: string): Promise<Patient | undefined> {
     const rows = await this.db.query<{ content: Patient }>(sql`SELECT content FROM resources
@@ -200,6 +281,16 @@ export class RecordStore {
   }
 }
 
+/** One version in a history: the resource, or a deletion. */
+export interface HistoryEntry {
+  type: string;
+  id: string;
+  versionId: string;
+  lastUpdated: string;
+  resource?: Resource;
+  deleted: boolean;
+}
+
 interface Row<T extends Resource = Resource> {
   resource: T;
   columns: SearchColumns;
@@ -211,7 +302,7 @@ function prepare<T extends Resource>(resource: T, version: number, now: string, 
   stored.meta = { ...stored.meta, versionId: String(version), lastUpdated: now };
   if (check) validate(stored);
   else if (!ID_PATTERN.test(stored.id ?? '')) throw new OperationOutcomeError(badRequest('Invalid id', 'id'));
-  return { resource: stored, columns: extractColumns(stored as ExtractResource<SupportedType>) };
+  return { resource: stored, columns: extractColumns(stored) };
 }
 
 /** Writes the current rows (new, or replacing the current version) and their history rows. */
@@ -263,14 +354,17 @@ function checkType(type: string): SupportedType {
   return type;
 }
 
-/** The last version (the current row locked for the transaction) and whether it is a deletion; 404 when it never existed. */
-async function lastVersion(db: Db, type: string, id: string): Promise<{ version: number; deleted: boolean }> {
+/** The last version (the current row locked for the transaction) and whether it is a deletion; 404 when it never existed (version 0 with `orNew`). */
+async function lastVersion(db: Db, type: string, id: string, orNew = false): Promise<{ version: number; deleted: boolean }> {
   const [row] = await db.query<{ version_id: number }>(
     sql`SELECT version_id FROM resources WHERE resource_type = ${type} AND id = ${id} FOR UPDATE`,
   );
   if (row) return { version: row.version_id, deleted: false };
   const last = await lastHistoryRow(db, type, id);
-  if (!last) throw new OperationOutcomeError(notFound);
+  if (!last) {
+    if (orNew) return { version: 0, deleted: false };
+    throw new OperationOutcomeError(notFound);
+  }
   return { version: last.version_id, deleted: true };
 }
 

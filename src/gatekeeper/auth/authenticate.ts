@@ -14,6 +14,8 @@ import { statedEmergency } from './break-glass.js';
 import { useNonce } from './nonces.js';
 import { resolveRequester, type ResolvedRequester } from './requester.js';
 import type { TokenIssuer } from './tokens.js';
+import { isSmartToken, type SmartAuthority } from '../smart/authority.js';
+import { smartRequester } from '../smart/access.js';
 
 export interface AuthDeps {
   /** Where the nonces of signed requests are kept (one use each). */
@@ -24,6 +26,8 @@ export interface AuthDeps {
   tokens: TokenIssuer;
   /** Public keys of recent signers (request-signature.ts); undefined = recover every signature. */
   signers?: SignerKeys;
+  /** Issues and checks SMART access tokens (smart/authority.ts); none = session tokens only. */
+  smart?: SmartAuthority;
 }
 
 /** The authenticated sender of a request, resolved against this provider's store and the chain. */
@@ -52,6 +56,13 @@ export async function authenticatedAddress(req: FastifyRequest, deps: AuthDeps):
 
 /** Authenticates the request and resolves its sender (provider, patient, viewer; a break-glass it states, confirmed on chain). */
 export async function authenticate(req: FastifyRequest, deps: AuthDeps): Promise<Authenticated> {
+  // A SMART access token reads as its app, through the grants it holds now (smart/access.ts).
+  const bearer = req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice(7) : undefined;
+  if (bearer && deps.smart && isSmartToken(bearer)) {
+    const claims = await deps.smart.verify(bearer, 'access');
+    if (!claims) throw new GatekeeperError(401, 'access token is invalid or expired');
+    return { address: claims.sub, ...(await smartRequester(deps.store, deps.chain, claims)) };
+  }
   const address = await authenticatedAddress(req, deps);
   const emergency = await statedEmergency(req.headers, deps.ledger, address);
   return { address, ...(await resolveRequester(deps.store, deps.chain, address, emergency)) };

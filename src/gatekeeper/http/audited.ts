@@ -23,7 +23,11 @@ export function audited(gk: GatekeeperContext, interaction: string, handler: Han
       const answer = await handler(gk, req, ctx);
       await auditPermit(gk, req, interaction, ctx, answer);
       if (answer.resources) reply.header(HEADERS.dataHash, answer.dataHash ?? hashResultSet(answer.resources as ResourceLike[]));
-      return reply.code(answer.status ?? 200).type('application/fhir+json').send(answer.body);
+      reply.code(answer.status ?? 200).type('application/fhir+json');
+      if (answer.headers) reply.headers(answer.headers);
+      // A read whose version the client already holds (If-None-Match: its ETag): 304, no body (https://hl7.org/fhir/R4/http.html#cread).
+      if (req.method === 'GET' && answer.headers?.etag && req.headers['if-none-match'] === answer.headers.etag) return reply.code(304).send();
+      return reply.send(answer.body);
     } catch (err) {
       const { status, body } = toOutcome(err);
       // A refusal whose audit fails is still answered (the refusal itself is what protects the data).

@@ -15,7 +15,9 @@ import { createAuditWriter, type Decision } from '../audit/audit.js';
 import type { AuthDeps, Authenticated } from '../auth/authenticate.js';
 import { createPolicyCache, type PolicyCache } from '../auth/policy-cache.js';
 import type { TokenIssuer } from '../auth/tokens.js';
+import type { BulkOptions } from '../bulk/options.js';
 import type { ChainView } from '../chain/chain-view.js';
+import { createSmartAuthority, type SmartOptions } from '../smart/authority.js';
 import { createReadCache, type ReadCache } from './read-cache.js';
 
 /** The FHIR base of every resource route (https://hl7.org/fhir/R4/http.html#general). */
@@ -42,6 +44,10 @@ export interface GatekeeperDeps {
   surveillance?: SurveillanceReporting;
   /** What this site computes for consented research studies (research.ts); none = it takes part in none. */
   research?: ResearchSite;
+  /** SMART App Launch and Backend Services (smart/*): where patients approve apps, the clock. */
+  smartOptions?: SmartOptions;
+  /** How bulk exports are paced and cut into files (bulk/exporter.ts); defaults when left out. */
+  bulk?: BulkOptions;
 }
 
 /**
@@ -83,6 +89,8 @@ export interface Answer {
   resources?: Resource[];
   status?: number;
   dataHash?: Hex;
+  /** Response headers to add (Content-Location, X-Progress, …); a `content-type` here replaces application/fhir+json. */
+  headers?: Record<string, string>;
 }
 
 /** One route's work once the request is authenticated; it throws GatekeeperError to refuse. */
@@ -99,6 +107,7 @@ export function createGatekeeperContext(deps: GatekeeperDeps): GatekeeperContext
     reads: createReadCache(deps.store),
     policies: createPolicyCache(),
     signers: deps.signerKeys === 0 ? undefined : createSignerKeys(deps.signerKeys),
+    smart: createSmartAuthority(deps.smartOptions),
     async audit(d) {
       const decision: Decision = { ...d, requester: d.requester ?? zeroAddress, gatekeeper: provider };
       await writeAudit(decision);

@@ -3,7 +3,7 @@
  * before anything reads it when it is hostile. All of this runs before the signature is checked.
  *
  * - Any content type but `application/fhir+json` or `application/json` (https://hl7.org/fhir/R4/http.html#mime-type):
- *   415, like XML. There is no PATCH here, so no `application/json-patch+json`.
+ *   415, like XML; a form (`application/x-www-form-urlencoded`) only on POST …/_search. `application/json-patch+json` (a JSON Patch) on PATCH only.
  * - Nesting deeper than BODY_LIMITS.depth: 400, found by a scan of the raw text (strings skipped)
  *   before JSON.parse, so a 100,000-deep body never reaches a recursive validator.
  * - An array longer than BODY_LIMITS.arrayLength, or a string (or key) longer than BODY_LIMITS.stringLength
@@ -23,6 +23,9 @@ export interface JsonBody {
 }
 
 export const JSON_CONTENT_TYPES = ['application/fhir+json', 'application/json'] as const;
+
+/** A search's form body (POST /fhir/R4/{type}/_search). */
+export const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
 
 /**
  * Real resources are far inside these: the Synthea sample nests at most 8 deep with arrays of at most
@@ -47,6 +50,21 @@ export function acceptJsonBodies(app: FastifyInstance): void {
       }
     });
   }
+  // A search's parameters as a form (https://hl7.org/fhir/R4/http.html#search): POST …/_search only, kept raw like JSON.
+  // A RegExp, so that a plugin may still add its own parser for the type (SMART's token endpoint).
+  app.addContentTypeParser(/^application\/x-www-form-urlencoded(?:$|;)/, { parseAs: 'string' }, (req, body, done) => {
+    if (/\/_search(?:\?|$)/.test(req.url)) done(null, { raw: body as string, json: undefined } satisfies JsonBody);
+    else done(new GatekeeperError(415, `content type ${FORM_CONTENT_TYPE} is not supported: send application/fhir+json (a form is for POST …/_search only)`), undefined);
+  });
+  // A JSON Patch (https://hl7.org/fhir/R4/http.html#patch): JSON like the rest, for PATCH only.
+  app.addContentTypeParser('application/json-patch+json', { parseAs: 'string' }, (req, body, done) => {
+    if (req.method !== 'PATCH') return done(new GatekeeperError(415, 'content type application/json-patch+json is not supported: send application/fhir+json (a JSON Patch goes with PATCH only)'), undefined);
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
   // Everything else, a body without a content type included.
   app.addContentTypeParser('*', (req: FastifyRequest, _payload, done) => {
     const type = req.headers['content-type'];

@@ -1,13 +1,15 @@
 /**
- * The read routes (https://hl7.org/fhir/R4/http.html: search-type, read, history-instance, vread, and
- * Patient/$everything): each reads through the requester's consent filter, so nothing outside the grant
- * is ever read from the store.
+ * The read routes (https://hl7.org/fhir/R4/http.html: read, history-instance, vread, and
+ * Patient/$everything; search-type is search.ts): each reads through the requester's consent filter,
+ * so nothing outside the grant is ever read from the store.
  */
 import type { FastifyRequest } from 'fastify';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { Sql } from '../../records/sql.js';
-import { FHIR_BASE, type Answer, type Ctx, type GatekeeperContext } from './context.js';
+import { fhirBaseUrl } from './base-url.js';
+import type { Answer, Ctx, GatekeeperContext } from './context.js';
 import { GatekeeperError, typeRefusal } from './outcomes.js';
+import { versionHeaders } from './preconditions.js';
 import type { CachedSearch } from './read-cache.js';
 
 /** The SQL filter for `type`, or the right refusal (410 when only expired grants cover it). */
@@ -25,38 +27,22 @@ async function permittedRead(gk: GatekeeperContext, ctx: Ctx, type: string, id: 
   throw new GatekeeperError(403, `not granted: ${type}/${id}`);
 }
 
-/** The searchset Bundle of a cached search as JSON, byte for byte what JSON.stringify(searchset(…)) gives. */
-function searchsetJson(req: FastifyRequest, found: CachedSearch): string {
-  const entries = found.json.map((json, i) => {
-    const fullUrl = JSON.stringify(`${FHIR_BASE}/${found.resources[i]!.resourceType}/${found.resources[i]!.id}`);
-    return `{"fullUrl":${fullUrl},"resource":${json},"search":{"mode":"match"}}`;
-  });
-  return `{"resourceType":"Bundle","type":"searchset","total":${found.total},"link":[{"relation":"self","url":${JSON.stringify(req.url)}}],"entry":[${entries.join(',')}]}`;
-}
-
 function searchset(req: FastifyRequest, resources: Resource[], total: number): Bundle {
+  const base = fhirBaseUrl(req);
   return {
     resourceType: 'Bundle',
     type: 'searchset',
     total,
-    link: [{ relation: 'self', url: req.url }],
-    entry: resources.map((resource) => ({ fullUrl: `${FHIR_BASE}/${resource.resourceType}/${resource.id}`, resource, search: { mode: 'match' } })),
+    link: [{ relation: 'self', url: `${req.protocol}://${req.host}${req.url}` }],
+    entry: resources.map((resource) => ({ fullUrl: `${base}/${resource.resourceType}/${resource.id}`, resource, search: { mode: 'match' } })),
   };
-}
-
-/** GET /fhir/R4/{type}?{search} */
-export async function searchType(gk: GatekeeperContext, req: FastifyRequest, ctx: Ctx): Promise<Answer> {
-  const { type } = req.params as { type: string };
-  const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
-  const found = await gk.reads.search(type, query, filterFor(gk, ctx, type));
-  return { body: searchsetJson(req, found), resources: found.resources, dataHash: found.dataHash };
 }
 
 /** GET /fhir/R4/{type}/{id} */
 export async function read(gk: GatekeeperContext, req: FastifyRequest, ctx: Ctx): Promise<Answer> {
   const { type, id } = req.params as { type: string; id: string };
   const found = await permittedRead(gk, ctx, type, id);
-  return { body: found.json[0], resources: found.resources, dataHash: found.dataHash };
+  return { body: found.json[0], resources: found.resources, dataHash: found.dataHash, headers: versionHeaders(found.resources[0]!) };
 }
 
 /** GET /fhir/R4/{type}/{id}/_history: every version, if the current one may be read. */
@@ -64,7 +50,7 @@ export async function historyInstance(gk: GatekeeperContext, req: FastifyRequest
   const { type, id } = req.params as { type: string; id: string };
   await permittedRead(gk, ctx, type, id);
   const versions = await gk.store.history(type, id);
-  const body: Bundle = { resourceType: 'Bundle', type: 'history', total: versions.length, entry: versions.map((resource) => ({ fullUrl: `${FHIR_BASE}/${type}/${id}`, resource })) };
+  const body: Bundle = { resourceType: 'Bundle', type: 'history', total: versions.length, entry: versions.map((resource) => ({ fullUrl: `${fhirBaseUrl(req)}/${type}/${id}`, resource })) };
   return { body, resources: versions };
 }
 
@@ -73,7 +59,7 @@ export async function vread(gk: GatekeeperContext, req: FastifyRequest, ctx: Ctx
   const { type, id, vid } = req.params as { type: string; id: string; vid: string };
   await permittedRead(gk, ctx, type, id);
   const resource = await gk.store.vread(type, id, vid);
-  return { body: resource, resources: [resource] };
+  return { body: resource, resources: [resource], headers: versionHeaders(resource) };
 }
 
 /** GET /fhir/R4/Patient/{id}/$everything (https://hl7.org/fhir/R4/patient-operation-everything.html): the patient themself, or their provider. */

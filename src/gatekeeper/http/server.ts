@@ -14,6 +14,7 @@ import { acceptJsonBodies } from './json-body.js';
 import { capabilityStatement } from './metadata.js';
 import { GatekeeperError, toOutcome } from './outcomes.js';
 import { registerRoutes } from './routes.js';
+import { registerSmartRoutes } from '../smart/routes.js';
 
 export type { GatekeeperDeps } from './context.js';
 
@@ -23,8 +24,10 @@ export function buildGatekeeper(deps: GatekeeperDeps): FastifyInstance {
   acceptJsonBodies(app);
 
   // The one public route: what this server is (https://hl7.org/fhir/R4/http.html#capabilities).
-  app.get(`${FHIR_BASE}/metadata`, async (_req, reply) => reply.type('application/fhir+json').send(capabilityStatement()));
-  registerRoutes(app, createGatekeeperContext(deps));
+  app.get(`${FHIR_BASE}/metadata`, async (req, reply) => reply.type('application/fhir+json').send(capabilityStatement(app, gk, req)));
+  const gk = createGatekeeperContext(deps);
+  registerRoutes(app, gk);
+  registerSmartRoutes(app, gk);
 
   app.setNotFoundHandler((req, reply) => {
     const { status, body } = toOutcome(new GatekeeperError(404, `no route ${req.method} ${req.url.split('?')[0]}`));

@@ -63,26 +63,47 @@ export async function publishingFor<T>(store: RecordStore, patientId: string, fn
 
 /** Updates (or adds) the pointers `resource` affects; returns what was sent to the chain. */
 export async function publishRecord(store: RecordStore, ledger: LedgerClient, resource: Resource): Promise<PublishedPointer[]> {
-  const patientId = patientIdOfResource(resource);
-  if (!patientId) return [];
-  return publishingFor(store, patientId, () => publishRecordNow(store, ledger, resource, patientId));
+  return publishRecords(store, ledger, [resource]);
 }
 
-async function publishRecordNow(store: RecordStore, ledger: LedgerClient, resource: Resource, patientId: string): Promise<PublishedPointer[]> {
-  const patient = (await store.read('Patient', patientId)) as Patient;
-  const address = addressOfPatient(patient);
-  const covering = queriesCovering(resource);
-  if (!address || covering.length === 0) return [];
-  const pointers = await currentPointers(ledger, address, ledger.account!.address);
-  const affected = pointers.filter((p) => covering.some((q) => isWithin(q, p.query)));
-  // No pointer covers it yet: point at the narrowest query (one category), so grants can stay narrow.
-  const targets = affected.length ? affected : [{ query: covering[covering.length - 1]!, dataHash: undefined }];
+/**
+ * Updates (or adds) the pointers that any of `resources` (written or deleted together, e.g. by one
+ * transaction Bundle) affects: each affected pointer's hash is computed once, over the store as it
+ * is now, and sent once — not once per resource.
+ */
+export async function publishRecords(store: RecordStore, ledger: LedgerClient, resources: readonly Resource[]): Promise<PublishedPointer[]> {
+  const byPatient = new Map<string, Resource[]>();
+  for (const resource of resources) {
+    const patientId = patientIdOfResource(resource);
+    if (patientId) byPatient.set(patientId, [...(byPatient.get(patientId) ?? []), resource]);
+  }
   const published: PublishedPointer[] = [];
-  for (const target of targets) {
-    const dataHash = hashResultSet((await store.resultSet(target.query, patientId)) as ResourceLike[]);
-    if (dataHash === target.dataHash) continue;
-    const r = await addRecordPointer(ledger, { patient: address, query: target.query, dataHash });
-    published.push({ query: target.query, dataHash, action: r.action });
+  for (const [patientId, theirs] of byPatient) {
+    published.push(...(await publishingFor(store, patientId, () => publishRecordsNow(store, ledger, theirs, patientId))));
+  }
+  return published;
+}
+
+async function publishRecordsNow(store: RecordStore, ledger: LedgerClient, resources: readonly Resource[], patientId: string): Promise<PublishedPointer[]> {
+  const patient = (await store.read('Patient', patientId).catch(() => undefined)) as Patient | undefined;
+  const address = patient && addressOfPatient(patient);
+  if (!address) return []; // not linked to a chain address (or gone): nothing on chain points at it
+  const pointers = await currentPointers(ledger, address, ledger.account!.address);
+  const targets = new Map<string, Hex | undefined>();
+  for (const resource of resources) {
+    const covering = queriesCovering(resource);
+    if (covering.length === 0) continue;
+    const affected = pointers.filter((p) => covering.some((q) => isWithin(q, p.query)));
+    for (const p of affected) targets.set(p.query, p.dataHash);
+    // No pointer covers it yet: point at the narrowest query (one category), so grants can stay narrow.
+    if (affected.length === 0 && !targets.has(covering[covering.length - 1]!)) targets.set(covering[covering.length - 1]!, undefined);
+  }
+  const published: PublishedPointer[] = [];
+  for (const [query, onChain] of targets) {
+    const dataHash = hashResultSet((await store.resultSet(query, patientId)) as ResourceLike[]);
+    if (dataHash === onChain) continue;
+    const r = await addRecordPointer(ledger, { patient: address, query, dataHash });
+    published.push({ query, dataHash, action: r.action });
   }
   return published;
 }

@@ -19,7 +19,7 @@
  * after store.create/update returns; test/gatekeeper-reconcile.test.ts asserts the order).
  */
 import { randomUUID } from 'node:crypto';
-import type { Patient, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Patient, Resource } from '@medplum/fhirtypes';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { LedgerClient } from '../../chain/client.js';
 import type { Db } from '../../records/db.js';
@@ -167,6 +167,8 @@ export function createReconciler(options: { db: Db; store: RecordStore; ledger: 
 }
 
 const FHIR_WRITE = /^\/fhir\/R4\/([A-Za-z]+)(?:\/([A-Za-z0-9\-.]{1,64}))?\/?(?:\?.*)?$/;
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const BUNDLE_ENTRY_TARGET = /^([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/;
 
 /** The local patients a write request can change: the resource's patient, and for an update the stored version's. */
 async function patientsTouched(store: RecordStore, req: FastifyRequest): Promise<string[]> {
@@ -176,12 +178,29 @@ async function patientsTouched(store: RecordStore, req: FastifyRequest): Promise
     const local = m ? await store.findPatientByIdentifier(m[1]!, m[2]!).catch(() => undefined) : undefined;
     return local?.id ? [local.id] : [];
   }
+  if (req.method === 'POST' && /^\/fhir\/R4\/?(?:\?.*)?$/.test(req.url)) return bundlePatients(store, body as Bundle | undefined);
   const m = FHIR_WRITE.exec(req.url);
   if (!m) return [];
   const ids: (string | undefined)[] = [];
   if (body?.resourceType) ids.push(patientIdOfResource(body));
-  if (req.method === 'PUT' && m[2]) ids.push(await store.read(m[1]!, m[2]).then(patientIdOfResource, () => undefined));
+  if (req.method !== 'POST' && m[2]) ids.push(await store.read(m[1]!, m[2]).then(patientIdOfResource, () => undefined));
   return ids.filter((id): id is string => !!id);
+}
+
+/** A transaction or batch Bundle's patients: those its resources name, and those of the stored resources it deletes or patches. */
+async function bundlePatients(store: RecordStore, bundle: Bundle | undefined): Promise<string[]> {
+  if (bundle?.resourceType !== 'Bundle' || !Array.isArray(bundle.entry)) return [];
+  const ids = new Set<string>();
+  for (const entry of bundle.entry) {
+    const named = entry?.resource?.resourceType ? patientIdOfResource(entry.resource) : undefined;
+    if (named) ids.add(named);
+    const target = BUNDLE_ENTRY_TARGET.exec(String(entry?.request?.url ?? ''));
+    if (target && (entry.request?.method === 'DELETE' || entry.request?.method === 'PATCH')) {
+      const stored = await store.read(target[1]!, target[2]!).then(patientIdOfResource, () => undefined);
+      if (stored) ids.add(stored);
+    }
+  }
+  return [...ids];
 }
 
 /**
@@ -192,7 +211,7 @@ export function trackWrites(app: FastifyInstance, reconciler: Reconciler, store:
   const notes = new WeakMap<FastifyRequest, string>();
   // Callback-style hooks, so that reads (every other request) pass without a promise each.
   app.addHook('preHandler', (req, _reply, done) => {
-    if (req.method !== 'POST' && req.method !== 'PUT') return done();
+    if (!WRITE_METHODS.has(req.method)) return done();
     patientsTouched(store, req)
       .then(async (patients) => {
         if (patients.length) notes.set(req, await reconciler.begin(patients));

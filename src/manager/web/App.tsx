@@ -9,6 +9,7 @@ import { ProviderView } from './views/Provider.js';
 import { PublicHealthView } from './views/PublicHealth.js';
 import { ResearchView } from './views/research/ResearchView.js';
 import { SignIn } from './views/SignIn.js';
+import { AuthorizeApp } from './views/smart/Authorize.js';
 import { ThirdPartyView } from './views/ThirdParty.js';
 
 export function App({ config }: { config: ManagerConfig }) {
@@ -20,6 +21,8 @@ export function App({ config }: { config: ManagerConfig }) {
     sessionStorage.clear();
     signOut();
   };
+  // SMART App Launch: an app sent the patient here to approve it (views/smart/Authorize.tsx).
+  if (location.pathname === '/smart/authorize') return <Shell><AuthorizeApp config={config} /></Shell>;
   if (!session) {
     return (
       <Shell>

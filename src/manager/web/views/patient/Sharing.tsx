@@ -5,7 +5,8 @@ import { grantViewer, revokeViewer } from '../../../../sdk/grants.js';
 import type { Summary } from '../../../../sdk/summary.js';
 import { scopeLabel } from '../../lib/fhir.js';
 import type { Session } from '../../lib/session.js';
-import { expiryText, unixNow, useAction } from '../../lib/use.js';
+import { smartAppNames } from '../../lib/smart-apps.js';
+import { expiryText, unixNow, useAction, useLoad } from '../../lib/use.js';
 
 const EXPIRIES = [
   { label: '1 day', seconds: 86_400 },
@@ -25,6 +26,9 @@ export function Sharing({ s, summary, onChange }: { s: Session; summary: Summary
   const [custom, setCustom] = useState('');
   const [expiry, setExpiry] = useState(86_400);
   const action = useAction();
+  // SMART apps hold grants like any viewer; their registrations give them a name.
+  const apps = useLoad(() => smartAppNames(s), []);
+  const nameOf = (a: string) => apps.data?.get(a.toLowerCase()) ?? s.nameOf(a);
   const chosenScope = scope && rel?.pointers.some((p) => p.query === scope) ? scope : rel?.pointers[0]?.query ?? '';
   const viewerAddress = (viewer === 'other' ? custom : viewer) as Address;
 
@@ -40,7 +44,7 @@ export function Sharing({ s, summary, onChange }: { s: Session; summary: Summary
     action.run(async () => {
       await revokeViewer(s.ledger, { relationshipId: BigInt(relationshipId), viewer: v, scope: sc });
       onChange();
-      return `Revoked ${s.nameOf(v)}'s access to ${scopeLabel(sc)}.`;
+      return `Revoked ${nameOf(v)}'s access to ${scopeLabel(sc)}.`;
     });
 
   const grants = summary.relationships.flatMap((r) => r.grants.map((g) => ({ ...g, relationshipId: r.id, provider: r.provider })));
@@ -73,7 +77,7 @@ export function Sharing({ s, summary, onChange }: { s: Session; summary: Summary
           <tbody>
             {grants.map((g) => (
               <tr key={`${g.relationshipId}/${g.viewer}/${g.scopeHash}`}>
-                <td>{s.nameOf(g.viewer)}</td><td>{scopeLabel(g.scope)}</td><td>{s.nameOf(g.provider)}</td><td>{expiryText(g.expiresAt)}</td>
+                <td>{nameOf(g.viewer)}</td><td>{scopeLabel(g.scope)}</td><td>{s.nameOf(g.provider)}</td><td>{expiryText(g.expiresAt)}</td>
                 <td><button className="secondary" disabled={action.busy} onClick={() => revoke(g.relationshipId, g.viewer, g.scope)}>Revoke</button></td>
               </tr>
             ))}
