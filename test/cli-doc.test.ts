@@ -63,7 +63,7 @@ test('doc classify: a table of suggestions for a scan, --json for a PDF, one-lin
   await fails(['doc', 'classify', scan, '--kind', 'sideways'], /--kind must be auto, document or image/);
 });
 
-test('provider upload: stored as a DocumentReference through the provider\'s gatekeeper, with the confirmed type', { timeout: 300_000 }, async () => {
+test('provider upload: stored as a DocumentReference through the provider\'s gatekeeper, with the confirmed type; provider register-app and apps', { timeout: 300_000 }, async () => {
   const started = await startCli(env);
   const runtime = await openChain(readConfig({ ...env }));
   const stMarys = createLedgerClient(runtime.deployment, { account: unlockUser(dataDir, 'st-marys') });
@@ -84,6 +84,18 @@ test('provider upload: stored as a DocumentReference through the provider\'s gat
 
     await fails(['--as', 'st-marys', 'provider', 'upload', 'bob', scan, '--type', 'neoplasms', '--gatekeeper', gk.url], /bob is not linked to a patient in this provider's store/);
     await fails(['--as', 'st-marys', 'provider', 'upload', 'alice', notes, '--gatekeeper', gk.url], /notes\.txt is not a PDF, PNG or JPEG file/);
+
+    // The same gatekeeper: the provider registers a SMART app (issue 17) with a signed request, lists
+    // it, and the public registration the consent screen reads names it; bad input is one line.
+    const registered = await runCli(['--as', 'st-marys', 'provider', 'register-app', 'lab-viewer', '--name', 'Lab Viewer', '--redirect-uri', 'http://localhost:3000/app.html', '--gatekeeper', gk.url], env);
+    assert.equal(registered.code, 0, registered.stderr);
+    assert.match(registered.stdout, /^registered Lab Viewer \(client id lab-viewer\); grants to it go to 0x[0-9a-fA-F]{4}…[0-9a-fA-F]{4}; redirects to http:\/\/localhost:3000\/app\.html$/m);
+    const listed = JSON.parse((await runCli(['--json', '--as', 'st-marys', 'provider', 'apps', '--gatekeeper', gk.url], env)).stdout) as { clientId: string; name: string; redirectUris: string[]; address: string }[];
+    assert.deepEqual(listed.map((a) => [a.clientId, a.name, a.redirectUris]), [['lab-viewer', 'Lab Viewer', ['http://localhost:3000/app.html']]]);
+    const publicView = (await (await fetch(`${gk.url}/smart/apps/lab-viewer`)).json()) as { name: string; address: string };
+    assert.deepEqual([publicView.name, publicView.address], ['Lab Viewer', listed[0]!.address]);
+    await fails(['--as', 'st-marys', 'provider', 'register-app', 'x', '--name', 'X', '--redirect-uri', 'not a url', '--gatekeeper', gk.url], /app registration: redirectUris must be absolute URLs/);
+    await fails(['--as', 'carol', 'provider', 'register-app', 'y', '--name', 'Y', '--redirect-uri', 'http://localhost/y', '--gatekeeper', gk.url], /^medledger: only a provider registers and lists its SMART apps: run with --as <provider>\n$/);
   } finally {
     await gk.close();
     await runtime.stop();

@@ -21,6 +21,7 @@ import { addDocCommands } from './doc.js';
 import { addOutbreakCommands } from './outbreak.js';
 import { addMlCommands } from './ml.js';
 import { addStudyCommands } from './study.js';
+import { addSmartCommands } from './smart.js';
 import { addProviderSiteCommand } from './provider-site.js';
 import { addResearchSiteCommand } from './research-site.js';
 import { gatekeeperClient } from '../sdk/gatekeeper.js';
@@ -497,6 +498,7 @@ addDocCommands({ program, provider, withLedger, print });
 addOutbreakCommands({ program, withLedger, print, config });
 addMlCommands({ program, withLedger, print });
 addStudyCommands({ program, withLedger, print });
+addSmartCommands({ provider, withLedger, print });
 addResearchSiteCommand(program, config, () => program.opts<GlobalOptions>().password);
 addProviderSiteCommand(program, config, () => program.opts<GlobalOptions>().password);
 

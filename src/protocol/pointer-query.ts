@@ -27,6 +27,8 @@ export const CATEGORIES = {
   DocumentReference: ['clinical-note'],
   ImagingStudy: [],
   CarePlan: ['assess-plan'],
+  // Implants and equipment (Device.patient): a kind of data like Procedure, needed to share a whole EHR export.
+  Device: [],
 } as const satisfies Record<string, readonly string[]>;
 
 export type PointerResourceType = keyof typeof CATEGORIES;

@@ -23,6 +23,7 @@ export const SCOPE_LABELS: Record<string, string> = {
   DocumentReference: 'Documents',
   ImagingStudy: 'Imaging studies',
   Procedure: 'Procedures',
+  Device: 'Devices and implants',
 };
 
 /** "Lab results" for `Observation?category=laboratory`; the query itself when there is no label. */
