@@ -10,11 +10,10 @@
  */
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
-import { watchParent } from '../chain/lifeline.js';
-import { runningNode, startChain } from '../chain/runtime.js';
 import { DEMO_PROVIDERS, type DemoProvider } from '../demo/generate.js';
 import { loadPepper } from '../sdk/identity.js';
 import { parsePort } from './parse.js';
+import { joinRunningChain, untilStopped } from './site-process.js';
 
 interface ProviderSiteOptions {
   provider: string;
@@ -44,9 +43,7 @@ async function runProviderSite(cfg: Config, opts: ProviderSiteOptions, password:
   const patients = Number(opts.patients);
   if (!Number.isInteger(patients) || patients < 0) throw new Error('--patients must be a whole number');
   const port = parsePort(opts.port, '--port');
-  const rpcUrl = cfg.rpcUrl ?? runningNode(cfg.dataDir);
-  if (!rpcUrl) throw new Error(`no running chain for ${cfg.dataDir}: start medledger first, or set MEDLEDGER_RPC_URL`);
-  const runtime = await startChain({ ...cfg, rpcUrl, deployerKey: undefined });
+  const runtime = await joinRunningChain(cfg);
   const send = (m: Message) => (process.send ? process.send(m) : m.kind === 'log' && console.error(m.line));
   const { startProviderSite } = await import('../manager/provider-site.js'); // loaded only by this command
   // The EHR Manager's authorize page, once the parent says where the manager listens.
@@ -69,12 +66,7 @@ async function runProviderSite(cfg: Config, opts: ProviderSiteOptions, password:
     smart,
   });
   console.log(`provider ${provider} ${gk.ledger.account!.address} ready at ${gk.url}`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-    process.once('disconnect', resolve);
-    watchParent(resolve);
-  });
+  await untilStopped();
   await gk.close();
   // The IPC channel would keep this process alive.
   process.disconnect?.();

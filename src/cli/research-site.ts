@@ -14,13 +14,12 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
 import { createLedgerClient } from '../chain/client.js';
-import { watchParent } from '../chain/lifeline.js';
-import { runningNode, startChain } from '../chain/runtime.js';
 import { HEART_SITE_SEED, heartSiteUser, isHeartHospital, researchSitesDir, seedHeartSite } from '../demo/heart-sites.js';
 import { unlockUser } from '../keys/users.js';
 import { createHeartResearchSite } from '../ml/research/site.js';
 import { loadPepper } from '../sdk/identity.js';
 import { parsePort } from './parse.js';
+import { joinRunningChain, untilStopped } from './site-process.js';
 
 interface ResearchSiteOptions {
   hospital: string;
@@ -44,9 +43,7 @@ async function runResearchSite(cfg: Config, opts: ResearchSiteOptions, password:
   const { hospital } = opts;
   if (!isHeartHospital(hospital)) throw new Error(`--hospital must be cleveland, hungarian, switzerland or va, not ${hospital}`);
   const port = parsePort(opts.port, '--port');
-  const rpcUrl = cfg.rpcUrl ?? runningNode(cfg.dataDir);
-  if (!rpcUrl) throw new Error(`no running chain for ${cfg.dataDir}: start medledger first, or set MEDLEDGER_RPC_URL`);
-  const runtime = await startChain({ ...cfg, rpcUrl, deployerKey: undefined });
+  const runtime = await joinRunningChain(cfg);
   const sitesDir = researchSitesDir(cfg.dataDir);
   const ledger = createLedgerClient(runtime.deployment, { account: unlockUser(sitesDir, heartSiteUser(hospital), password), pollingIntervalMs: cfg.pollingIntervalMs });
   const storeDir = join(sitesDir, hospital, 'pgdata');
@@ -69,10 +66,6 @@ async function runResearchSite(cfg: Config, opts: ResearchSiteOptions, password:
     throw err;
   }
   console.log(`research site ${hospital} ${ledger.account!.address} ready at ${gk.url}`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-    watchParent(resolve);
-  });
+  await untilStopped();
   await gk.close();
 }
