@@ -11,11 +11,11 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const from = join(root, 'test-results', 'screenshots');
 const to = join(root, 'docs');
 /** The images the README shows; a failed test's screenshots stay where they are. */
-const README_IMAGES = ['patient-view.png', 'clinician-risk.png', 'public-health.png'];
+const README_IMAGES = ['patient-view.png', 'provider-view.png', 'third-party-view.png', 'guardian-view.png', 'phone-patient-view.png', 'clinician-risk.png', 'public-health.png'];
 
 const missing = README_IMAGES.filter((name) => !existsSync(join(from, name)));
 if (missing.length) {
-  console.error(`no ${missing.join(', ')} in test-results/screenshots: run the browser tests first (node --import tsx --test test/manager-browser.test.ts test/manager-ml-browser.test.ts)`);
+  console.error(`no ${missing.join(', ')} in test-results/screenshots: run the browser tests first (node --import tsx --test test/manager-browser.test.ts test/manager-a11y-browser.test.ts test/manager-ml-browser.test.ts)`);
   process.exit(1);
 }
 mkdirSync(to, { recursive: true });

@@ -144,7 +144,7 @@ test('all or nothing: one failing entry stores none of the others, and the chain
 test('each pointer on chain is updated once per transaction, to the hash of the store after it', async () => {
   const entries: BundleEntry[] = [
     ...Array.from({ length: 6 }, (_, i) => ({ resource: lab(`Patient/${alice.id}`, 10 + i), request: { method: 'POST' as const, url: 'Observation' } })),
-    ...Array.from({ length: 3 }, (_, i) => ({ resource: lab(`Patient/${alice.id}`, 70 + i, 'vital-signs'), request: { method: 'POST' as const, url: 'Observation' } })),
+    ...Array.from({ length: 3 }, (_, i) => ({ resource: lab(`Patient/${alice.id}`, 17 + i, 'vital-signs'), request: { method: 'POST' as const, url: 'Observation' } })),
   ];
   const blockBefore = await provider.publicClient.getBlockNumber();
   await send(transaction(entries));

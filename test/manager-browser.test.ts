@@ -52,6 +52,11 @@ test('the seed flow through the browser', { skip: noBrowser, timeout: 300_000 },
   // The patient's inbox shows both providers (opened at start from the demo records).
   await row(alice, 'inbox', "St Mary's Hospital").waitFor();
 
+  // Alice has read everything so far: the seed's notifications are history, not what this test waits for.
+  await alice.getByTestId('notification-bell').click(); // the notification centre (issue 18)
+  await alice.getByTestId('notification-mark-all').click();
+  await alice.getByTestId('notification-bell').and(alice.locator('[data-unread="0"]')).waitFor();
+
   // The provider adds a lab result for Alice.
   await hospital.getByTestId('provider-patients').getByRole('button', { name: /Alice/ }).click();
   await hospital.getByTestId('record-lab').selectOption('hba1c');
@@ -63,7 +68,8 @@ test('the seed flow through the browser', { skip: noBrowser, timeout: 300_000 },
   const saved = /Saved Observation\/([^;\s]+)/.exec(savedText)![1];
 
   // Alice gets the notification without reloading, and the inbox row changes.
-  await alice.getByTestId('notifications').locator('li', { hasText: /New record|Updated record/ }).first().waitFor({ timeout: 30_000 });
+  // The panel is still open: the new line arrives unread, pushed over the live stream.
+  await alice.getByTestId('notifications').locator('li[data-unread="true"]', { hasText: /(New|Updated) record from St Mary's Hospital/ }).first().waitFor({ timeout: 30_000 });
   await row(alice, 'inbox', "St Mary's Hospital").getByRole('button', { name: 'Accept' }).click();
   await row(alice, 'inbox', "St Mary's Hospital").getByTestId('status').filter({ hasText: 'Accepted' }).waitFor({ timeout: 30_000 });
 
@@ -101,6 +107,7 @@ test('the seed flow through the browser', { skip: noBrowser, timeout: 300_000 },
 
   // Alice revokes; Carol's next read is refused.
   await alice.getByTestId('grants').locator('tr', { hasText: 'Carol' }).getByRole('button', { name: 'Revoke' }).click();
+  await alice.getByRole('dialog').getByRole('button', { name: 'Yes, revoke' }).click();
   await alice.getByRole('status').filter({ hasText: /Revoked/ }).waitFor({ timeout: 30_000 });
   await carol.getByTestId('received-grant').filter({ hasText: 'revoked by the patient' }).waitFor({ timeout: 30_000 });
   // What the revoked share showed leaves Carol's screen with the notification, before she clicks anything (issue 18).
@@ -110,17 +117,19 @@ test('the seed flow through the browser', { skip: noBrowser, timeout: 300_000 },
   await carol.getByTestId('read-error').waitFor({ timeout: 30_000 });
   assert.match(await carol.getByTestId('read-error').innerText(), /gatekeeper answered 403/);
 
-  // "Who read my data" lists Carol's permitted read and her refused one.
+  // "Who read my data" lists Carol's allowed read of the lab results and her refused one, in words.
   await alice.getByRole('button', { name: 'Who read my data' }).click();
   const carolRows = alice.getByTestId('audit-row').filter({ hasText: 'Carol' });
   await carolRows.nth(1).waitFor({ timeout: 30_000 });
   const texts = await carolRows.allInnerTexts();
-  assert.ok(texts.some((t) => /permitted \(200\)/.test(t)), texts.join('\n'));
-  assert.ok(texts.some((t) => /denied \(403\)/.test(t)), texts.join('\n'));
+  assert.ok(texts.some((t) => /Lab results\s+Allowed/.test(t)), texts.join('\n'));
+  assert.ok(texts.some((t) => /Lab results\s+Refused/.test(t)), texts.join('\n'));
 
-  // The README's picture of the patient view.
+  // The README's picture of the patient view: the Records tab from the top, notification panel closed.
+  if ((await alice.getByTestId('notification-bell').getAttribute('aria-expanded')) === 'true') await alice.getByTestId('notification-bell').click();
   await alice.getByRole('button', { name: 'Records' }).click();
   await alice.getByTestId('trend-chart').waitFor({ timeout: 60_000 });
+  await alice.evaluate(() => window.scrollTo(0, 0));
   // Into an ignored folder: a test run changes no tracked file (`npm run screenshots` updates docs/).
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   await alice.screenshot({ path: join(SCREENSHOT_DIR, 'patient-view.png') });

@@ -2,14 +2,18 @@
  * The manager's notification hub: one Ethereum client following every event, each subscriber told
  * about exactly what concerns them (the same rules as a single user's client), with the provider
  * named; grant expiries from the clock; off-chain notifications from gatekeepers; break-glass
- * openings at once, to the patient and the provider alone.
+ * openings at once, to the patient and the provider alone; each user's history (issue 18), served
+ * over HTTP only with a proof of holding the address's key.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Address, Hex } from 'viem';
+import type { Address, Hex, LocalAccount } from 'viem';
 import type { Notification } from '../src/client/apply.js';
 import { createWatcher } from '../src/client/watcher.js';
+import { blockClock } from '../src/manager/notification-history.js';
 import { createNotificationHub, type NotificationHub } from '../src/manager/notifications.js';
+import { buildManager } from '../src/manager/server.js';
+import { notificationProofMessage } from '../src/protocol/notifications.js';
 import { openDb, type Db } from '../src/records/db.js';
 import { addRecordPointer, approveRecovery, cancelRecovery, closeBreakGlass, grantViewer, openBreakGlass, respond, revokeViewer, setGuardians, type LedgerClient } from '../src/sdk/index.js';
 import { startFixture, type Fixture } from '../bench/harness/chain.js';
@@ -133,4 +137,48 @@ test('off-chain notifications reach only their addressee', () => {
   stopB();
   assert.equal(a.length, 1);
   assert.equal(b.length, 0);
+});
+
+test('the history: what was sent live comes back after a reload, same ids, newest first, with times; off-chain ones kept', async () => {
+  const me = patient.account!.address;
+  const live = await heard(me, () => addRecordPointer(provider, { patient: me, query: 'Observation?category=vital-signs', dataHash: hash(9) }));
+  hub.publish(me, { kind: 'grant-used', blockNumber: '0', payload: { viewer: other.account!.address, provider: provider.account!.address, request: 'GET /fhir/R4/Observation' } });
+  await new Promise((r) => setTimeout(r, 50)); // the off-chain one is kept after it is sent
+  const past = await hub.history(me, { blockTimes: blockClock(f.runtime.deployment.rpcUrl) });
+  const used = past.filter((n) => n.kind === 'grant-used' && n.payload.request === 'GET /fhir/R4/Observation');
+  assert.equal(used.length, 1, 'kept once');
+  assert.match(used[0]!.id!, /^off:/);
+  assert.ok(past.some((n) => n.kind === 'grant-expired' && n.id?.startsWith('off:')), 'the clock\'s expiry from an earlier test is kept too');
+  for (const n of live) {
+    const again = past.find((p) => p.id === n.id);
+    assert.ok(again, `${n.kind} ${n.id} is in the history`);
+    assert.equal(again.kind, n.kind);
+    assert.ok(Math.abs(Date.parse(again.at!) - Date.now()) < 600_000, `${again.at} is the block's time`);
+  }
+  assert.ok(past.some((n) => n.kind === 'break-glass'), 'from the earlier tests too');
+  assert.ok(past.every((n, i) => i === 0 || Date.parse(past[i - 1]!.at!) >= Date.parse(n.at!)));
+  assert.ok(!(await hub.history(other.account!.address)).some((n) => n.kind === 'grant-used' || n.kind === 'break-glass'), 'another patient\'s history has none of it');
+});
+
+test('the history over HTTP only to the holder of the key: none, stale or another key\'s proof is refused', async () => {
+  const app = buildManager({
+    chainId: 1, contract: `0x${'0'.repeat(40)}`, deployBlock: 0n, rpcUrl: f.runtime.deployment.rpcUrl, providers: [], users: [],
+    keystoreOf: () => undefined, webRoot: '.', demo: false, hub,
+  });
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    const me = patient.account!;
+    const proof = async (signer: LocalAccount, time = Math.floor(Date.now() / 1000)) => `${time}:${await signer.signMessage({ message: notificationProofMessage(me.address, time) })}`;
+    const get = (headers: Record<string, string> = {}) => fetch(`${url}/api/notifications/${me.address}/history`, { headers });
+    assert.equal((await get()).status, 401);
+    assert.equal((await get({ 'x-notification-proof': await proof(me, Math.floor(Date.now() / 1000) - 3600) })).status, 401);
+    assert.equal((await get({ 'x-notification-proof': await proof(other.account!) })).status, 403);
+    assert.equal((await fetch(`${url}/api/notifications/${me.address}?proof=${await proof(other.account!)}`)).status, 403, 'nor the live stream');
+    const ok = await get({ 'x-notification-proof': await proof(me) });
+    assert.equal(ok.status, 200);
+    const { notifications } = (await ok.json()) as { notifications: Notification[] };
+    assert.ok(notifications.some((n) => n.kind === 'new-record' && n.at));
+  } finally {
+    await app.close();
+  }
 });

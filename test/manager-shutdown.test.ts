@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { buildManager } from '../src/manager/server.js';
+import { notificationProofMessage } from '../src/protocol/notifications.js';
 
 test('closing the manager ends the notification streams browsers hold open', { timeout: 30_000 }, async () => {
   let subscribers = 0;
@@ -14,7 +16,11 @@ test('closing the manager ends the notification streams browsers hold open', { t
     hub: { subscribe: () => (subscribers++, () => subscribers--) } as never,
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
-  const res = await fetch(`${url}/api/notifications/0x${'a'.repeat(40)}`);
+  // The stream is served to the holder of the address's key only (notification-routes.ts).
+  const me = privateKeyToAccount(generatePrivateKey());
+  const time = Math.floor(Date.now() / 1000);
+  const proof = `${time}:${await me.signMessage({ message: notificationProofMessage(me.address, time) })}`;
+  const res = await fetch(`${url}/api/notifications/${me.address}?proof=${proof}`);
   assert.equal(res.headers.get('content-type'), 'text/event-stream');
   const reader = res.body!.getReader();
   assert.match(new TextDecoder().decode((await reader.read()).value), /^: connected/);

@@ -48,8 +48,8 @@ async function studies(): Promise<StudyEntry[]> {
   return ((await res.json()) as { studies: StudyEntry[] }).studies;
 }
 
-/** The signed-in user's address, as the page shows it. */
-const addressIn = async (page: Page) => (await page.locator('.who code').innerText()) as Address;
+/** The signed-in user's address, as the page shows it (behind "Show my account address"). */
+const addressIn = async (page: Page) => (await page.getByTestId('account-address').textContent()) as Address;
 
 // The page reports success only after the transaction's receipt, so the chain is read right after.
 const enrolled = (studyId: `0x${string}`, patient: Address) => isEnrolled(reader, studyId, patient);

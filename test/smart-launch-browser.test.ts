@@ -149,6 +149,7 @@ test('fhirclient: standalone launch, consent on chain, approved labs read, condi
   await ehr.getByRole('button', { name: 'Sharing', exact: true }).click();
   const row = ehr.getByTestId('grants').getByRole('row').filter({ hasText: 'Lab Viewer (app)' });
   await row.getByRole('button', { name: 'Revoke' }).click();
+  await ehr.getByRole('dialog').getByRole('button', { name: 'Yes, revoke' }).click();
   await ehr.getByRole('status').filter({ hasText: 'Revoked' }).waitFor({ timeout: 60_000 });
 
   assert.equal(await requestStatus(page, 'Observation'), 403);

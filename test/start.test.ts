@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../bench/harness/chain.js';
 import { alive, until } from './helpers/processes.js';
-import { loadUsers } from '../src/keys/users.js';
+import type { Address } from 'viem';
+import { loadUsers, unlockUser } from '../src/keys/users.js';
+import { notificationProofMessage } from '../src/protocol/notifications.js';
 import { binary, cliEnv, groupAlive, killGroup, runCli, startCli } from './helpers/cli.js';
 
 const external = !!process.env.MEDLEDGER_RPC_URL;
@@ -74,19 +76,30 @@ test('start runs the whole system, stops on Ctrl-C, reuses and resets its data d
   assert.equal(admin.status, 403);
   assert.equal((await rpc([{ jsonrpc: '2.0', id: 3, method: 'eth_blockNumber' }, { jsonrpc: '2.0', id: 4, method: 'evm_mine' }])).status, 403, 'a batch with one admin call is refused whole');
 
-  // Ctrl-C: it stops, and so does everything it started (its process group is empty, the node gone).
+  // Ctrl-C: it stops, and so does everything it started (its process group is empty, the node gone) —
+  // within 2 s even while a browser holds Alice's notification stream open (issue 18).
   let { nodePid } = JSON.parse(readFileSync(join(dataDir, 'node.json'), 'utf8')) as { nodePid: number };
   assert.ok(alive(nodePid));
+  const time = Math.floor(Date.now() / 1000);
+  const proof = `${time}:${await unlockUser(dataDir, 'alice').signMessage({ message: notificationProofMessage(alice.address as Address, time) })}`;
+  const stream = (await fetch(`${url}/api/notifications/${alice.address}?proof=${proof}`)).body!.getReader();
+  assert.match(new TextDecoder().decode((await stream.read()).value), /^: connected/);
   const pgid = started.child.pid!;
+  const exited = new Promise((r) => started.child.once('exit', r));
+  const signalled = Date.now();
   started.child.kill('SIGINT');
-  assert.equal(await new Promise((r) => started.child.once('exit', r)), 0, started.output());
+  assert.equal(await exited, 0, started.output());
+  const tookMs = Date.now() - signalled;
+  assert.ok(tookMs < 2000, `exited ${tookMs} ms after Ctrl-C with a notification stream open`);
   assert.match(started.output(), /stopping/);
+  while (!(await stream.read().catch(() => ({ done: true }))).done); // the server ended it
   assert.equal(alive(nodePid), false, 'the chain node stopped with it');
   for (const pid of providerPids) assert.equal(alive(pid), false, `gatekeeper process ${pid} stopped with it`);
   assert.equal(await until(() => !groupAlive(pgid)), true, 'no process of its group remains');
 
   started = await startCli(env, ['--patients', '2']);
-  assert.doesNotMatch(started.output(), /created demo user|seeded (st-marys|city-lab)/, 'the second start reuses keys, chain and stores');
+  // The chain's state was saved at Ctrl-C: accreditations, registrations and pointers are all there.
+  assert.doesNotMatch(started.output(), /created demo user|seeded (st-marys|city-lab)|accredited |registered patient|published \d+ pointers/, 'the second start reuses keys, chain and stores');
 
   // Killed outright (no chance to clean up): its watchdog still stops the chain node.
   ({ nodePid } = JSON.parse(readFileSync(join(dataDir, 'node.json'), 'utf8')) as { nodePid: number });

@@ -12,7 +12,6 @@ import { openChain, runningNode, type ChainRuntime } from '../chain/runtime.js';
 import { loadLocalSummary, saveLocalSummary, wipeLocalSummary } from '../client/local-state.js';
 import { readConfig, type Config } from '../config.js';
 import { createUser, demoPasswordOf, findUser, loadUsers, resolveAddress, unlockUser, USER_ROLES, type UserRole } from '../keys/users.js';
-import { hashResultSet, type ResourceLike } from '../records/hash.js';
 import { decryptKeystore, type KeystoreV3 } from '../keys/keystore.js';
 import * as sdk from '../sdk/index.js';
 import { describeError } from '../sdk/errors.js';
@@ -22,6 +21,7 @@ import { addOutbreakCommands } from './outbreak.js';
 import { addMlCommands } from './ml.js';
 import { addStudyCommands } from './study.js';
 import { addSmartCommands } from './smart.js';
+import { addRecordCommands } from './add-record.js';
 import { addProviderSiteCommand } from './provider-site.js';
 import { addResearchSiteCommand } from './research-site.js';
 import { gatekeeperClient } from '../sdk/gatekeeper.js';
@@ -29,7 +29,7 @@ import { askPassword } from './prompt.js';
 // `start` and `gatekeeper` load the manager and the gatekeeper only when run: every other command starts
 // about 0.7 s sooner without them (measured on `medledger --help`).
 import type { StartOptions } from './start.js';
-import { parseExpiry, parseHash, parseRelationshipId } from './parse.js';
+import { parseExpiry, parseRelationshipId } from './parse.js';
 import { colourFor, human, waiting } from './output.js';
 import { formatProviderRelationships, formatSummary, handleOf, namesOf, type PeopleFormat } from './summary-format.js';
 
@@ -106,30 +106,6 @@ async function relationshipOfPatient(me: LedgerClient, patient: Address, ref: st
   const found = await sdk.findRelationship(me, { patient, provider: resolveAddress(dataDir, ref) });
   if (found === undefined) throw new Error(`no relationship between ${ref} and that patient`);
   return found;
-}
-
-/** The data hash for --hash or --data (a FHIR Bundle or an array of resources). */
-function dataHashFrom(opts: { hash?: string; data?: string }): Hex {
-  if (opts.hash) return parseHash(opts.hash);
-  if (!opts.data) throw new Error('give --data <file.json> or --hash <0x…>');
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(opts.data, 'utf8'));
-  } catch (err) {
-    throw new Error(`cannot read ${opts.data} as JSON: ${(err as Error).message.split('\n')[0]}`);
-  }
-  const bundle = json as { resourceType?: string; entry?: { resource?: ResourceLike }[] };
-  const resources = Array.isArray(json)
-    ? (json as ResourceLike[])
-    : bundle.resourceType === 'Bundle'
-      ? (bundle.entry ?? []).map((e) => e.resource as ResourceLike)
-      : [json as ResourceLike];
-  for (const r of resources) {
-    if (!r || typeof r !== 'object' || typeof r.resourceType !== 'string') {
-      throw new Error(`${opts.data} is not FHIR: every resource needs a resourceType`);
-    }
-  }
-  return hashResultSet(resources);
 }
 
 // ---------------------------------------------------------------- node
@@ -260,21 +236,6 @@ provider
       requireAs(me);
       const attestation = await sdk.attestPatient(me, { identityHash: sdk.hashIdentity(opts.identity, pepper), patient: resolveAddress(cfg.dataDir, patient) });
       print({ attester: me.account!.address, attestation });
-    }),
-  );
-provider
-  .command('add-record')
-  .description("link a record to the patient's Summary: opens the relationship, adds or updates the pointer")
-  .requiredOption('--patient <patient>', 'patient name or address')
-  .requiredOption('--query <query>', 'on-chain-safe FHIR search, e.g. Observation?category=laboratory')
-  .option('--data <file>', 'FHIR Bundle or resources the query returns now (hashed locally)')
-  .option('--hash <hash>', 'the data hash, if computed elsewhere')
-  .action((opts: { patient: string; query: string; data?: string; hash?: string }) =>
-    withLedger(async ({ cfg, me }) => {
-      requireAs(me);
-      const dataHash = dataHashFrom(opts);
-      const r = await waiting('publishing on chain…', sdk.addRecordPointer(me, { patient: resolveAddress(cfg.dataDir, opts.patient), query: opts.query, dataHash }));
-      print({ action: r.action, relationshipId: r.relationshipId, dataHash, transactionHash: r.transactionHash });
     }),
   );
 provider
@@ -493,6 +454,7 @@ program
     }),
   );
 
+addRecordCommands({ provider, withLedger, print });
 addCareCommands({ program, patient, provider, withLedger, print });
 addDocCommands({ program, provider, withLedger, print });
 addOutbreakCommands({ program, withLedger, print, config });

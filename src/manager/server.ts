@@ -1,7 +1,8 @@
 /**
  * The EHR Manager's server: the web app's files, its configuration, in demo mode only the demo
  * patients' *encrypted* keystores (to loopback callers; decrypted in the browser; see demo-mode.ts),
- * a JSON-RPC relay to the chain node limited to what a wallet needs, and server-sent notifications.
+ * a JSON-RPC relay to the chain node limited to what a wallet needs, and the user's notifications
+ * (live and past, to the holder of the key only: notification-routes.ts).
  * No password or private key is ever sent or received.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -10,6 +11,7 @@ import { extname, join, normalize } from 'node:path';
 import type { Address } from 'viem';
 import { DEMO_SIGN_IN_ROLES, isLoopback } from './demo-mode.js';
 import type { NotificationHub } from './notifications.js';
+import { registerNotificationRoutes } from './notification-routes.js';
 import { registerOutbreakRoutes, type OutbreakSource } from './outbreak-routes.js';
 import { documentRoutes } from './document-routes.js';
 import { registerMlRoutes } from './ml-routes.js';
@@ -114,19 +116,8 @@ export function buildManager(o: ManagerOptions): FastifyInstance {
     return reply.code(res.status).type('application/json').send(await res.text());
   });
 
-  app.get('/api/notifications/:address', (req, reply) => {
-    const { address } = req.params as { address: string };
-    if (!/^0x[0-9a-fA-F]{40}$/.test(address)) return reply.code(400).send({ error: 'not an address' });
-    reply.hijack();
-    reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-    reply.raw.write(': connected\n\n');
-    const unsubscribe = o.hub.subscribe(address as Address, (n) => reply.raw.write(`event: notification\ndata: ${JSON.stringify(n)}\n\n`));
-    const ping = setInterval(() => reply.raw.write(': ping\n\n'), 15_000);
-    req.raw.on('close', () => {
-      clearInterval(ping);
-      unsubscribe();
-    });
-  });
+  // Live and past notifications, to the holder of the address's key only (notification-routes.ts).
+  registerNotificationRoutes(app, o.hub, o.rpcUrl);
 
   registerOutbreakRoutes(app, o.outbreak);
   registerMlRoutes(app, o.models);

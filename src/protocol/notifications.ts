@@ -35,6 +35,23 @@ export interface Notification {
   relationshipId?: string;
   blockNumber: string;
   payload: Record<string, unknown>;
-  /** When the browser received it (set by the page, never sent). */
+  /**
+   * When it happened (ISO 8601): the block's timestamp for one raised by an event, its own time for
+   * an off-chain one. Set by the manager (src/manager/notification-routes.ts); absent when the chain
+   * did not answer, and then the page uses the time it received it.
+   */
   at?: string;
+  /** Stable across the live stream and the history: `block:logIndex` for an event, `off:<uuid>` for an off-chain one (the page keeps read marks by it). */
+  id?: string;
 }
+
+/**
+ * What the browser signs (EIP-191) to prove it holds the key of `address` before the manager serves
+ * that address's notifications, live or past: they are personal data. `time` is Unix seconds, so a
+ * proof is only good for a few minutes (NOTIFICATION_PROOF_MAX_AGE_S).
+ */
+export const notificationProofMessage = (address: string, time: number): string =>
+  `MedLedger EHR Manager: show my notifications\naddress: ${address.toLowerCase()}\ntime: ${time}`;
+
+/** How far a proof's time may lie from the manager's clock, either way (seconds). */
+export const NOTIFICATION_PROOF_MAX_AGE_S = 300;

@@ -27,14 +27,32 @@ export interface GatekeeperResponse<T = unknown> {
   dataHash?: Hex;
 }
 
-/** Thrown for non-2xx answers; `outcome` is the OperationOutcome the gatekeeper sent. */
+/**
+ * The words of an OperationOutcome: each error issue's `diagnostics`, else its `details.text`
+ * (https://hl7.org/fhir/R4/operationoutcome.html — medplum's validator and search parser fill only
+ * `details.text`), joined with "; ". Empty when the answer is no OperationOutcome.
+ */
+export function outcomeText(outcome: unknown): string {
+  const issues = (outcome as { issue?: unknown })?.issue;
+  if (!Array.isArray(issues)) return '';
+  const texts = issues.flatMap((i: { severity?: unknown; diagnostics?: unknown; details?: { text?: unknown } } | null) => {
+    if (i?.severity === 'information' || i?.severity === 'warning') return [];
+    const text = typeof i?.diagnostics === 'string' ? i.diagnostics : i?.details?.text;
+    return typeof text === 'string' && text ? [text] : [];
+  });
+  return [...new Set(texts)].join('; ');
+}
+
+/** Thrown for non-2xx answers; `outcome` is the OperationOutcome the gatekeeper sent, `detail` its words. */
 export class GatekeeperRequestError extends Error {
+  readonly detail: string;
   constructor(
     readonly status: number,
     readonly outcome: unknown,
   ) {
-    const diagnostics = (outcome as { issue?: { diagnostics?: string }[] })?.issue?.[0]?.diagnostics;
-    super(`gatekeeper answered ${status}${diagnostics ? `: ${diagnostics}` : ''}`);
+    const detail = outcomeText(outcome);
+    super(`gatekeeper answered ${status}${detail ? `: ${detail}` : ''}`);
+    this.detail = detail;
     this.name = 'GatekeeperRequestError';
   }
 }

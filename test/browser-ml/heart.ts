@@ -244,6 +244,7 @@ export async function consentLimitsTheRiskPanel(ctx: MlBrowserContext): Promise<
 
   // Alice revokes: Carol's next read is refused, and the panel shows no data.
   await alice.getByTestId('grants').locator('tr', { hasText: 'Carol' }).getByRole('button', { name: 'Revoke' }).click();
+  await alice.getByRole('dialog').getByRole('button', { name: 'Yes, revoke' }).click();
   await alice.getByRole('status').filter({ hasText: /Revoked/ }).waitFor({ timeout: 30_000 });
   await carol.getByTestId('received-grant').filter({ hasText: 'revoked by the patient' }).waitFor({ timeout: 30_000 });
   await carol.getByTestId('received-grant').filter({ hasText: 'Vital signs' }).getByRole('button', { name: 'Read' }).click();

@@ -27,6 +27,7 @@ import type { Answer, Ctx, GatekeeperContext } from './context.js';
 import type { JsonBody } from './json-body.js';
 import { GatekeeperError, toOutcome } from './outcomes.js';
 import { applyJsonPatch } from './patch.js';
+import { refuseImpossible } from './plausible.js';
 import { etagOf, returnPreference, type ReturnPreference } from './preconditions.js';
 
 /** What a run of entries did: a response per entry (by index), what it wrote, deleted and read. */
@@ -107,12 +108,12 @@ async function run(tx: RecordStore, entries: readonly EntryRequest[], base: stri
   for (const w of writes) w.resource = await atEntry(w.e, () => rewriter.rewrite(w.resource));
   const creates = writes.filter((w) => w.create);
   // Validated one by one here, so that a refusal names its entry; the insert is then one batch.
-  for (const w of creates) await atEntry(w.e, async () => validate(w.resource));
+  for (const w of creates) await atEntry(w.e, async () => checked(w.resource));
   const created = await tx.createMany(creates.map((w) => w.resource), { validate: false });
   creates.forEach((w, i) => respond(w.e, created[i]!, '201 Created'));
   out.written.push(...created);
   const updates = writes.filter((x) => !x.create);
-  for (const w of updates) await atEntry(w.e, async () => validate(w.resource));
+  for (const w of updates) await atEntry(w.e, async () => checked(w.resource));
   const updated = await tx.upsertMany(updates.map((w) => ({ resource: w.resource, ifMatch: w.e.ifMatch })), { validate: false });
   updates.forEach((w, i) => respond(w.e, updated[i]!.resource, updated[i]!.created ? '201 Created' : '200 OK'));
   out.written.push(...updated.map((u) => u.resource));
@@ -120,7 +121,9 @@ async function run(tx: RecordStore, entries: readonly EntryRequest[], base: stri
     const saved = await atEntry(e, async () => {
       const current = e.id ? await tx.read(e.type, e.id) : await singleMatch(tx, e.type, e.query!);
       if (!current) throw new GatekeeperError(404, `no ${e.type} matches the condition`);
-      return tx.update(applyJsonPatch(current, patchOf(e)), { ifMatch: e.ifMatch ?? current.meta?.versionId, mustExist: true });
+      const patched = applyJsonPatch(current, patchOf(e));
+      refuseImpossible(patched);
+      return tx.update(patched, { ifMatch: e.ifMatch ?? current.meta?.versionId, mustExist: true });
     });
     respond(e, saved, '200 OK');
     out.written.push(saved);
@@ -132,6 +135,12 @@ async function run(tx: RecordStore, entries: readonly EntryRequest[], base: stri
     else out.read.push(resource);
   }
   return out;
+}
+
+/** A POST or PUT entry's resource: valid R4, with no impossible value (plausible.ts). */
+function checked(resource: Resource): void {
+  validate(resource);
+  refuseImpossible(resource);
 }
 
 /** Runs one entry's work; a refusal names the entry (`entry 3: …`), so the client knows which to fix. */

@@ -12,6 +12,7 @@ import type { Answer, Ctx, GatekeeperContext } from './context.js';
 import type { JsonBody } from './json-body.js';
 import { GatekeeperError } from './outcomes.js';
 import { applyJsonPatch } from './patch.js';
+import { refuseImpossible } from './plausible.js';
 import { ifMatchOf, information, returnPreference, writeAnswer } from './preconditions.js';
 
 function requireProvider(ctx: Ctx): void {
@@ -23,6 +24,7 @@ function resourceOf(req: FastifyRequest, ctx: Ctx, type: string): Resource {
   requireProvider(ctx);
   const json = (req.body as JsonBody | undefined)?.json as Resource | undefined;
   if (!json || typeof json !== 'object' || json.resourceType !== type) throw new GatekeeperError(400, `body must be a ${type} resource`);
+  refuseImpossible(json);
   return json;
 }
 
@@ -85,6 +87,7 @@ export async function conditionalPatch(gk: GatekeeperContext, req: FastifyReques
 
 async function patchResource(gk: GatekeeperContext, req: FastifyRequest, current: Resource): Promise<Answer> {
   const patched = applyJsonPatch(current, (req.body as JsonBody | undefined)?.json);
+  refuseImpossible(patched);
   // Without If-Match, the version read is the one patched: a write in between is a 412, not lost.
   const ifMatch = ifMatchOf(req) ?? current.meta?.versionId;
   const saved = await gk.store.update(patched, { ifMatch, mustExist: true });

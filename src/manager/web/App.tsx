@@ -1,6 +1,5 @@
-/** The EHR Manager: sign in as a patient, provider, third party or public-health officer (and guardian of others); live notifications; switch user. */
+/** The EHR Manager: sign in as a patient, provider, third party or public-health officer (and guardian of others); the notification centre; switch user. */
 import { useState } from 'react';
-import { notificationLines, useNotifications } from './lib/notifications.js';
 import type { ManagerConfig, Session } from './lib/session.js';
 import { GuardianView } from './views/Guardian.js';
 import { ModelsList } from './views/ml/ModelsList.js';
@@ -11,10 +10,13 @@ import { ResearchView } from './views/research/ResearchView.js';
 import { SignIn } from './views/SignIn.js';
 import { AuthorizeApp } from './views/smart/Authorize.js';
 import { ThirdPartyView } from './views/ThirdParty.js';
+import { ImportantBanner, NotificationBell, NotificationPanel, useNotificationCentre, type NotificationCentre } from './views/notifications/NotificationCentre.js';
 
 export function App({ config }: { config: ManagerConfig }) {
   const [session, setSession] = useState<Session>();
-  const notes = useNotifications(session?.account.address);
+  const centre = useNotificationCentre(session);
+  // The views reload on what arrives while they are open (ThirdParty clears revoked data on it).
+  const notes = centre.feed.live;
   const signOut = () => setSession(undefined);
   const forget = () => {
     localStorage.clear();
@@ -31,18 +33,9 @@ export function App({ config }: { config: ManagerConfig }) {
     );
   }
   return (
-    <Shell>
-      <div className="who">
-        Signed in as <strong data-testid="signed-in-as">{session.name}</strong>{session.name.includes(session.role) ? '' : ` (${session.role})`} <code>{session.account.address}</code>{' '}
-        <button className="secondary" onClick={signOut}>Switch user</button>
-      </div>
-      {notes.length > 0 && (
-        <ul className="notifications" data-testid="notifications" aria-live="polite">
-          {notificationLines(notes, session.nameOf).slice(0, 5).map(({ note, text, count }, i) => (
-            <li key={`${note.blockNumber}/${i}`} data-kind={note.kind}>{text}{count > 1 ? ` (${count} times)` : ''} <span className="muted">block {note.blockNumber}</span></li>
-          ))}
-        </ul>
-      )}
+    <Shell bar={<AccountBar session={session} centre={centre} onSignOut={signOut} />}>
+      <NotificationPanel centre={centre} />
+      <ImportantBanner centre={centre} />
       {session.role === 'patient' && <PatientView s={session} notes={notes} onForget={forget} />}
       {session.role === 'provider' && <ProviderView s={session} version={notes.length} />}
       {session.role === 'public-health' && <PublicHealthView />}
@@ -57,14 +50,32 @@ export function App({ config }: { config: ManagerConfig }) {
   );
 }
 
-function Shell({ children }: { children: React.ReactNode }) {
+/** Who is signed in, in words (the address only on request), the notification button, and switching user. */
+function AccountBar({ session, centre, onSignOut }: { session: Session; centre: NotificationCentre; onSignOut: () => void }) {
+  return (
+    <div className="who account-bar">
+      <span>
+        Signed in as <strong data-testid="signed-in-as">{session.name}</strong>{session.name.includes(session.role) ? '' : ` (${session.role})`}
+      </span>
+      <details>
+        <summary>Show my account address</summary>
+        <code data-testid="account-address">{session.account.address}</code>
+      </details>
+      <NotificationBell centre={centre} />
+      <button className="secondary" onClick={onSignOut}>Switch user</button>
+    </div>
+  );
+}
+
+function Shell({ children, bar }: { children: React.ReactNode; bar?: React.ReactNode }) {
   return (
     <>
       <header>
         <h1>MedLedger <span>EHR Manager</span></h1>
         <p>Your records stay with your providers; the chain holds only who may see what.</p>
+        {bar}
       </header>
-      <main>{children}</main>
+      <main id="main" tabIndex={-1}>{children}</main>
     </>
   );
 }

@@ -1,79 +1,92 @@
-/** Live notifications for the signed-in address, pushed by the manager over server-sent events. */
-import { useEffect, useState } from 'react';
-import type { Notification, NotificationKind } from '../../../protocol/notifications.js';
-import { scopeLabel } from './fhir.js';
+/**
+ * The signed-in user's notifications: the past ones from the manager's history and the live ones
+ * pushed over server-sent events (src/manager/notification-routes.ts). Both are personal data, so
+ * every request carries a fresh proof that this page holds the address's key: an EIP-191 signature
+ * made here with the session's key, silently (it never leaves this page).
+ */
+import { useEffect, useMemo, useState } from 'react';
+import type { LocalAccount } from 'viem';
+import { notificationProofMessage, type Notification } from '../../../protocol/notifications.js';
 
 export type { Notification } from '../../../protocol/notifications.js';
 
-/** Every kind's words, and those of two variants (a closed break-glass, a read during one). */
-const TEXT: Record<NotificationKind | 'break-glass-closed' | 'emergency-read', string> = {
-  'new-record': 'New record from',
-  'updated-record': 'Updated record from',
-  'awaiting-approval': 'Awaiting your approval:',
-  'status-changed': 'Status changed:',
-  'grant-received': 'Access granted:',
-  'grant-revoked': 'Access revoked:',
-  'audit-anchored': 'Audit log anchored by',
-  'grant-used': 'Your data was read:',
-  'emergency-read': 'Your data was read in an emergency (break-glass):',
-  'grant-expired': 'A grant expired:',
-  'break-glass': 'Emergency access (break-glass) opened:',
-  'break-glass-closed': 'Emergency access closed:',
-  'recovery-approved': 'A guardian approved moving your identity to a new key (cancel it if you did not ask):',
-  'guardian-named': 'You were named a guardian of',
-  'recovery-scheduled': 'Your guardians scheduled moving your identity to a new key:',
-  'key-moved': 'Your identity moved to a new key:',
-  'delegate-set': 'Delegate changed:',
-};
-
-export const notificationText = (n: Notification, nameOf: (a: string) => string): string => {
-  const p = n.payload;
-  const who = typeof p.provider === 'string' ? nameOf(p.provider) : undefined;
-  const detail = [
-    who,
-    typeof p.query === 'string' ? scopeLabel(p.query) : undefined,
-    typeof p.scope === 'string' ? scopeLabel(p.scope) : undefined,
-    typeof p.viewer === 'string' ? `viewer ${nameOf(p.viewer)}` : undefined,
-    typeof p.status === 'string' ? p.status : undefined,
-    typeof p.candidate === 'string' ? p.candidate : typeof p.controller === 'string' ? p.controller : undefined,
-    typeof p.delegate === 'string' ? nameOf(p.delegate) : undefined,
-    typeof p.guardian === 'string' ? `by ${nameOf(p.guardian)}` : undefined,
-    n.kind === 'guardian-named' && typeof p.patient === 'string' ? nameOf(p.patient) : undefined,
-    n.kind === 'break-glass' && typeof p.expiresAt === 'number' ? `until ${new Date(p.expiresAt * 1000).toLocaleString()}` : undefined,
-  ]
-    .filter(Boolean)
-    .join(' · ');
-  const kind: keyof typeof TEXT = n.kind === 'break-glass' && p.closed ? 'break-glass-closed' : n.kind === 'grant-used' && p.emergency ? 'emergency-read' : n.kind;
-  return `${TEXT[kind] ?? kind} ${detail}`.trim();
-};
-
-/**
- * Notifications as lines, newest first, with a run of identical ones as one line and a count: an
- * emergency read is several searches, and they must not push the opening itself out of sight.
- */
-export function notificationLines(notes: Notification[], nameOf: (a: string) => string): { note: Notification; text: string; count: number }[] {
-  const lines: { note: Notification; text: string; count: number }[] = [];
-  for (const note of notes) {
-    const text = notificationText(note, nameOf);
-    const last = lines.at(-1);
-    if (last?.text === text) last.count += 1;
-    else lines.push({ note, text, count: 1 });
-  }
-  return lines;
+/** `<time>:<signature>`, good for a few minutes. */
+export async function notificationProof(account: LocalAccount): Promise<string> {
+  const time = Math.floor(Date.now() / 1000);
+  return `${time}:${await account.signMessage({ message: notificationProofMessage(account.address, time) })}`;
 }
 
-/** Subscribes while mounted; returns the notifications received so far, newest first. */
-export function useNotifications(address: string | undefined): Notification[] {
-  const [notes, setNotes] = useState<Notification[]>([]);
+/** The past notifications of `account` (routine ones only if asked), newest first. */
+export async function fetchHistory(account: LocalAccount, routine: boolean): Promise<Notification[]> {
+  const res = await fetch(`/api/notifications/${account.address}/history${routine ? '?routine=1' : ''}`, {
+    headers: { 'x-notification-proof': await notificationProof(account) },
+  });
+  const body = (await res.json().catch(() => ({}))) as { notifications?: Notification[]; error?: string };
+  if (!res.ok || !body.notifications) throw new Error(body.error ?? `the manager answered ${res.status}`);
+  return body.notifications;
+}
+
+const time = (n: Notification) => (n.at ? Date.parse(n.at) : 0);
+
+export interface NotificationFeed {
+  /** Everything known, past and live, each once (by id), newest first. */
+  all: Notification[];
+  /** Those received since the page signed in, newest first (views reload on them). */
+  live: Notification[];
+  /** Why the past ones could not be shown, in words. */
+  error?: string;
+}
+
+/**
+ * Subscribes while mounted, with the history loaded each time the stream (re)connects so nothing sent
+ * in between is missed. A stream refused (an old proof after a long disconnection) is opened again
+ * with a new one.
+ */
+export function useNotificationFeed(account: LocalAccount | undefined, routine: boolean): NotificationFeed {
+  const [live, setLive] = useState<Notification[]>([]);
+  const [past, setPast] = useState<Notification[]>([]);
+  const [connected, setConnected] = useState(0);
+  const [error, setError] = useState<string>();
   useEffect(() => {
-    if (!address) return;
-    setNotes([]);
-    const source = new EventSource(`/api/notifications/${address}`);
-    source.addEventListener('notification', (e) => {
-      const n = JSON.parse((e as MessageEvent<string>).data) as Notification;
-      setNotes((prev) => [{ ...n, at: new Date().toISOString() }, ...prev].slice(0, 50));
-    });
-    return () => source.close();
-  }, [address]);
-  return notes;
+    if (!account) return;
+    setLive([]);
+    setPast([]);
+    let closed = false;
+    let source: EventSource | undefined;
+    let retry: number | undefined;
+    const connect = async () => {
+      const proof = await notificationProof(account);
+      if (closed) return;
+      source = new EventSource(`/api/notifications/${account.address}?proof=${encodeURIComponent(proof)}`);
+      source.addEventListener('open', () => setConnected((c) => c + 1));
+      source.addEventListener('notification', (e) => {
+        const n = JSON.parse((e as MessageEvent<string>).data) as Notification;
+        setLive((prev) => [{ ...n, at: n.at ?? new Date().toISOString(), id: n.id ?? `live:${prev.length}` }, ...prev]);
+      });
+      source.addEventListener('error', () => {
+        if (source?.readyState === EventSource.CLOSED && !closed) retry = window.setTimeout(() => void connect(), 2_000);
+      });
+    };
+    void connect();
+    return () => {
+      closed = true;
+      window.clearTimeout(retry);
+      source?.close();
+    };
+  }, [account]);
+  useEffect(() => {
+    if (!account || connected === 0) return;
+    let current = true;
+    fetchHistory(account, routine).then(
+      (notes) => current && (setPast(notes), setError(undefined)),
+      (e: Error) => current && setError(`Your earlier notifications could not be loaded (${e.message}). Reload the page to try again.`),
+    );
+    return () => void (current = false);
+  }, [account, routine, connected]);
+  const all = useMemo(() => {
+    const byId = new Map<string, Notification>();
+    for (const n of [...past, ...live]) byId.set(n.id ?? `${n.kind}:${n.at}`, n);
+    return [...byId.values()].sort((a, b) => time(b) - time(a));
+  }, [past, live]);
+  return { all, live, error };
 }

@@ -53,6 +53,9 @@ export function EmergencyAccess({ s, patients }: { s: Session; patients: { addre
   const [rows, setRows] = useState<Row[]>();
   const action = useAction();
   const patient = (chosen || patients[0]?.address) as Address | undefined;
+  // The patient's MedLedger user name when the manager knows one, else the name in this provider's store (never an address).
+  const nameOf = (address: Address) =>
+    s.config.users.some((u) => u.address.toLowerCase() === address.toLowerCase()) ? s.nameOf(address) : (patients.find((p) => p.address.toLowerCase() === address.toLowerCase())?.name ?? s.nameOf(address));
 
   const open = () =>
     action.run(async () => {
@@ -60,12 +63,12 @@ export function EmergencyAccess({ s, patients }: { s: Session; patients: { addre
       setRows(undefined);
       const o = await openBreakGlass(s.ledger, { patient, reason }).catch((err: unknown) => {
         // The two refusals a provider meets in practice, in words that name the patient.
-        if (err instanceof LedgerError && err.errorName === 'BreakGlassDisabled') throw new Error(`${s.nameOf(patient)} has forbidden emergency (break-glass) access to their record`);
+        if (err instanceof LedgerError && err.errorName === 'BreakGlassDisabled') throw new Error(`${nameOf(patient)} has forbidden emergency (break-glass) access to their record`);
         if (err instanceof LedgerError && err.errorName === 'NotAccredited') throw new Error('only accredited providers can open emergency access, and you are not accredited');
         throw err;
       });
       setOpened({ patient, expiresAt: o.expiresAt, statement: o.statement });
-      return `Emergency access to ${s.nameOf(patient)} is open; the patient is told at once.`;
+      return `Emergency access to ${nameOf(patient)} is open; the patient is told at once.`;
     });
   const read = (o: Opened) =>
     action.run(async () => {
@@ -78,7 +81,7 @@ export function EmergencyAccess({ s, patients }: { s: Session; patients: { addre
       await closeBreakGlass(s.ledger, { patient: o.patient, provider: s.account.address });
       setOpened(undefined);
       setRows(undefined);
-      return `Emergency access to ${s.nameOf(o.patient)} closed.`;
+      return `Emergency access to ${nameOf(o.patient)} closed.`;
     });
 
   return (
@@ -89,7 +92,7 @@ export function EmergencyAccess({ s, patients }: { s: Session; patients: { addre
         patient is notified and every read is in their audit trail with your reason.
       </p>
       <label>Patient <select value={patient ?? ''} onChange={(e) => setChosen(e.target.value)} data-testid="emergency-patient">
-        {patients.map((p) => <option key={p.address} value={p.address}>{p.name} — {s.nameOf(p.address)}</option>)}
+        {patients.map((p) => <option key={p.address} value={p.address}>{p.name}</option>)}
       </select></label>
       <label>Reason <input size={50} value={reason} onChange={(e) => setReason(e.target.value)} data-testid="emergency-reason" placeholder="unconscious on arrival, no next of kin" /></label>
       <button onClick={open} disabled={action.busy || !patient} data-testid="emergency-open">Open emergency access</button>
@@ -97,7 +100,7 @@ export function EmergencyAccess({ s, patients }: { s: Session; patients: { addre
       {action.message && <p className="ok" role="status">{action.message}</p>}
       {opened && (
         <p>
-          Open for <strong>{s.nameOf(opened.patient)}</strong> <span data-testid="emergency-expiry">{expiryText(opened.expiresAt)}</span>.{' '}
+          Open for <strong>{nameOf(opened.patient)}</strong> <span data-testid="emergency-expiry">{expiryText(opened.expiresAt)}</span>.{' '}
           <button onClick={() => read(opened)} disabled={action.busy} data-testid="emergency-read">Read emergency data set</button>{' '}
           <button className="secondary" onClick={() => close(opened)} disabled={action.busy} data-testid="emergency-close">Close</button>
         </p>

@@ -29,8 +29,10 @@ function GuardedPatient({ s, state, onChange }: { s: Session; state: RecoverySta
   const ready = state.scheduled !== undefined && state.scheduled.readyAt <= unixNow();
   return (
     <div className="panel" data-testid="guarded-patient">
-      <h3>{name} <span className="muted">{state.patient}</span></h3>
-      <p>Key now: <code>{state.controller}</code>. {state.threshold} of {state.guardians.length} guardians are needed.</p>
+      <h3>{name}</h3>
+      <p>{state.guardians.length === 1 ? 'You are their only guardian: your approval alone moves them to a new key.' : `${state.threshold} of their ${state.guardians.length} guardians must approve a new key.`}</p>
+      {/* Addresses only on request: a guardian compares a new key with what the patient tells them, not these. */}
+      <details><summary>Addresses</summary><p>Patient: <code>{state.patient}</code><br />Key now: <code>{state.controller}</code></p></details>
       {state.candidates.map((c) => <p key={c.candidate} data-testid="recovery-candidate">Move to <code>{c.candidate}</code>: {c.approvals} of {state.threshold} approve.</p>)}
       {state.scheduled && (
         <p>

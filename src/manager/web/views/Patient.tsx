@@ -23,9 +23,10 @@ export function PatientView({ s, notes, onForget }: { s: Session; notes: Notific
   const attention = summary.data?.relationships.filter((r) => r.status === 'new' || r.status === 'updated' || r.status === 'awaiting-approval').length ?? 0;
   return (
     <div>
-      <nav className="tabs">
+      {/* Buttons in a named nav, the open one aria-current: native buttons keep Tab and Enter working (WAI-ARIA APG, "Disclosure navigation"). */}
+      <nav className="tabs" aria-label="Your records">
         {TABS.map((t) => (
-          <button key={t} className={t === tab ? 'active' : ''} onClick={() => setTab(t)}>
+          <button key={t} className={t === tab ? 'active' : ''} aria-current={t === tab ? 'page' : undefined} onClick={() => setTab(t)}>
             {t}{t === 'Inbox' && attention > 0 ? ` (${attention})` : ''}
           </button>
         ))}

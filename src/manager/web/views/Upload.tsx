@@ -13,6 +13,7 @@ import {
 } from '../../../ml/uploads.js';
 import type { Session } from '../lib/session.js';
 import { useAction } from '../lib/use.js';
+import { refusalText } from './provider/words.js';
 
 /** What the clinician says the file is; 'auto' lets the manager decide (a small picture is a medical image). */
 type What = 'auto' | 'document' | ImageModelName;
@@ -93,7 +94,9 @@ export function Upload({ s, patientId, onSaved }: { s: Session; patientId: strin
         kind: classified.answer.kind, label: chosen, confirmed: true, when: new Date().toISOString(),
         suggestion: { ...top, model: classified.answer.model.id }, imageModel: classified.imageModel,
       });
-      const r = await s.gatekeeper(s.account.address).post<DocumentReference>('/fhir/R4/DocumentReference', record);
+      const r = await s.gatekeeper(s.account.address).post<DocumentReference>('/fhir/R4/DocumentReference', record).catch((err: unknown) => {
+        throw new Error(refusalText('the document', err));
+      });
       setClassified(undefined);
       onSaved();
       return `Saved ${classified.name} as DocumentReference/${r.body.id}, filed under "${chosen}".`;

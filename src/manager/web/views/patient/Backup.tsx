@@ -38,13 +38,14 @@ export function Backup({ s, onForget }: { s: Session; onForget: () => void }) {
   return (
     <div>
       {action.error && <p className="error" role="alert">{action.error}</p>}
-      {action.message && <p className="ok">{action.message}</p>}
+      {action.message && <p className="ok" role="status">{action.message}</p>}
       <p><button onClick={download} disabled={action.busy}>Download a backup</button> your Summary and encrypted keystore as one file.</p>
       <p><button onClick={restore} disabled={action.busy} data-testid="restore">Restore from chain</button> rebuild every relationship, pointer and grant from the chain alone.</p>
       {restored && (
-        <p data-testid="restored">
-          From block {restored.blockNumber}: {count(restored).relationships} relationships, {count(restored).pointers} pointers, {count(restored).grants} grants.
-        </p>
+        <div data-testid="restored">
+          <p>The chain holds {count(restored).relationships} relationships with providers, {count(restored).pointers} pointers to your records and {count(restored).grants} shares with others.</p>
+          <details><summary>As of which block</summary>block {restored.blockNumber}</details>
+        </div>
       )}
       <p><button className="secondary" onClick={onForget}>Forget this device</button> delete everything this browser keeps (imported keys) and sign out.</p>
     </div>

@@ -10,6 +10,7 @@ import { cancelRecovery, recoveryOf, setGuardians } from '../../../../sdk/recove
 import type { Summary } from '../../../../sdk/summary.js';
 import type { Session } from '../../lib/session.js';
 import { expiryText, useAction, useLoad } from '../../lib/use.js';
+import { useConfirm } from '../Confirm.js';
 
 async function load(s: Session) {
   const me = s.account.address;
@@ -26,6 +27,21 @@ async function load(s: Session) {
   return { recovery, openings: rows.reverse() };
 }
 
+/** Forbidding can cost the patient care when they cannot speak for themselves: the dialog says so before it is done. */
+const FORBID = {
+  title: 'Forbid emergency access?',
+  confirm: 'Yes, forbid',
+  body: (
+    <>
+      <p>
+        If you are brought in unconscious or cannot consent, no provider will be able to open your allergies, medications, conditions, blood group or
+        advance directives — even to treat you.
+      </p>
+      <p>Openings already made stay until they expire or you close them below. You can allow emergency access again at any time.</p>
+    </>
+  ),
+};
+
 /** Addresses pasted in any layout: separated by commas, spaces or new lines. */
 const pasted = (text: string) => text.split(/[\s,;]+/).filter(Boolean);
 
@@ -33,6 +49,7 @@ const pasted = (text: string) => text.split(/[\s,;]+/).filter(Boolean);
 export function Emergency({ s, summary }: { s: Session; summary: Summary }) {
   const { data, error, reload, loading } = useLoad(() => load(s), [summary.blockNumber]);
   const action = useAction();
+  const { ask, dialog } = useConfirm();
   const people = s.config.users.filter((u) => u.address.toLowerCase() !== s.account.address.toLowerCase());
   const [chosen, setChosen] = useState<Set<string>>(new Set());
   const [others, setOthers] = useState('');
@@ -43,7 +60,8 @@ export function Emergency({ s, summary }: { s: Session; summary: Summary }) {
     return message;
   };
 
-  const allow = (allowed: boolean) =>
+  const allow = async (allowed: boolean) =>
+    (allowed || (await ask(FORBID))) &&
     action.run(async () => {
       await setBreakGlassAllowed(s.ledger, { patient: me, allowed });
       return done(allowed ? 'Emergency access allowed.' : 'Emergency access forbidden: no provider can open your record without your consent.');
@@ -81,6 +99,7 @@ export function Emergency({ s, summary }: { s: Session; summary: Summary }) {
   const pending = recovery.scheduled || recovery.candidates.length > 0;
   return (
     <div>
+      {dialog}
       <p className="muted">All of this is on chain. <button className="secondary" onClick={reload} disabled={loading}>Refresh</button></p>
       {action.error && <p className="error" role="alert">{action.error}</p>}
       {action.message && <p className="ok" role="status">{action.message}</p>}

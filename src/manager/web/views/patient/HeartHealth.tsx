@@ -11,7 +11,8 @@ import { HeartRiskPanel } from '../ml/HeartRiskPanel.js';
 import { recordsAt } from './Timeline.js';
 
 export function HeartHealth({ s, summary, version }: { s: Session; summary: Summary; version: number }) {
-  const rels = summary.relationships.filter((r) => r.status !== 'rejected');
+  // A rejection stops sharing, not the patient's own view (README, "The flow" step 4): her own records all count.
+  const rels = summary.relationships;
   const records = useLoad(() => Promise.all(rels.map((r) => recordsAt(s, r))), [summary.blockNumber, version]);
   const failed = records.data?.filter((d) => d.error) ?? [];
   return (

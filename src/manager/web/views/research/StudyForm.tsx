@@ -64,7 +64,7 @@ export function StudyForm({ s, onCreated }: { s: Session; onCreated: (study: Stu
       <label>Ends on <input type="date" value={f.expires} onChange={(e) => set('expires', e.target.value)} data-testid="study-expires" /></label>
       <p><button type="submit" disabled={action.busy} data-testid="study-create">{action.busy ? 'Registering…' : 'Register on chain and publish'}</button></p>
       {action.error && <p className="error" role="alert" data-testid="study-form-error">{action.error}</p>}
-      {action.message && <p className="ok">{action.message}</p>}
+      {action.message && <p className="ok" role="status">{action.message}</p>}
     </form>
   );
 }
