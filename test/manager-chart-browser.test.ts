@@ -22,8 +22,7 @@ import { gatekeeperClient } from '../src/sdk/gatekeeper.js';
 import { grantViewer } from '../src/sdk/grants.js';
 import { respond } from '../src/sdk/relationships.js';
 import { readSummary } from '../src/sdk/summary.js';
-import AxeBuilder from '@axe-core/playwright';
-import { describeViolations, type AxeProblem } from './helpers/axe.js';
+import { describeViolations, seriousViolations } from './helpers/axe.js';
 import { noBrowser, signIn, startBrowserDemo, type DemoUser } from './helpers/browser.js';
 
 let system: RunningSystem;
@@ -60,10 +59,7 @@ async function openRecords(page: Page): Promise<void> {
  * test/manager-a11y-browser.test.ts's to check.
  */
 async function assertAccessible(page: Page, testId: string, view: string): Promise<void> {
-  const result = await new AxeBuilder({ page }).include(`[data-testid="${testId}"]`).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
-  const problems: AxeProblem[] = result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => ({ id: v.id, impact: v.impact!, help: v.help, targets: v.nodes.slice(0, 5).map((n) => n.target.join(' ')) }));
+  const problems = await seriousViolations(page, { include: `[data-testid="${testId}"]` });
   assert.equal(problems.length, 0, `${view}:\n${describeViolations(problems)}`);
 }
 
