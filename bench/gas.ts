@@ -10,7 +10,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import type { LedgerClient } from '../src/chain/client.js';
 import { writeLedger } from '../src/chain/write.js';
 import { hashResultSet } from '../src/records/hash.js';
-import { grantViewer, respond, revokeViewer, setStatus, updatePointer, addRelationship, addPointer } from '../src/sdk/index.js';
+import { grantViewer, respond, revokeViewer, setStatus, updatePointer, updatePointers, addRelationship, addPointer } from '../src/sdk/index.js';
 import { attestPatient, registerPatient } from '../src/sdk/registrar.js';
 import { hashIdentity } from '../src/sdk/identity.js';
 import { enrollInStudy, enrollWithSignatures, openStudyRound, recordStudyResult, registerStudy, signEnrollment, withdrawFromStudy } from '../src/sdk/studies.js';
@@ -73,7 +73,25 @@ export const STUDY_GAS_TARGETS = {
   recordStudyResult: 80_000,
 } as const;
 
-export type GasReport = Record<keyof typeof GAS_BEFORE_ISSUE_14 | keyof typeof STUDY_GAS_TARGETS, number>;
+/**
+ * Batched pointer publishing (issue 19, MedLedger.updatePointers): gas per pointer in a batch of
+ * POINTER_BATCH pointers, each of another relationship (another patient), measured as
+ * (gas(batch of N) − gas(batch of 1)) / (N − 1), the transaction's 21,000 and the call's fixed cost
+ * left out. The target is the steady state (the relationship already Updated, as updatePointer's).
+ */
+export const POINTER_BATCH_GAS_TARGETS = { updatePointersPerPointer: 15_000 } as const;
+
+/** Pointers in the measured batch. */
+export const POINTER_BATCH = 100;
+
+/**
+ * The batch figures: `PerPointer` the marginal gas of one more pointer, `Average` the whole
+ * transaction ÷ N; `First…` when every relationship's status changes to Updated (a store and a
+ * StatusChanged more per pointer), the rest in the steady state.
+ */
+export type PointerBatchGas = Record<'updatePointersPerPointer' | 'updatePointersAverage' | 'updatePointersFirstPerPointer' | 'updatePointersFirstAverage', number>;
+
+export type GasReport = Record<keyof typeof GAS_BEFORE_ISSUE_14 | keyof typeof STUDY_GAS_TARGETS, number> & PointerBatchGas;
 
 /**
  * Makes the next transaction open a block one second after the latest (anvil's dev methods; on an
@@ -124,6 +142,7 @@ export async function measureGas(): Promise<GasReport> {
     await writeLedger(provider, 'anchorAudit', [data(4), 1n, 100n]);
     const anchor = await fresh(() => writeLedger(provider, 'anchorAudit', [data(5), 101n, 100n]));
     const study = await measureStudyGas(f, fresh);
+    const batch = await measurePointerBatchGas(f, provider, fresh);
     const n = (r: { gasUsed: bigint }) => Number(r.gasUsed);
     return {
       registerPatient: n(register),
@@ -137,10 +156,43 @@ export async function measureGas(): Promise<GasReport> {
       respond: n(accept),
       anchorAudit: n(anchor),
       ...study,
+      ...batch,
     };
   } finally {
     await f.close();
   }
+}
+
+/**
+ * updatePointers on POINTER_BATCH + 1 relationships of `provider`, one per new patient, one pointer
+ * each: a batch of 1 and a batch of N while every status changes from New to Updated, then again in
+ * the steady state (each a fresh block).
+ */
+export async function measurePointerBatchGas(
+  f: Awaited<ReturnType<typeof startFixture>>,
+  provider: LedgerClient,
+  fresh: <T>(op: () => Promise<T>) => Promise<T>,
+): Promise<PointerBatchGas> {
+  const query = 'Observation?category=laboratory';
+  const data = (round: number, n: number) => hashResultSet([{ resourceType: 'Observation', id: `batch-${round}-${n}` }]);
+  const patients = await Promise.all(Array.from({ length: POINTER_BATCH + 1 }, () => f.newPatient(provider)));
+  const ids: bigint[] = [];
+  for (const [n, p] of patients.entries()) ids.push((await addRelationship(provider, { patient: p.account!.address, query, dataHash: data(0, n) })).relationshipId);
+  const round = async (r: number) => {
+    const single = await fresh(() => updatePointers(provider, [{ relationshipId: ids[POINTER_BATCH]!, query, dataHash: data(r, POINTER_BATCH) }]));
+    const updates = ids.slice(0, POINTER_BATCH).map((relationshipId, n) => ({ relationshipId, query, dataHash: data(r, n) }));
+    const whole = await fresh(() => updatePointers(provider, updates));
+    const [one, all] = [Number(single[0]!.gasUsed), Number(whole[0]!.gasUsed)];
+    return { perPointer: Math.round((all - one) / (POINTER_BATCH - 1)), average: Math.round(all / POINTER_BATCH) };
+  };
+  const first = await round(1);
+  const steady = await round(2);
+  return {
+    updatePointersPerPointer: steady.perPointer,
+    updatePointersAverage: steady.average,
+    updatePointersFirstPerPointer: first.perPointer,
+    updatePointersFirstAverage: first.average,
+  };
 }
 
 /**

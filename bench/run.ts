@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GAS_TARGETS, STUDY_GAS_TARGETS, measureGas } from './gas.js';
+import { GAS_TARGETS, POINTER_BATCH, POINTER_BATCH_GAS_TARGETS, STUDY_GAS_TARGETS, measureGas } from './gas.js';
 import { benchGatekeeper } from './gatekeeper.js';
 import { benchStore } from './store.js';
 import { benchSync } from './sync.js';
@@ -202,6 +202,7 @@ const rows = [
   ...Object.entries(GAS_TARGETS).map(([op, target]) => `| \`gas.${op}\` | ${fmt(g[op])} | ≤ ${fmt(target)} | ${met(num(g[op]) <= target)} | ${MEDREC[op] ?? ''} |`),
   `| \`gas.addPointer\` | ${fmt(g.addPointer)} | — | | another pointer on a relationship |`,
   `| \`gas.anchorAudit\` | ${fmt(g.anchorAudit)} | — | | a gatekeeper's Merkle root of its new audit events (every minute by default) |`,
+  `| \`gas.updatePointersPerPointer\` | ${fmt(g.updatePointersPerPointer)} | ≤ ${fmt(POINTER_BATCH_GAS_TARGETS.updatePointersPerPointer)} | ${met(g.updatePointersPerPointer === undefined ? undefined : num(g.updatePointersPerPointer) <= POINTER_BATCH_GAS_TARGETS.updatePointersPerPointer)} | updatePointers (per pointer, batch of ${POINTER_BATCH}): (gas(batch of ${POINTER_BATCH}) − gas(batch of 1)) ÷ ${POINTER_BATCH - 1}, one pointer per relationship, status already Updated; whole batch ÷ ${POINTER_BATCH} ${fmt(g.updatePointersAverage)}; when every status changes to Updated ${fmt(g.updatePointersFirstPerPointer)} (÷ ${POINTER_BATCH}: ${fmt(g.updatePointersFirstAverage)}) |`,
   ...Object.entries(STUDY_GAS_TARGETS).map(([op, target]) => `| \`gas.${op}\` | ${fmt(g[op])} | ≤ ${fmt(target)} | ${met(g[op] === undefined ? undefined : num(g[op]) <= target)} | ${STUDY_GAS_NOTES[op] ?? ''} |`),
   `| \`cli.startMs\` | ${fmt(c.startMs)} | reported | | \`medledger --help\` wall time, median of ${fmt(c.runs)}: the compiled CLI; the same through tsx at run time (\`cli.startMsTsx\`, as before dist/) ${fmt(c.startMsTsx)} ms |`,
   `| \`store.searchP50Ms\` | ${fmt(s.searchP50Ms, 2)} | ≤ 2 | ${met(num(s.searchP50Ms) <= 2)} | at \`store.resources\` = ${fmt(s.resources)}; primary-key read p50 ${fmt(s.readP50Ms, 2)} ms |`,

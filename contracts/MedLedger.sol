@@ -54,7 +54,17 @@ contract MedLedger is PatientControl {
         uint64 expiresAt;
     }
 
+    /// @notice One entry of updatePointers: the data behind pointer `queryHash` of relationship
+    /// `relationshipId` now hashes to `dataHash`.
+    struct PointerUpdate {
+        uint256 relationshipId;
+        bytes32 queryHash;
+        bytes32 dataHash;
+    }
+
     uint256 private constant GRANT_ACTIVE = 1 << 64;
+    /// @dev Bytes per PointerUpdate in calldata (three words, no offsets: the struct is static).
+    uint256 private constant POINTER_UPDATE_SIZE = 0x60;
 
     /// @dev Bit positions of Relationship's fields in its slot (provider in the low 160 bits), for the
     /// hot paths that read the slot once as a word.
@@ -190,13 +200,45 @@ contract MedLedger is PatientControl {
      * @param dataHash canonical hash of the data the query returns now
      */
     function updatePointer(uint256 relationshipId, bytes32 queryHash, bytes32 dataHash) external {
-        Relationship storage rel = _providerRelationship(relationshipId);
-        if (dataHash == bytes32(0)) revert ZeroDataHash();
-        bytes32 key = _pointerKey(relationshipId, queryHash);
-        if (_pointers[key] == bytes32(0)) revert UnknownPointer(queryHash);
-        _pointers[key] = dataHash;
-        emit PointerUpdated(relationshipId, queryHash, dataHash);
-        _markUpdated(relationshipId, rel, false);
+        _updatePointer(relationshipId, queryHash, dataHash, true);
+    }
+
+    /**
+     * @notice updatePointer for many pointers, of any of the caller's relationships, in one
+     * transaction: for each entry, in order, the same checks (UnknownRelationship,
+     * NotRelationshipProvider, ZeroDataHash, UnknownPointer), the same store and the same events
+     * (PointerUpdated, then StatusChanged when the status becomes Updated; a rejected relationship stays
+     * Rejected, and one named twice changes status once). Accreditation is checked once, where
+     * updatePointer checks it for the first entry: the refusals are those of the same updatePointer
+     * calls sent one by one.
+     * All or nothing: one bad entry reverts the batch with that entry's error. A provider is the only
+     * writer of its relationships' pointers, so a bad entry is its own bug or stale view, not another
+     * patient's doing; skipping it would leave a hash on chain that differs from the store with nothing
+     * to say so but a log to search, while a revert is named by the gas estimate before anything is
+     * sent, so the sender drops or fixes that entry and sends the rest.
+     * @param updates the pointers and their new data hashes (an empty list changes nothing)
+     */
+    function updatePointers(PointerUpdate[] calldata updates) external {
+        uint256 first;
+        uint256 end;
+        assembly ("memory-safe") {
+            // The decoder has checked that the whole array lies within the calldata.
+            first := updates.offset
+            end := add(first, mul(updates.length, POINTER_UPDATE_SIZE))
+        }
+        unchecked {
+            for (uint256 entry = first; entry < end; entry += POINTER_UPDATE_SIZE) {
+                uint256 relationshipId;
+                bytes32 queryHash;
+                bytes32 dataHash;
+                assembly ("memory-safe") {
+                    relationshipId := calldataload(entry)
+                    queryHash := calldataload(add(entry, 0x20))
+                    dataHash := calldataload(add(entry, 0x40))
+                }
+                _updatePointer(relationshipId, queryHash, dataHash, entry == first);
+            }
+        }
     }
 
     /**
@@ -577,6 +619,64 @@ contract MedLedger is PatientControl {
             _setStatus(relationshipId, rel, Status.Updated);
         } else if (countChanged) {
             rel.updatedAt = uint40(block.timestamp);
+        }
+    }
+
+    /**
+     * @dev updatePointer, and each entry of updatePointers: the checks of _providerRelationship (the
+     * accreditation only when `checkAccredited`: once per transaction), ZeroDataHash, UnknownPointer,
+     * then the store, PointerUpdated and _markUpdated. The relationship slot is read once as a word and
+     * every hash and event is made in scratch memory (a batch's memory does not grow with its length).
+     */
+    function _updatePointer(uint256 relationshipId, bytes32 queryHash, bytes32 dataHash, bool checkAccredited) private {
+        uint256 slot = _relationshipSlot(relationshipId);
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(slot)
+        }
+        address provider = address(uint160(word));
+        if (provider == address(0)) revert UnknownRelationship(relationshipId);
+        if (provider != msg.sender) revert NotRelationshipProvider(relationshipId, msg.sender);
+        if (checkAccredited && !_accounts[msg.sender].accredited) revert NotAccredited(msg.sender);
+        if (dataHash == bytes32(0)) revert ZeroDataHash();
+        uint256 pointerSlot = _pointerSlot(relationshipId, queryHash);
+        bool exists;
+        assembly ("memory-safe") {
+            exists := iszero(iszero(sload(pointerSlot)))
+        }
+        if (!exists) revert UnknownPointer(queryHash);
+        bytes32 eventTopic = PointerUpdated.selector;
+        assembly ("memory-safe") {
+            sstore(pointerSlot, dataHash)
+            mstore(0x00, dataHash)
+            log3(0x00, 0x20, eventTopic, relationshipId, queryHash)
+        }
+        uint256 status = uint8(word >> STATUS_SHIFT);
+        if (status != uint8(Status.Updated) && status != uint8(Status.Rejected)) _markWordUpdated(relationshipId, slot, word);
+    }
+
+    /// @dev _markUpdated on a relationship slot held as a word: status Updated and updatedAt now in one
+    /// store, the rest of the word as it was, and StatusChanged.
+    function _markWordUpdated(uint256 relationshipId, uint256 slot, uint256 word) private {
+        word = (word & ~(STATUS_MASK | UPDATED_AT_MASK)) | (uint256(Status.Updated) << STATUS_SHIFT)
+            | (uint256(uint40(block.timestamp)) << UPDATED_AT_SHIFT);
+        bytes32 eventTopic = StatusChanged.selector;
+        uint256 status = uint256(Status.Updated);
+        assembly ("memory-safe") {
+            sstore(slot, word)
+            mstore(0x00, status)
+            log2(0x00, 0x20, eventTopic, relationshipId)
+        }
+    }
+
+    /// @dev The storage slot of `_pointers[_pointerKey(relationshipId, queryHash)]`, hashed in scratch.
+    function _pointerSlot(uint256 relationshipId, bytes32 queryHash) private pure returns (uint256 slot) {
+        assembly ("memory-safe") {
+            mstore(0x00, relationshipId)
+            mstore(0x20, queryHash)
+            mstore(0x00, keccak256(0x00, 0x40))
+            mstore(0x20, _pointers.slot)
+            slot := keccak256(0x00, 0x40)
         }
     }
 

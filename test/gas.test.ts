@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { concatHex, encodeAbiParameters, encodeEventTopics, getAddress, keccak256, parseEventLogs, stringToHex } from 'viem';
-import { GAS_BEFORE_ISSUE_14, GAS_TARGETS, GAS_TARGETS_OPEN, ISSUE_3_TARGETS, STUDY_GAS_TARGETS, measureGas } from '../bench/gas.js';
+import { GAS_BEFORE_ISSUE_14, GAS_TARGETS, GAS_TARGETS_OPEN, ISSUE_3_TARGETS, POINTER_BATCH_GAS_TARGETS, STUDY_GAS_TARGETS, measureGas } from '../bench/gas.js';
 import { startFixture } from '../bench/harness/chain.js';
 import { medLedgerAbi } from '../src/chain/generated/contracts.js';
 import { writeLedger } from '../src/chain/write.js';
-import { addRelationship, grantTagOf } from '../src/sdk/index.js';
+import { addRelationship, grantTagOf, POINTER_BATCH_SIZE } from '../src/sdk/index.js';
 
 test('every flow step is within its gas target, and none got more expensive', async (t) => {
   const gas = await measureGas();
@@ -32,6 +32,18 @@ test('every flow step is within its gas target, and none got more expensive', as
     const used = gas[op as keyof typeof STUDY_GAS_TARGETS];
     assert.ok(used > 21_000 && used <= target, `${op}: ${used} gas, target ≤ ${target}`);
   }
+  // updatePointers (per pointer, batch of 100), issue 19: the marginal pointer and the whole batch ÷ 100
+  // in the steady state, each within target.
+  const perPointer = POINTER_BATCH_GAS_TARGETS.updatePointersPerPointer;
+  for (const op of ['updatePointersPerPointer', 'updatePointersAverage'] as const) {
+    assert.ok(gas[op] > 5_000 && gas[op] <= perPointer, `${op}: ${gas[op]} gas, target ≤ ${perPointer}`);
+  }
+  // A status change costs a store and an event more per pointer, no more.
+  assert.ok(gas.updatePointersFirstPerPointer > gas.updatePointersPerPointer, `first: ${gas.updatePointersFirstPerPointer}`);
+  assert.ok(gas.updatePointersFirstPerPointer <= gas.updatePointersPerPointer + 5_000, `first: ${gas.updatePointersFirstPerPointer}`);
+  // The SDK's chunk (src/sdk/pointers.ts) at its worst stays within a third of a 30 M block.
+  const worstChunk = 21_000 + POINTER_BATCH_SIZE * gas.updatePointersFirstAverage;
+  assert.ok(worstChunk <= 10_000_000, `a chunk of ${POINTER_BATCH_SIZE}: up to ${worstChunk} gas`);
 });
 
 // grantViewer writes its grant and emits ViewerGranted from one assembly buffer (README, "Contract

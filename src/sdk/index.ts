@@ -36,6 +36,7 @@ export {
   STATUSES,
   type Status,
 } from './relationships.js';
+export { POINTER_BATCH_SIZE, PointerBatchError, updatePointers, type PointerUpdate } from './pointers.js';
 export { checkAccess, grantTag, grantTagOf, grantViewer, revokeViewer, ScopeTooWideError } from './grants.js';
 export {
   listProviderRelationships,
