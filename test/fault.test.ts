@@ -118,16 +118,20 @@ test('a revoke that a node restart placed at the gatekeeper’s last block is st
   // A provider write (a pointer update in a new block), not yet saved by the node; then a read that
   // leaves the grant in the gatekeeper's cache, read at that block.
   await lab.gatekeeper.call('watchOutbox', { on: false });
-  const saved = await lab.saveChainState();
-  await lab.asProvider().post('/fhir/R4/Observation', observation(lab.patientId, 'lost-block', 'vital-signs'));
-  assert.equal(await readStatus(lab, 0), 200);
-  const lost = await lab.crash('chain', saved);
-  assert.ok(lost > 0, 'the restart lost the write’s block');
-  // On the new chain the revoke takes the very height the gatekeeper last saw.
-  await call('revoke');
-  assert.equal(await granted(lab, 0), false);
-  assert.equal(await readStatus(lab, 0), 403, 'the revoked grant is not honoured');
-  await lab.gatekeeper.call('watchOutbox', { on: true });
+  try {
+    const saved = await lab.saveChainState();
+    await lab.asProvider().post('/fhir/R4/Observation', observation(lab.patientId, 'lost-block', 'vital-signs'));
+    assert.equal(await readStatus(lab, 0), 200);
+    const lost = await lab.crash('chain', saved);
+    assert.ok(lost > 0, 'the restart lost the write’s block');
+    // On the new chain the revoke takes the very height the gatekeeper last saw.
+    await call('revoke');
+    assert.equal(await granted(lab, 0), false);
+    assert.equal(await readStatus(lab, 0), 403, 'the revoked grant is not honoured');
+  } finally {
+    // Whatever happened above, the next tests get a gatekeeper that watches its outbox again.
+    await lab.gatekeeper.call('watchOutbox', { on: true });
+  }
   await until('the gatekeeper’s pointer update is back', () => verified(lab));
   assert.equal(await readStatus(lab, 0), 403);
 });

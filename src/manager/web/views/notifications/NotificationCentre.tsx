@@ -46,6 +46,15 @@ function useDesktopNotices(live: Notification[], on: boolean, me: string, nameOf
   }, [newest, on, me, nameOf]);
 }
 
+/** A bell drawn inline: an emoji needs a colour-emoji font, which many systems (and headless Chromium) lack. */
+function BellIcon() {
+  return (
+    <svg className="note-bell-icon" viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" focusable="false">
+      <path fill="currentColor" d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1Z" />
+    </svg>
+  );
+}
+
 export function NotificationBell({ centre }: { centre: NotificationCentre }) {
   const { unread, open, setOpen, bellRef } = centre;
   return (
@@ -60,7 +69,7 @@ export function NotificationBell({ centre }: { centre: NotificationCentre }) {
       onClick={() => setOpen(!open)}
     >
       {/* The visible words are in the name (WCAG 2.5.3): "Notifications", "3 unread". */}
-      <span aria-hidden="true">🔔</span> Notifications <span className={`note-count${unread ? ' some' : ''}`}>{unread} unread</span>
+      <BellIcon /> Notifications <span className={`note-count${unread ? ' some' : ''}`}>{unread} unread</span>
     </button>
   );
 }
