@@ -77,7 +77,8 @@ test('patient: the demo study in the inbox in plain words; withdraw and join aga
   await card.getByTestId('study-join').click();
   await alice.getByTestId('study-message').filter({ hasText: 'You have joined' }).waitFor({ timeout: 60_000 });
   assert.equal(await enrolled(demo.studyId, me), true);
-  assert.equal(await card.getByTestId('study-status').innerText(), 'You are taking part');
+  // The card re-reads the chain after the message: wait for it rather than read it at once.
+  await card.getByTestId('study-status').filter({ hasText: /^You are taking part$/ }).waitFor({ timeout: 30_000 });
 
   const bob = await signIn(browser, system.url, user('bob'));
   const bobCard = bob.getByTestId('study-invitation').filter({ hasText: demo.definition.title });

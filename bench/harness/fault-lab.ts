@@ -178,8 +178,14 @@ export async function startLab(options: { seed: number; log?: (line: string) => 
     asViewer: (i) => gatekeeperClient({ url: `http://127.0.0.1:${gatekeeperPort}`, gatekeeper: provider.address, chainId: deployment.chainId, account: viewers[i]!.account }),
     stateSaved,
     async saveChainState() {
-      await stateSaved(Date.now());
-      return lab.copyChainState();
+      // A save whose file is written after now may have been taken before the newest block (under load
+      // anvil's dump lags its write): wait for one that holds the block the chain is at now.
+      const at = await reader.publicClient.getBlockNumber({ cacheTime: 0 });
+      for (;;) {
+        await stateSaved(Date.now());
+        const copy = await lab.copyChainState();
+        if (BigInt((JSON.parse(readFileSync(copy, 'utf8')) as { best_block_number: number | string }).best_block_number) >= at) return copy;
+      }
     },
     async copyChainState() {
       const copy = join(dir, 'chain', `saved-${Date.now()}.json`);
