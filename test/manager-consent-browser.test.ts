@@ -7,15 +7,13 @@
  * first. Every view and the open dialog: 0 serious or critical axe violations; Sharing fits 390 px.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from '@playwright/test';
-import type { Observation } from '@medplum/fhirtypes';
 import type { RunningSystem } from '../src/manager/system.js';
-import { ADDRESS_SYSTEM } from '../src/protocol/identifiers.js';
-import { gatekeeperClient } from '../src/sdk/gatekeeper.js';
 import { describeViolations, seriousViolations } from './helpers/axe.js';
+import { providerAddsLabResult } from './helpers/provider-writes.js';
 import { noBrowser, SCREENSHOT_DIR, signIn, startBrowserDemo, type DemoUser } from './helpers/browser.js';
 import { travel, travelSkip } from './helpers/time.js';
 
@@ -45,26 +43,6 @@ function localDay(days: number): string {
   const d = new Date();
   d.setDate(d.getDate() + days);
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-}
-
-/** St Mary's adds a lab result for Alice the way its own app does: a signed POST to its gatekeeper, which publishes the pointer change. */
-async function stMarysAddsALabResult(): Promise<void> {
-  const gk = system.gatekeepers.get('st-marys')!;
-  const address = (JSON.parse(readFileSync(user('alice').keystoreFile, 'utf8')) as { address: string }).address.replace(/^0x/, '').toLowerCase();
-  const patient = await gk.store.findPatientByIdentifier(ADDRESS_SYSTEM, `0x${address}`);
-  assert.ok(patient?.id, "Alice is linked at St Mary's");
-  const client = gatekeeperClient({ url: gk.url, gatekeeper: gk.ledger.account!.address, chainId: gk.ledger.chainId, account: gk.ledger.account! });
-  const observation: Observation = {
-    resourceType: 'Observation',
-    status: 'final',
-    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] }],
-    code: { coding: [{ system: 'http://loinc.org', code: '4548-4', display: 'Hemoglobin A1c/Hemoglobin.total in Blood' }] },
-    subject: { reference: `Patient/${patient.id}` },
-    effectiveDateTime: new Date().toISOString(),
-    valueQuantity: { value: 6.1, unit: '%', system: 'http://unitsofmeasure.org', code: '%' },
-  };
-  const res = await client.post('/fhir/R4/Observation', observation);
-  assert.equal(res.status, 201, JSON.stringify(res.body));
 }
 
 /** Carol opens Alice's St Mary's lab results: the data, or the gatekeeper's refusal. */
@@ -139,7 +117,7 @@ test('reject, undo, share until a day, revoke, history and forbid — each asked
   assert.ok(Number(/(\d+) records/.exec(await source.innerText())![1]) > 0, "St Mary's records are still listed for Alice");
 
   // St Mary's adds a lab result after the rejection: the relationship stays Rejected and the inbox says what happened.
-  await stMarysAddsALabResult();
+  await providerAddsLabResult(system, 'st-marys', user('alice').keystoreFile);
   await alice.getByRole('button', { name: /^Inbox/ }).click();
   await stMarys.getByTestId('changed-since-rejection').waitFor(LONG);
   assert.equal(await stMarys.getByTestId('status').innerText(), 'Rejected', 'a provider update does not reopen a rejected relationship');

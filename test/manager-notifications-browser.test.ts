@@ -11,18 +11,17 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from '@playwright/test';
-import type { Observation } from '@medplum/fhirtypes';
 import type { LocalAccount } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { createLedgerClient } from '../src/chain/client.js';
 import { decryptKeystore } from '../src/keys/keystore.js';
 import type { RunningSystem } from '../src/manager/system.js';
-import { ADDRESS_SYSTEM } from '../src/protocol/identifiers.js';
 import { notificationProofMessage, type Notification } from '../src/protocol/notifications.js';
 import { gatekeeperClient } from '../src/sdk/gatekeeper.js';
 import { grantViewer } from '../src/sdk/grants.js';
 import { readSummary } from '../src/sdk/summary.js';
 import { describeViolations, seriousViolations } from './helpers/axe.js';
+import { providerAddsLabResult } from './helpers/provider-writes.js';
 import { noBrowser, signIn, startBrowserDemo, type DemoUser } from './helpers/browser.js';
 
 let system: RunningSystem;
@@ -47,24 +46,6 @@ after(async () => {
   await browser?.close();
   await system?.stop();
 });
-
-/** St Mary's adds a lab result for Alice through its gatekeeper, which publishes the pointer change. */
-async function stMarysAddsALabResult(): Promise<void> {
-  const gk = system.gatekeepers.get('st-marys')!;
-  const patient = await gk.store.findPatientByIdentifier(ADDRESS_SYSTEM, accountOf('alice').address.toLowerCase());
-  assert.ok(patient?.id, "Alice is linked at St Mary's");
-  const client = gatekeeperClient({ url: gk.url, gatekeeper: gk.ledger.account!.address, chainId: gk.ledger.chainId, account: gk.ledger.account! });
-  const observation: Observation = {
-    resourceType: 'Observation',
-    status: 'final',
-    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] }],
-    code: { coding: [{ system: 'http://loinc.org', code: '4548-4', display: 'Hemoglobin A1c/Hemoglobin.total in Blood' }] },
-    subject: { reference: `Patient/${patient.id}` },
-    effectiveDateTime: new Date().toISOString(),
-    valueQuantity: { value: 6.1, unit: '%', system: 'http://unitsofmeasure.org', code: '%' },
-  };
-  assert.equal((await client.post('/fhir/R4/Observation', observation)).status, 201);
-}
 
 /** Carol reads the lab results Alice shared, with her own signed client. */
 async function carolReadsAlicesLabs(): Promise<void> {
@@ -114,7 +95,7 @@ test('the header and the notification centre: important first, routine hidden, r
   await bellSays(alice, 0);
 
   // St Mary's adds a result and Carol reads the shared labs: the count goes up, her read comes first.
-  await stMarysAddsALabResult();
+  await providerAddsLabResult(system, 'st-marys', user('alice').keystoreFile);
   await carolReadsAlicesLabs();
   const read = panel.getByTestId('notification').filter({ hasText: /Carol \(researcher\) read your lab results at St Mary's Hospital/ });
   await read.waitFor(LONG);
