@@ -20,6 +20,19 @@ export interface AuditEntry {
 }
 
 /** The Merkle leaf of an AuditEvent: keccak256 of its canonical JSON. */
+/** Who made the request an audit entry records: the requestor agent's address, lower-case ('' when none). */
+export const requesterOf = (event: AuditEvent): string => event.agent?.find((a) => a.requestor)?.who?.identifier?.value?.toLowerCase() ?? '';
+
+/** The request an audit entry records ("GET /fhir/R4/Observation?category=laboratory"), decoded from its entity query ('' when none or unreadable). */
+export function requestOf(event: AuditEvent): string {
+  const q = event.entity?.find((x) => x.query)?.query;
+  try {
+    return q ? atob(q) : '';
+  } catch {
+    return '';
+  }
+}
+
 export const auditLeaf = (event: AuditEvent): Hex => keccak256(stringToBytes(canonicalJson(event)));
 
 /**

@@ -4,7 +4,7 @@
  * addresses and the gatekeeper's own outcome text are in a details toggle on each row.
  */
 import type { AuditEvent } from '@medplum/fhirtypes';
-import { verifyAuditEntry, type AuditEntry } from '../../../../sdk/audit.js';
+import { requesterOf, requestOf, verifyAuditEntry, type AuditEntry } from '../../../../sdk/audit.js';
 import type { Summary } from '../../../../sdk/summary.js';
 import { scopeLabel } from '../../lib/fhir.js';
 import type { Session } from '../../lib/session.js';
@@ -19,15 +19,7 @@ interface Row {
   verified: number | string;
 }
 
-const who = (e: AuditEvent) => e.agent?.find((a) => a.requestor)?.who?.identifier?.value ?? 'unknown';
-const what = (e: AuditEvent) => {
-  const q = e.entity?.find((x) => x.query)?.query;
-  try {
-    return q ? atob(q) : '';
-  } catch {
-    return '';
-  }
-};
+const who = (e: AuditEvent) => requesterOf(e) || 'unknown';
 
 /** "GET /fhir/R4/Observation?category=laboratory&_count=1000" → "Lab results" (scope-labels.ts), and so on. */
 export function requestInWords(request: string): string {
@@ -70,7 +62,7 @@ function RawDetails({ entry, verified }: { entry: AuditEntry; verified: number |
   return (
     <details className="audit-raw">
       <summary>Details</summary>
-      <p>Request: <code>{what(entry.event)}</code></p>
+      <p>Request: <code>{requestOf(entry.event)}</code></p>
       <p>By: <code className="hash">{who(entry.event)}</code></p>
       <p>Answer: {entry.event.outcomeDesc}</p>
       <p>Entry number {entry.seq}{typeof verified === 'string' && verified !== 'awaiting anchor' ? `; ledger check: ${verified}` : ''}</p>
@@ -117,7 +109,7 @@ export function AuditTrail({ s, summary, version }: { s: Session; summary: Summa
                 <td>{new Date(entry.event.recorded!).toLocaleString()}</td>
                 <td>{nameOrUnknown(s, who(entry.event))}</td>
                 <td>{provider}</td>
-                <td>{requestInWords(what(entry.event))}<EmergencyMark event={entry.event} /></td>
+                <td>{requestInWords(requestOf(entry.event))}<EmergencyMark event={entry.event} /></td>
                 <td>{outcomeInWords(entry.event)}</td>
                 <td>
                   {typeof verified === 'number' ? <span className="badge ok">checked ✓ {new Date(verified * 1000).toLocaleTimeString()}</span> : verified === 'awaiting anchor' ? <span className="muted">not recorded yet (within minutes)</span> : <span className="error">⚠ does not match the ledger</span>}

@@ -8,7 +8,7 @@
 import type { AuditEvent } from '@medplum/fhirtypes';
 import { getAbiItem, type Address } from 'viem';
 import { medLedgerAbi } from '../../../../../chain/generated/contracts.js';
-import type { AuditEntry } from '../../../../../sdk/audit.js';
+import { requesterOf, requestOf, type AuditEntry } from '../../../../../sdk/audit.js';
 import { grantTagOf } from '../../../../../sdk/grants.js';
 import { STATUSES } from '../../../../../sdk/relationships.js';
 import type { Summary } from '../../../../../sdk/summary.js';
@@ -60,22 +60,12 @@ async function blockTimes(s: Session, blocks: (bigint | null)[]): Promise<Map<bi
   return new Map(unique.map((b, i) => [b, times[i]!]));
 }
 
-/** The requester of an audit entry (its address), as "Who read my data" names it. */
-export const requesterOf = (e: AuditEvent): string => e.agent?.find((a) => a.requestor)?.who?.identifier?.value?.toLowerCase() ?? '';
-
 /**
  * Whether an audited request ("GET /fhir/R4/Observation?category=laboratory&_count=5") lies in `scope`:
  * the same resource type, and the scope's categories asked for (the gatekeeper refused anything wider).
  */
 export function requestInScope(event: AuditEvent, scope: string): boolean {
-  const q = event.entity?.find((x) => x.query)?.query;
-  let request = '';
-  try {
-    request = q ? atob(q) : '';
-  } catch {
-    return false;
-  }
-  const path = request.replace(/^[A-Z]+ \/fhir\/R4\//, '');
+  const path = requestOf(event).replace(/^[A-Z]+ \/fhir\/R4\//, '');
   const [type, params = ''] = path.split('?');
   const [scopeType, scopeParams = ''] = scope.split('?');
   if (type !== scopeType) return false;
