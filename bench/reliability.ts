@@ -6,7 +6,13 @@
  * revoke and after a record write, to a state with a higher base fee; the gatekeeper killed as it sends
  * a pointer update), then checking that nothing acknowledged was lost or duplicated, that the chain's
  * pointers match the store, that the client equals a fresh resync, and that no grant was honoured after
- * its revoke. Seeds are consecutive from `firstSeed`; each run logs its seed and kill schedule, and a
+ * its revoke. Each run also has `--bursts` bursts (default 4) of `--burst-writes` record writes (default
+ * 30) over six patients, sent without waiting for each other while the node mines once a second, each
+ * burst killed mid-way (the node rolled back to before it, the gatekeeper at a send, the EHR sending
+ * the writes, the patient's client with grants in flight: bench/harness/fault-burst.ts); the result
+ * counts the writes and transactions in flight at those kills. The gatekeeper's publish mode
+ * (bench/harness/fault-lab.ts PUBLISH_MODES: batched and answered once mined, batched and answered at
+ * the store commit, one transaction per pointer) goes with the seed (seed mod 3), or `--publish MODE`. Seeds are consecutive from `firstSeed`; each run logs its seed and kill schedule, and a
  * failed one its replay command:
  *
  *   npm run bench -- reliability --seed <seed> --runs 1      (or FAULT_SEED / FAULT_RUNS)
@@ -16,7 +22,7 @@
  * lab (`--fresh-labs`: one per run); a replay with `--runs 1` runs the seed's plan in a fresh lab.
  */
 import { runFaultScenario, type FaultReport } from './harness/fault-driver.js';
-import { startLabRetrying, type Lab } from './harness/fault-lab.js';
+import { PUBLISH_MODES, startLabRetrying, type Lab, type PublishMode } from './harness/fault-lab.js';
 
 export interface ReliabilityResult {
   faultRuns: number;
@@ -27,9 +33,27 @@ export interface ReliabilityResult {
   failedSeeds: number[];
   /** For each failed run: its kill schedule, what failed, and the command that replays it. */
   failures: string[];
-  /** Operations and random kills per run (besides the three targeted kills). */
+  /** Operations and random kills per run (besides the three targeted kills and one per burst). */
   opsPerRun: number;
   randomKillsPerRun: number;
+  /** Bursts per run (among its operations) and record writes per burst. */
+  burstsPerRun: number;
+  writesPerBurst: number;
+  /** Burst writes acknowledged (also in writesAcknowledged). */
+  burstWrites: number;
+  /** Kills that struck during a burst. */
+  burstKills: number;
+  /** The most burst writes in flight (sent, not answered) at one kill, and the mean over the burst kills. */
+  maxWritesInFlightAtKill: number;
+  meanWritesInFlightAtKill: number;
+  /** The most transactions in flight (signed into an outbox, in no block) at one kill during a burst. */
+  maxTxsInFlightAtKill: number;
+  /** The most transactions the node held unmined at once during bursts. */
+  peakPendingTxs: number;
+  /** The most sends one outbox had waiting for receipts at once, as it counts them. */
+  peakOutboxInFlight: number;
+  /** Runs per gatekeeper publish mode. */
+  runsByPublishMode: Record<string, number>;
   /** Runs at a time (each its own lab). */
   parallel: number;
   /** Whether a worker's runs share its lab (else each run starts its own). */
@@ -70,22 +94,27 @@ function setting(flag: string, env: string | undefined, fallback: number): numbe
 export async function benchReliability(
   log: (line: string) => void = console.log,
   runs = setting('--runs', process.env.FAULT_RUNS, 50),
-  options: { firstSeed?: number; ops?: number; kills?: number; parallel?: number; minutes?: number; sharedLabs?: boolean } = {},
+  options: { firstSeed?: number; ops?: number; kills?: number; bursts?: number; burstWrites?: number; parallel?: number; minutes?: number; sharedLabs?: boolean } = {},
 ): Promise<ReliabilityResult> {
   const firstSeed = options.firstSeed ?? setting('--seed', process.env.FAULT_SEED, Date.now() % 1e9);
   const ops = options.ops ?? 20;
   const kills = options.kills ?? 3;
+  const publishFlag = process.argv.indexOf('--publish');
+  const fixedMode = (publishFlag >= 0 ? process.argv[publishFlag + 1] : process.env.FAULT_PUBLISH) as PublishMode | undefined;
+  if (fixedMode && !PUBLISH_MODES.includes(fixedMode)) throw new Error(`--publish: one of ${PUBLISH_MODES.join(', ')}`);
+  const modeOf = (seed: number): PublishMode => fixedMode ?? PUBLISH_MODES[seed % PUBLISH_MODES.length]!;
+  const burst = { bursts: options.bursts ?? setting('--bursts', process.env.FAULT_BURSTS, 4), writes: options.burstWrites ?? setting('--burst-writes', process.env.FAULT_BURST_WRITES, 30) };
   const started = Date.now();
   const reports: FaultReport[] = [];
   const failedSeeds: number[] = [];
   const failed: string[] = [];
-  const replay = (seed: number) => `replay: npm run bench -- reliability --seed ${seed} --runs 1`;
+  const replay = (seed: number) => `replay: npm run bench -- reliability --seed ${seed} --runs 1 --bursts ${burst.bursts} --burst-writes ${burst.writes}${fixedMode ? ` --publish ${fixedMode}` : ''}`;
   const parallel = Math.max(1, options.parallel ?? setting('--parallel', process.env.FAULT_PARALLEL, 1));
   /** One run; resolves false when it threw (its lab, if shared, may be broken). */
   async function one(i: number, lab?: Lab): Promise<boolean> {
     const seed = firstSeed + i;
     try {
-      const r = await runFaultScenario({ seed, ops, kills, lab });
+      const r = await runFaultScenario({ seed, ops, kills, burst, publish: modeOf(seed), lab });
       reports.push(r);
       const what = failures(r) ? JSON.stringify({ lost: r.lostRecords, dup: r.duplicatedRecords, hash: r.hashMismatches, client: r.clientDiff, late: r.lateGrantReads, missing: r.missingTxs }) : '';
       if (what) {
@@ -93,7 +122,7 @@ export async function benchReliability(
         failed.push(`${r.schedule} → ${what} (${replay(seed)})`);
       }
       log(
-        `  run ${i + 1}/${runs} seed=${seed}: ${what ? 'FAILED' : 'ok'} — ${r.kills.length} kills, ${r.writesAcknowledged} writes, ${r.acknowledgedTxs} txs (${r.txsLostByCrash} lost by a node crash, ${r.resubmittedTxs} re-sent, ${r.resignedTxs} signed again), deepest rollback ${r.deepestRollback} blocks, ${r.reads} reads judged, ${r.seconds.toFixed(0)} s` +
+        `  run ${i + 1}/${runs} seed=${seed}: ${what ? 'FAILED' : 'ok'} — ${r.kills.length} kills, ${r.writesAcknowledged} writes, ${r.acknowledgedTxs} txs (${r.txsLostByCrash} lost by a node crash, ${r.resubmittedTxs} re-sent, ${r.resignedTxs} signed again), deepest rollback ${r.deepestRollback} blocks, ${r.burstWrites} burst writes (in flight at its ${r.burstKills.length} burst kills: ${r.burstKills.map((k) => `${k.target} ${k.writesInFlight} writes/${k.txsInFlight} txs`).join(', ') || 'none'}; up to ${r.peakPendingTxs} txs pending, ${r.peakOutboxInFlight} in flight in one outbox; publishing ${r.publish}), ${r.reads} reads judged, ${r.seconds.toFixed(0)} s` +
           (what ? `\n    ${r.schedule}\n    ${what}\n    ${replay(seed)}` : ''),
       );
       return true;
@@ -118,7 +147,7 @@ export async function benchReliability(
     try {
       while (next < runs && Date.now() < stopAt) {
         const i = next++;
-        if (sharedLabs) lab ??= await startLabRetrying({ seed: firstSeed + i });
+        if (sharedLabs) lab ??= await startLabRetrying({ seed: firstSeed + i, publish: modeOf(firstSeed + i) });
         if (!(await one(i, lab)) && lab) {
           await lab.close();
           lab = undefined;
@@ -134,6 +163,7 @@ export async function benchReliability(
   failedSeeds.sort((a, b) => a - b);
   const sum = (f: (r: FaultReport) => number) => reports.reduce((n, r) => n + f(r), 0);
   const seconds = (Date.now() - started) / 1000;
+  const burstKills = reports.flatMap((r) => r.burstKills);
   return {
     faultRuns: runs,
     cleanRuns: runs - failedSeeds.length,
@@ -142,6 +172,16 @@ export async function benchReliability(
     failures: failed,
     opsPerRun: ops,
     randomKillsPerRun: kills,
+    burstsPerRun: burst.bursts,
+    writesPerBurst: burst.writes,
+    burstWrites: sum((r) => r.burstWrites),
+    burstKills: burstKills.length,
+    maxWritesInFlightAtKill: Math.max(0, ...burstKills.map((k) => k.writesInFlight)),
+    meanWritesInFlightAtKill: burstKills.length ? Math.round((10 * burstKills.reduce((n, k) => n + k.writesInFlight, 0)) / burstKills.length) / 10 : 0,
+    maxTxsInFlightAtKill: Math.max(0, ...burstKills.map((k) => k.txsInFlight)),
+    peakPendingTxs: Math.max(0, ...reports.map((r) => r.peakPendingTxs)),
+    peakOutboxInFlight: Math.max(0, ...reports.map((r) => r.peakOutboxInFlight)),
+    runsByPublishMode: Object.fromEntries(PUBLISH_MODES.map((m) => [m, reports.filter((r) => r.publish === m).length])),
     parallel,
     sharedLabs,
     kills: sum((r) => r.kills.length),

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GAS_TARGETS, POINTER_BATCH, POINTER_BATCH_GAS_TARGETS, STUDY_GAS_TARGETS, measureGas } from './gas.js';
+import { ANCHOR_GAS_TARGET, GAS_TARGETS, POINTER_BATCH, POINTER_BATCH_GAS_TARGETS, STUDY_GAS_TARGETS, measureGas } from './gas.js';
 import { benchGatekeeper } from './gatekeeper.js';
 import { benchStore } from './store.js';
 import { benchSync } from './sync.js';
@@ -20,6 +20,7 @@ import { benchMlImageEval } from './ml-image-eval.js';
 import { benchMlHeart } from './ml-heart.js';
 import { benchReliability } from './reliability.js';
 import { benchSoak } from './soak.js';
+import { benchScaleWrites, scaleRows } from './scale-writes.js';
 import { benchCli } from './cli.js';
 import { wilsonInterval } from '../src/ml/bootstrap.js';
 import { benchResearch } from './research.js';
@@ -61,12 +62,16 @@ if (want('load')) {
   console.log('load: 5-minute soak of one gatekeeper under concurrent signed and token readers and a stream of writers…');
   results.load = { ...(await benchSoak(console.log, Number(process.env.SOAK_MINUTES ?? 5))) };
 }
+if (want('scale')) {
+  console.log('scale: one provider account\'s write load on the external node (2 s blocks, eth_-only RPC), beside the behaviour before issue 19 in the same run (--seconds, default 120; --before-seconds, default 30)…');
+  results.scale = { ...(await benchScaleWrites(console.log)) };
+}
 if (want('research')) {
   console.log('research: a consented study over the 4 UCI hospitals as 4 gatekeeper processes, over HTTP with secure aggregation, with and without DP…');
   results.research = { ...(await benchResearch(console.log)) };
 }
 if (want('reliability')) {
-  console.log('reliability: seeded fault-injection runs (--runs, default 50; --seed), kill -9 of node, gatekeeper and client at random and targeted points…');
+  console.log('reliability: seeded fault-injection runs (--runs, default 50; --seed; --bursts, --burst-writes, --publish), kill -9 of node, gatekeeper and client at random and targeted points and mid-burst…');
   results.reliability = { ...(await benchReliability(console.log)) };
 }
 // The ml section is measured in parts (`npm run bench -- ml` runs them all, `npm run bench -- ml-heart`
@@ -201,7 +206,7 @@ const MEDREC: Record<string, string> = { addRelationship: 'MIT MedRec 2.0: 1,390
 const rows = [
   ...Object.entries(GAS_TARGETS).map(([op, target]) => `| \`gas.${op}\` | ${fmt(g[op])} | ≤ ${fmt(target)} | ${met(num(g[op]) <= target)} | ${MEDREC[op] ?? ''} |`),
   `| \`gas.addPointer\` | ${fmt(g.addPointer)} | — | | another pointer on a relationship |`,
-  `| \`gas.anchorAudit\` | ${fmt(g.anchorAudit)} | — | | a gatekeeper's Merkle root of its new audit events (every minute by default) |`,
+  `| \`gas.anchorAudit\` | ${fmt(g.anchorAudit)} | ≤ ${fmt(ANCHOR_GAS_TARGET)} | ${met(g.anchorAudit === undefined ? undefined : num(g.anchorAudit) <= ANCHOR_GAS_TARGET)} | a gatekeeper's Merkle root of its new audit events (every minute by default); no new storage slot: the root is in the event, the provider's one record takes a hash chain of them |`,
   `| \`gas.updatePointersPerPointer\` | ${fmt(g.updatePointersPerPointer)} | ≤ ${fmt(POINTER_BATCH_GAS_TARGETS.updatePointersPerPointer)} | ${met(g.updatePointersPerPointer === undefined ? undefined : num(g.updatePointersPerPointer) <= POINTER_BATCH_GAS_TARGETS.updatePointersPerPointer)} | updatePointers (per pointer, batch of ${POINTER_BATCH}): (gas(batch of ${POINTER_BATCH}) − gas(batch of 1)) ÷ ${POINTER_BATCH - 1}, one pointer per relationship, status already Updated; whole batch ÷ ${POINTER_BATCH} ${fmt(g.updatePointersAverage)}; when every status changes to Updated ${fmt(g.updatePointersFirstPerPointer)} (÷ ${POINTER_BATCH}: ${fmt(g.updatePointersFirstAverage)}) |`,
   ...Object.entries(STUDY_GAS_TARGETS).map(([op, target]) => `| \`gas.${op}\` | ${fmt(g[op])} | ≤ ${fmt(target)} | ${met(g[op] === undefined ? undefined : num(g[op]) <= target)} | ${STUDY_GAS_NOTES[op] ?? ''} |`),
   `| \`cli.startMs\` | ${fmt(c.startMs)} | reported | | \`medledger --help\` wall time, median of ${fmt(c.runs)}: the compiled CLI; the same through tsx at run time (\`cli.startMsTsx\`, as before dist/) ${fmt(c.startMsTsx)} ms |`,
@@ -219,8 +224,10 @@ const rows = [
   `| \`load.p99Ms\` | ${fmt(l.p99Ms, 1)} | reported | | read latency over the whole soak |`,
   `| \`load.errors\` | ${fmt(l.errors)} | 0 | ${met(l.errors === undefined ? undefined : num(l.errors) === 0)} | non-200 reads plus failed writes |`,
   `| \`load.memGrowthPct\` | ${fmt(l.memGrowthPct, 1)} | < 10 | ${met(l.memGrowthPct === undefined ? undefined : num(l.memGrowthPct) < 10)} | RSS minute 1 → end ${fmt(l.memStartMb)} → ${fmt(l.memEndMb)} MB; JS heap after GC ${fmt(l.heapGrowthPct, 1)} % |`,
-  `| \`reliability.faultRuns\` | ${fmt(r.faultRuns)} | ≥ 50, all clean | ${met(r.faultRuns === undefined ? undefined : num(r.cleanRuns) === num(r.faultRuns) && num(r.faultRuns) >= 50)} | ${fmt(r.cleanRuns)} clean (seeds ${r.firstSeed ?? '—'}–${num(r.firstSeed) + num(r.faultRuns) - 1}); ${fmt(r.kills)} kill -9s of node, gatekeeper and client, 3 per run targeted (rollbacks after a revoke and a pointer update to a higher base fee, gatekeeper at a pointer send); ${fmt(r.txsLostByCrash)} acknowledged transactions lost by node crashes, all back on chain (${fmt(r.resubmittedTxs)} re-sends, ${fmt(r.resignedTxs)} signed again); deepest rollback ${fmt(r.deepestRollback)} blocks |`,
+  ...scaleRows(results.scale ?? {}, fmt, met),
+  `| \`reliability.faultRuns\` | ${fmt(r.faultRuns)} | ≥ 50, all clean | ${met(r.faultRuns === undefined ? undefined : num(r.cleanRuns) === num(r.faultRuns) && num(r.faultRuns) >= 50)} | ${fmt(r.cleanRuns)} clean (seeds ${r.firstSeed ?? '—'}–${num(r.firstSeed) + num(r.faultRuns) - 1}); ${fmt(r.kills)} kill -9s of node, gatekeeper and client, 3 per run targeted (rollbacks after a revoke and a pointer update to a higher base fee, gatekeeper at a pointer send) and one per burst; ${fmt(r.txsLostByCrash)} acknowledged transactions lost by node crashes, all back on chain (${fmt(r.resubmittedTxs)} re-sends, ${fmt(r.resignedTxs)} signed again); deepest rollback ${fmt(r.deepestRollback)} blocks |`,
   `| \`reliability.lostRecords\` | ${fmt(r.lostRecords)} | 0 | ${met(r.lostRecords === undefined ? undefined : num(r.lostRecords) === 0)} | of ${fmt(r.writesAcknowledged)} acknowledged writes; duplicated ${fmt(r.duplicatedRecords)}, hash mismatches ${fmt(r.hashMismatches)}, client ≠ resync ${fmt(r.clientResyncMismatches)}, reads after a revoke ${fmt(r.lateGrantReads)} |`,
+  `| \`reliability.burstWrites\` | ${fmt(r.burstWrites)} | ≥ 20 runs with bursts, all clean | ${met(r.burstWrites === undefined ? undefined : num(r.faultRuns) >= 20 && num(r.cleanRuns) === num(r.faultRuns) && num(r.burstKills) > 0)} | ${fmt(r.burstsPerRun)} bursts a run of ${fmt(r.writesPerBurst)} writes over 6 patients sent without waiting, a block a second; ${fmt(r.burstKills)} kill -9s during bursts (node rolled back to before the burst, gatekeeper at a send, the EHR sending the writes, the patient's client with grants in flight) struck with up to ${fmt(r.maxWritesInFlightAtKill)} writes (mean ${fmt(r.meanWritesInFlightAtKill, 1)}) and ${fmt(r.maxTxsInFlightAtKill)} transactions in flight; up to ${fmt(r.peakPendingTxs)} transactions pending at the node and ${fmt(r.peakOutboxInFlight)} in flight in one outbox at once; gatekeeper publishing ${Object.entries((r.runsByPublishMode ?? {}) as Record<string, number>).map(([mode, n]) => `${mode} ${n}`).join(', ') || '—'} runs |`,
   `| \`ml.heartAuc\` | ${fmt(m.heartAuc, 3)} | ≥ ${ML_TABULAR_TARGETS.heartAuc} | ${met(num(m.heartAuc) >= ML_TABULAR_TARGETS.heartAuc)} | Cleveland, stratified 5-fold CV × 3 (mean over folds), ridge logistic regression; 95 % bootstrap interval ${ci(m.heartAucCi, 3)}; published logistic regression ≈ 0.90 |`,
   `| \`ml.heartAcc\` | ${fmt(m.heartAcc, 3)} | ≥ ${ML_TABULAR_TARGETS.heartAcc} | ${met(num(m.heartAcc) >= ML_TABULAR_TARGETS.heartAcc)} | 95 % bootstrap interval ${ci(m.heartAccCi, 3)}; Brier ${fmt(m.heartBrier, 3)} |`,
   `| \`ml.wdbcAuc\` | ${fmt(m.wdbcAuc, 4)} | ≥ ${ML_TABULAR_TARGETS.wdbcAuc} | ${met(num(m.wdbcAuc) >= ML_TABULAR_TARGETS.wdbcAuc)} | 95 % bootstrap interval ${ci(m.wdbcAucCi, 4)}; accuracy ${fmt(m.wdbcAcc, 3)} ${ci(m.wdbcAccCi, 3)} (target ≥ ${ML_TABULAR_TARGETS.wdbcAcc}) |`,

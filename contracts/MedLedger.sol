@@ -62,6 +62,18 @@ contract MedLedger is PatientControl {
         bytes32 dataHash;
     }
 
+    /// @notice A provider's audit anchors, folded into one fixed record instead of a storage slot per
+    /// anchor: each anchor's root stays in its AuditAnchored event, and `head` commits to all of them (a
+    /// hash chain), so an event read from any node can be checked against storage. `nextSeq` keeps the
+    /// anchored sequence numbers contiguous: no gaps, nothing anchored twice.
+    struct AuditChain {
+        /// keccak256(abi.encode(previous head, root, firstSeq, count, anchoredAt)) of the latest anchor
+        /// (see AuditAnchored); 0 before the first.
+        bytes32 head;
+        /// The sequence number the next anchor must start at: the latest's firstSeq + count (0 at first).
+        uint64 nextSeq;
+    }
+
     uint256 private constant GRANT_ACTIVE = 1 << 64;
     /// @dev Bytes per PointerUpdate in calldata (three words, no offsets: the struct is static).
     uint256 private constant POINTER_UPDATE_SIZE = 0x60;
@@ -78,8 +90,8 @@ contract MedLedger is PatientControl {
     mapping(bytes32 pointerKey => bytes32 dataHash) internal _pointers;
     // A grant is one word at slot keccak256(abi.encode(grantTag, relationshipId)) (_grantSlot, no
     // mapping): 0 = none, else `1 << 64 | expiresAt` (read and written whole, one SSTORE).
-    /// @dev provider → audit Merkle root → block time the provider anchored it.
-    mapping(address provider => mapping(bytes32 root => uint256 anchoredAt)) internal _auditAnchors;
+    /// @dev provider → its audit anchors folded into one fixed record (anchorAudit).
+    mapping(address provider => AuditChain) internal _auditChains;
 
     /// @notice `provider` opened relationship `relationshipId` with `patient`; its status is New.
     event RelationshipAdded(uint256 indexed relationshipId, address indexed patient, address indexed provider);
@@ -100,9 +112,19 @@ contract MedLedger is PatientControl {
     /// viewer and scope in the ViewerGranted event whose pair hashes to it.
     event ViewerRevoked(uint256 indexed relationshipId, bytes32 indexed grantTag);
 
-    /// @notice Gatekeeper of `provider` anchored the Merkle `root` of `count` audit events, numbered
-    /// from `firstSeq`; a patient verifies each of their audit entries against it.
-    event AuditAnchored(address indexed provider, bytes32 indexed root, uint64 firstSeq, uint64 count);
+    /// @notice Gatekeeper of `provider` anchored the Merkle `root` of its audit events numbered `firstSeq`
+    /// to `firstSeq + count - 1`, at block time `anchoredAt`, after the anchor whose head is
+    /// `previousHead`. The provider's new head is keccak256(abi.encode(previousHead, root, firstSeq,
+    /// count, anchoredAt)): a patient verifies an audit entry by finding this event (by root) and
+    /// hashing the provider's later events up to its head in storage (auditChainOf).
+    event AuditAnchored(
+        address indexed provider,
+        bytes32 indexed root,
+        uint64 indexed firstSeq,
+        uint64 count,
+        uint64 anchoredAt,
+        bytes32 previousHead
+    );
 
     /// @notice `patient` already has relationship `relationshipId` with the caller.
     error RelationshipExists(uint256 relationshipId);
@@ -126,8 +148,12 @@ contract MedLedger is PatientControl {
     error InvalidViewer(address viewer);
     /// @notice The patient rejected relationship `relationshipId`; it cannot be shared.
     error RelationshipRejected(uint256 relationshipId);
-    /// @notice The audit root is zero, empty, or already anchored by this provider.
-    error InvalidAuditRoot(bytes32 root);
+    /// @notice An audit batch needs a non-zero root and at least one sequence number (`count`), and
+    /// must end before the largest uint64.
+    error InvalidAuditBatch(bytes32 root, uint64 count);
+    /// @notice The provider's next audit anchor must start at sequence number `expected` (the end of its
+    /// previous one); `firstSeq` would leave a gap or anchor events twice.
+    error AuditSequenceMismatch(uint64 expected, uint64 firstSeq);
     /// @notice No active grant for this viewer and scope.
     error NotGranted();
     /// @notice The grant expired at `expiresAt`.
@@ -422,25 +448,57 @@ contract MedLedger is PatientControl {
      * @notice Anchor the Merkle root of a batch of the caller's gatekeeper audit events (who read
      * what). Accredited providers only. Leaves are keccak256 of each AuditEvent's canonical JSON;
      * pairs are hashed sorted (OpenZeppelin MerkleProof).
+     * @dev Adds no storage slot (after a provider's first anchor): the root lives in the AuditAnchored
+     * event, and the provider's one AuditChain record takes the new head (a hash chain over every
+     * anchor) and the next sequence number. A slot per root made anchors, at one a minute per provider,
+     * nine tenths of the state the region's chain added (docs/scale.md, "Chain growth"). Batches follow
+     * each other with no gap and no overlap, so a transaction sent again after a rollback lands once, and
+     * a second anchor of the same events is refused.
      * @param root Merkle root of the batch
-     * @param firstSeq sequence number of the batch's first event in the gatekeeper's audit log
-     * @param count number of events in the batch
+     * @param firstSeq the first sequence number the batch covers: the end of the provider's previous
+     * batch (auditChainOf(provider).nextSeq), 0 for its first
+     * @param count how many sequence numbers the batch covers (numbers the gatekeeper's log skipped hold
+     * no event, so this is at least the number of leaves)
      */
     function anchorAudit(bytes32 root, uint64 firstSeq, uint64 count) external onlyAccredited(msg.sender) {
-        mapping(bytes32 => uint256) storage anchors = _auditAnchors[msg.sender];
-        if (root == bytes32(0) || count == 0 || anchors[root] != 0) revert InvalidAuditRoot(root);
-        anchors[root] = block.timestamp;
-        emit AuditAnchored(msg.sender, root, firstSeq, count);
+        AuditChain storage chain = _auditChains[msg.sender];
+        uint64 nextSeq = chain.nextSeq;
+        bool badBatch;
+        assembly ("memory-safe") {
+            // root == 0 || count == 0 || firstSeq + count > type(uint64).max
+            badBatch := or(or(iszero(root), iszero(count)), gt(add(firstSeq, count), 0xffffffffffffffff))
+        }
+        if (badBatch) revert InvalidAuditBatch(root, count);
+        if (firstSeq != nextSeq) revert AuditSequenceMismatch(nextSeq, firstSeq);
+        bytes32 eventTopic = AuditAnchored.selector;
+        // In assembly for code size (the contract is close to EIP-170's 24,576 bytes): one buffer,
+        // abi.encode(previousHead, root, firstSeq, count, anchoredAt), is hashed for the new head, and its
+        // tail with the previous head copied after it is the event's data (count, anchoredAt, previousHead).
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            let previousHead := sload(chain.slot)
+            mstore(m, previousHead)
+            mstore(add(m, 0x20), root)
+            mstore(add(m, 0x40), firstSeq)
+            mstore(add(m, 0x60), count)
+            mstore(add(m, 0x80), timestamp())
+            mstore(add(m, 0xa0), previousHead)
+            sstore(chain.slot, keccak256(m, 0xa0))
+            sstore(add(chain.slot, 1), add(firstSeq, count)) // nextSeq
+            log4(add(m, 0x60), 0x60, eventTopic, caller(), root, firstSeq)
+        }
     }
 
     /**
-     * @notice When `provider` anchored audit `root` (0 = never).
-     * @param provider the provider whose gatekeeper anchored the root
-     * @param root a Merkle root of audit events
-     * @return anchoredAt block time of the anchoring, 0 if never
+     * @notice The audit record of `provider` (both 0 before its first anchor).
+     * @param provider the provider whose gatekeeper anchors
+     * @return head keccak256(abi.encode(previous head, root, firstSeq, count, anchoredAt)) of the
+     * provider's latest anchor, chained over all its AuditAnchored events
+     * @return nextSeq the sequence number the provider's next anchor must start at
      */
-    function auditAnchorOf(address provider, bytes32 root) external view returns (uint256 anchoredAt) {
-        return _auditAnchors[provider][root];
+    function auditChainOf(address provider) external view returns (bytes32 head, uint64 nextSeq) {
+        AuditChain storage chain = _auditChains[provider];
+        return (chain.head, chain.nextSeq);
     }
 
     // ------------------------------------------------------------------ views

@@ -4,8 +4,9 @@
  * MEDLEDGER_RPC_URL, so nothing may assume a transaction is mined the moment it is sent.
  *
  * The tests reach anvil through a proxy that answers only the eth_, net_ and web3_ namespaces, what
- * a provider's Besu RPC node serves (deploy/besu/config-rpc-*.toml): an anvil_*, evm_* or debug_*
- * call fails as it would there, and tests that need one skip themselves in this mode.
+ * a provider's Besu RPC node serves (deploy/besu/config-rpc-*.toml; bench/harness/external-node.ts,
+ * shared with the scale bench): an anvil_*, evm_* or debug_* call fails as it would there, and tests
+ * that need one skip themselves in this mode.
  *
  * Each file deploys its own contract with its own deployer: one of the node's prefunded accounts
  * (on Besu, a genesis `alloc` entry), so two files running side by side never race for one nonce.
@@ -13,15 +14,11 @@
  * `npm run test:external -- test/flow.test.ts` runs only the files given.
  */
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { toHex } from 'viem';
-import { mnemonicToAccount } from 'viem/accounts';
 import { startAnvil } from '../src/chain/anvil.js';
+import { DEV_ACCOUNTS, devAccountKey, startStandardRpc } from '../bench/harness/external-node.js';
 
 /** Seconds per block, as `blockperiodseconds` in deploy/besu/genesis.json. */
 const BLOCK_TIME = 2;
@@ -47,78 +44,8 @@ const EXTERNAL_FILES = [
   'test/flow.test.ts',
 ];
 
-/** anvil's default dev mnemonic: ten accounts, each prefunded with 10,000 ether (public test keys). */
-const DEV_MNEMONIC = 'test test test test test test test test test test test junk';
-const DEV_ACCOUNTS = 10;
 /** Files at a time: they mostly wait for blocks (about a third of two cores busy at two), so four fit; fewer beside `npm test` (scripts/test.ts). */
 const CONCURRENCY = Number(process.env.MEDLEDGER_EXTERNAL_CONCURRENCY ?? 4);
-
-/** The JSON-RPC namespaces a production RPC node serves (Besu with --rpc-http-api=ETH,NET,WEB3). */
-const STANDARD_METHOD = /^(eth|net|web3)_/;
-
-interface JsonRpcCall {
-  id?: unknown;
-  method?: unknown;
-}
-
-/**
- * A JSON-RPC endpoint in front of `target` that forwards standard methods and answers any other
- * (anvil_*, evm_*, debug_*, …) with "method not found", as Besu does for an API it does not enable.
- */
-async function startStandardRpc(target: string): Promise<{ url: string; refused: Map<string, number>; close(): Promise<void> }> {
-  const refused = new Map<string, number>();
-  const notFound = (call: JsonRpcCall) => {
-    refused.set(String(call.method), (refused.get(String(call.method)) ?? 0) + 1);
-    return { jsonrpc: '2.0', id: call.id ?? null, error: { code: -32601, message: `Method not found: ${String(call.method)} (not served by a production RPC node)` } };
-  };
-  const forward = async (calls: JsonRpcCall[]): Promise<unknown[]> => {
-    const res = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(calls) });
-    return (await res.json()) as unknown[];
-  };
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
-      try {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as JsonRpcCall | JsonRpcCall[];
-        const calls = Array.isArray(body) ? body : [body];
-        const allowed = calls.filter((c) => STANDARD_METHOD.test(String(c.method)));
-        const answers = allowed.length ? await forward(allowed) : [];
-        const byCall = new Map(allowed.map((c, i) => [c, answers[i]]));
-        const replies = calls.map((c) => (byCall.has(c) ? byCall.get(c) : notFound(c)));
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(Array.isArray(body) ? replies : replies[0]));
-      } catch (err) {
-        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: (err as Error).message } }));
-      }
-    });
-  });
-  // WebSocket (eth_subscribe newHeads, which the gatekeeper's chain view follows) is passed through
-  // unfiltered: an RPC node with rpc-ws-enabled serves it, and subscriptions carry no dev methods.
-  const upstream = new URL(target);
-  server.on('upgrade', (req, socket, head) => {
-    const up = connect(Number(upstream.port), upstream.hostname, () => {
-      const headers = [];
-      for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
-      up.write(`${req.method} ${req.url} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`);
-      up.write(head);
-      socket.pipe(up).pipe(socket);
-    });
-    up.on('error', () => socket.destroy());
-    socket.on('error', () => up.destroy());
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    refused,
-    close: async () => {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-    },
-  };
-}
 
 interface FileResult {
   file: string;
@@ -162,9 +89,7 @@ async function main(): Promise<number> {
     const queue = files.map((file, index) => ({ file, index }));
     const worker = async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
-        const deployer = mnemonicToAccount(DEV_MNEMONIC, { addressIndex: next.index });
-        const key = toHex(deployer.getHdKey().privateKey!);
-        results.push(await runFile(next.file, { ...base, MEDLEDGER_RPC_URL: rpc.url, MEDLEDGER_DEPLOYER_KEY: key }));
+        results.push(await runFile(next.file, { ...base, MEDLEDGER_RPC_URL: rpc.url, MEDLEDGER_DEPLOYER_KEY: devAccountKey(next.index) }));
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));

@@ -9,7 +9,9 @@
  * again, and the outbox must sign it again rather than give it up). Then seeded random runs of a
  * scripted workload with kills at random points plus the targeted ones of bench/harness/fault-plan.ts:
  * FAULT_RUNS runs (default 2) from FAULT_SEED (default random); a failure names its seed and kill
- * schedule, so `FAULT_SEED=<seed> FAULT_RUNS=1` replays it. `npm run bench -- reliability` runs longer
+ * schedule, so `FAULT_SEED=<seed> FAULT_RUNS=1` replays it. Then one burst run with a fixed seed
+ * (issue 19): writes over six patients sent without waiting for each other while the node mines in
+ * blocks, killed mid-burst (bench/harness/fault-burst.ts). `npm run bench -- reliability` runs longer
  * ones (bench/reliability.ts). */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -185,3 +187,18 @@ for (let i = 0; i < runs; i++) {
     assertSafe(r);
   });
 }
+
+/** Seed of the burst run: its two bursts are killed at the node (rolled back to before the burst, to a higher base fee) and at the gatekeeper's next send (a pointer update being flushed). */
+const BURST_SEED = 19;
+
+test(`bursts with many writes and transactions in flight (seed=${BURST_SEED}): kill -9 mid-burst loses and duplicates nothing, every pointer equals the store`, { skip }, async (t) => {
+  const burst = { bursts: 2, writes: 12 };
+  const r = await runFaultScenario({ seed: BURST_SEED, ops: 8, kills: 0, burst, lab });
+  const atKills = r.burstKills.map((k) => `${k.target}: ${k.writesInFlight} writes, ${k.txsInFlight} txs`).join('; ');
+  t.diagnostic(`seed=${BURST_SEED}: ${r.burstWrites} burst writes of ${r.writesAcknowledged} acknowledged; in flight at the burst kills: ${atKills}; up to ${r.peakPendingTxs} transactions pending at once; ${r.seconds.toFixed(0)} s`);
+  assertSafe(r);
+  // Every burst write was retried until acknowledged, and each burst was killed while under way.
+  assert.equal(r.burstWrites, burst.bursts * burst.writes);
+  assert.equal(r.burstKills.length, burst.bursts, r.schedule);
+  assert.ok(r.burstKills.some((k) => k.writesInFlight > 0), `${r.schedule}: no burst kill struck while writes were in flight`);
+});

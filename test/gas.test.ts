@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { concatHex, encodeAbiParameters, encodeEventTopics, getAddress, keccak256, parseEventLogs, stringToHex } from 'viem';
-import { GAS_BEFORE_ISSUE_14, GAS_TARGETS, GAS_TARGETS_OPEN, ISSUE_3_TARGETS, POINTER_BATCH_GAS_TARGETS, STUDY_GAS_TARGETS, measureGas } from '../bench/gas.js';
+import { ANCHOR_GAS_TARGET, GAS_BEFORE_ISSUE_14, GAS_TARGETS, GAS_TARGETS_OPEN, ISSUE_3_TARGETS, POINTER_BATCH_GAS_TARGETS, STUDY_GAS_TARGETS, measureGas } from '../bench/gas.js';
 import { startFixture } from '../bench/harness/chain.js';
 import { medLedgerAbi } from '../src/chain/generated/contracts.js';
 import { writeLedger } from '../src/chain/write.js';
@@ -25,6 +25,8 @@ test('every flow step is within its gas target, and none got more expensive', as
     const used = gas[op as keyof typeof GAS_BEFORE_ISSUE_14];
     assert.ok(used <= before, `${op}: ${used} gas, was ${before} before issue 14`);
   }
+  // An audit anchor changes the provider's one record and adds no slot (issue 19).
+  assert.ok(gas.anchorAudit > 21_000 && gas.anchorAudit <= ANCHOR_GAS_TARGET, `anchorAudit: ${gas.anchorAudit} gas, target ≤ ${ANCHOR_GAS_TARGET}`);
   // The first relationship of a patient pays for nothing extra in this layout: same target.
   assert.ok(gas.addRelationshipFirst <= GAS_TARGETS.addRelationship, `first relationship: ${gas.addRelationshipFirst}`);
   // Research studies (issue 16): each within its storage floor plus a little (bench/gas.ts says which).

@@ -89,7 +89,7 @@ test('a provider write commits the record to the store before its pointer update
   assert.equal(await notes(), 0, 'a published write leaves no note');
 });
 
-test('concurrent writes for one patient: the last hash on chain is the store’s (publishes are serialised per patient)', async () => {
+test('concurrent writes for one patient: the last hash on chain is the store’s (hashes are sent in the order they were computed)', async () => {
   const own = clientFor(gk, provider, provider.account!);
   await Promise.all([0, 1, 2, 3, 4].map((i) => own.post('/fhir/R4/Observation', lab(`concurrent-${i}`, 100 + i))));
   assert.equal(await verified(), true);

@@ -2,7 +2,8 @@
  * Issue 18, the patient's records view in Chromium: the chart's sections from the demo records, tests
  * by the names people use (the clinical LOINC name only on hover and in a details toggle), the trend
  * chart's axes and normal-range legend, "Download my records" as a FHIR Bundle, a record changed
- * behind the ledger named in words and re-checked, a declined provider's records still shown to the
+ * behind the ledger named in words and re-checked, a provider's write still on its way to the chain
+ * shown as "Publishing" and then the tick (issue 19), a declined provider's records still shown to the
  * patient, "Who read my data" in words, axe and a 390 px screen.
  */
 import assert from 'node:assert/strict';
@@ -24,6 +25,7 @@ import { respond } from '../src/sdk/relationships.js';
 import { readSummary } from '../src/sdk/summary.js';
 import { describeViolations, seriousViolations } from './helpers/axe.js';
 import { noBrowser, signIn, startBrowserDemo, type DemoUser } from './helpers/browser.js';
+import { providerAddsLabResult } from './helpers/provider-writes.js';
 
 let system: RunningSystem;
 let browser: Browser;
@@ -51,6 +53,24 @@ async function openRecords(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Records' }).click();
   await page.getByTestId('section-lab-results').waitFor({ timeout: 60_000 });
   await page.getByTestId('source').first().waitFor();
+}
+
+/**
+ * A demo user signed in on a page whose live notification stream (src/manager/web/lib/notifications.ts)
+ * is cut, so a view changes only by its own doing: a notification would reload the whole Records tab.
+ */
+async function signInWithoutLiveNotifications(name: string): Promise<Page> {
+  const open = browser.newContext.bind(browser);
+  browser.newContext = async (options) => {
+    const context = await open(options);
+    await context.route(/\/api\/notifications\/0x[0-9a-fA-F]{40}\?proof=/, (route) => route.abort());
+    return context;
+  };
+  try {
+    return await signIn(browser, system.url, user(name));
+  } finally {
+    browser.newContext = open;
+  }
 }
 
 /**
@@ -157,6 +177,64 @@ test('a record changed behind the ledger: named in words, with “Check again”
   await mismatch.getByRole('button', { name: 'Check again' }).click();
   await alice.getByTestId('source').filter({ hasText: "St Mary's Hospital" }).getByTestId('ledger-ok').waitFor({ timeout: 60_000 });
   assert.equal(await alice.getByTestId('ledger-mismatch').count(), 0);
+});
+
+test('a write whose pointer hashes are still on their way to the chain: “Publishing”, then the tick without a reload', { skip: noBrowser, timeout: 300_000 }, async (t) => {
+  if (!system.runtime.node) return t.skip('holds blocks back with evm_setAutomine: only on the embedded node');
+  const hospital = system.providers.find((p) => p.name === 'st-marys')!;
+  const ledger = ledgerOf('alice');
+  const rpc = (method: string, params: unknown[] = []) => ledger.publicClient.request({ method: method as never, params: params as never });
+  const summary = await readSummary(ledger, ledger.account!.address);
+  const rel = summary.relationships.find((r) => r.provider.toLowerCase() === hospital.provider.toLowerCase())!;
+  const gk = gatekeeperClient({ url: hospital.url, gatekeeper: hospital.provider, chainId: system.runtime.deployment.chainId, account: ledger.account! });
+  /** Whether the gatekeeper says a pointer's new hash is sent and not mined (the same read as the chart's). */
+  const sentNotMined = async () => {
+    for (const p of rel.pointers) {
+      const r = await gk.get(`/fhir/R4/${p.query}${p.query.includes('?') ? '&' : '?'}_count=1000`);
+      if (r.headers.get('X-MedLedger-Pointer-State') === 'pending' && r.headers.get('X-MedLedger-Pointer-Pending-Hash')) return true;
+    }
+    return false;
+  };
+
+  // A page with no live notifications: the tick can only come from the chart checking again by itself.
+  const page = await signInWithoutLiveNotifications('alice');
+  await rpc('evm_setAutomine', [false]);
+  let write: Promise<unknown> | undefined;
+  try {
+    // The hospital adds a lab result; its answer waits for the block that carries the new pointer hashes.
+    write = providerAddsLabResult(system, 'st-marys', user('alice').keystoreFile).catch((err: Error) => err);
+    const deadline = Date.now() + 30_000;
+    while (!(await sentNotMined())) {
+      if (Date.now() > deadline) assert.fail('St Mary’s gatekeeper never said a pointer hash was sent and not mined (X-MedLedger-Pointer-State: pending)');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+
+    await openRecords(page);
+    const source = page.getByTestId('source').filter({ hasText: "St Mary's Hospital" });
+    await source.getByTestId('ledger-publishing').waitFor({ timeout: 60_000 });
+    const text = await source.innerText();
+    assert.match(text, /Publishing — St Mary's Hospital has just added or changed records \(.*Lab results.*\); the ledger will confirm them within a few seconds\./);
+    assert.match(text, /started sending them to the ledger (just now|\d+ seconds ago|a minute ago|\d+ minutes ago)/);
+    assert.doesNotMatch(text, /do not match|Does not match|Ask St Mary/, `${text}\nis no mismatch`);
+    const state = source.getByTestId('ledger-state');
+    assert.equal(await state.getAttribute('aria-live'), 'polite', 'the state is announced when it changes');
+    assert.match(await state.innerText(), /Publishing/);
+    await assertAccessible(page, 'patient-records', 'Records while publishing');
+
+    // The block comes: the chart checks again by itself and the tick replaces "Publishing".
+    await rpc('evm_mine');
+    await rpc('evm_setAutomine', [true]);
+    await source.getByTestId('ledger-ok').waitFor({ timeout: 60_000 });
+    assert.equal(await source.getByTestId('ledger-publishing').count(), 0);
+    assert.match(await state.innerText(), /Checked against the ledger ✓/);
+    const written = await write;
+    assert.ok(!(written instanceof Error), `the write was acknowledged: ${written}`);
+  } finally {
+    await rpc('evm_setAutomine', [true]);
+    await rpc('evm_mine');
+    await write;
+    await page.context().close();
+  }
 });
 
 test('records of a provider the patient declined stay visible to her, marked as not shared', { skip: noBrowser, timeout: 300_000 }, async () => {

@@ -4,6 +4,7 @@ import { getAbiItem, parseEventLogs, type Address, type Hex } from 'viem';
 import { medLedgerAbi } from '../../src/chain/generated/contracts.js';
 import { grantTagOf } from '../../src/sdk/index.js';
 import { WRITE_SYSTEM, type Lab } from './fault-lab.js';
+import { CATEGORIES } from './fault-plan.js';
 import type { ChildEvent } from './fault-process.js';
 
 const viewerGranted = getAbiItem({ abi: medLedgerAbi, name: 'ViewerGranted' });
@@ -39,30 +40,49 @@ export async function grantActive(lab: Lab, viewer: number, from: bigint, to: bi
   return result;
 }
 
-/** Every acknowledged write exactly once in the store; also which categories the store holds. */
-export async function checkRecords(lab: Lab, acknowledged: readonly string[]): Promise<{ lost: string[]; duplicated: string[]; categoriesStored: Set<string> }> {
-  const bundle = (await lab.asProvider().get<Bundle<Observation>>('/fhir/R4/Observation?_count=1000')).body;
+/**
+ * Every acknowledged write exactly once in the store: the store searched for the writes' identifiers
+ * (a lab shared by many runs holds more than one page of records), as bare values (a search value is
+ * at most 256 characters: records/search.ts) in lists that fit; counted by the identifier's system too.
+ */
+export async function checkRecords(lab: Lab, acknowledged: readonly string[]): Promise<{ lost: string[]; duplicated: string[] }> {
   const seen = new Map<string, number>();
-  const categoriesStored = new Set<string>();
-  for (const e of bundle.entry ?? []) {
-    for (const id of (e.resource!.identifier ?? []).filter((x) => x.system === WRITE_SYSTEM)) seen.set(id.value!, (seen.get(id.value!) ?? 0) + 1);
-    for (const c of e.resource!.category?.flatMap((c) => c.coding ?? []) ?? []) categoriesStored.add(c.code!);
+  const ids = [...new Set(acknowledged)];
+  const lists: string[][] = [[]];
+  for (const id of ids) {
+    if ([...lists.at(-1)!, id].join(',').length > 250) lists.push([]);
+    lists.at(-1)!.push(id);
+  }
+  for (const list of lists.filter((l) => l.length)) {
+    const bundle = (await lab.asProvider().get<Bundle<Observation>>(`/fhir/R4/Observation?identifier=${encodeURIComponent(list.join(','))}&_count=1000`)).body;
+    for (const e of bundle.entry ?? []) {
+      for (const id of (e.resource!.identifier ?? []).filter((x) => x.system === WRITE_SYSTEM)) seen.set(id.value!, (seen.get(id.value!) ?? 0) + 1);
+    }
   }
   return {
-    lost: acknowledged.filter((id) => !seen.has(id)),
+    lost: ids.filter((id) => !seen.has(id)),
     duplicated: [...seen].filter(([, n]) => n > 1).map(([id]) => id),
-    categoriesStored,
   };
 }
 
-/** The chain's pointer hashes are the store's, and every stored category has its pointer. */
-export async function checkPointers(lab: Lab, categoriesStored: ReadonlySet<string>): Promise<string[]> {
-  const verify = (await lab.asProvider().get<Parameters>(`/fhir/R4/Patient/${lab.patientId}/$verify`)).body;
-  const pointers = (verify.parameter ?? []).filter((p) => p.name === 'pointer');
-  const part = (p: (typeof pointers)[number], name: string) => p.part!.find((x) => x.name === name)!;
-  const mismatches = pointers.filter((p) => !part(p, 'match').valueBoolean).map((p) => `mismatch:${part(p, 'query').valueString}`);
-  const queries = new Set(pointers.map((p) => part(p, 'query').valueString));
-  for (const c of categoriesStored) if (!queries.has(`Observation?category=${c}`)) mismatches.push(`missing:Observation?category=${c}`);
+/**
+ * For every linked patient: the chain's pointer hashes are the store's (`$verify`), and every category
+ * the store holds records of has its pointer.
+ */
+export async function checkPointers(lab: Lab): Promise<string[]> {
+  const own = lab.asProvider();
+  const mismatches: string[] = [];
+  for (const patientId of lab.patients) {
+    const verify = (await own.get<Parameters>(`/fhir/R4/Patient/${patientId}/$verify`)).body;
+    const pointers = (verify.parameter ?? []).filter((p) => p.name === 'pointer');
+    const part = (p: (typeof pointers)[number], name: string) => p.part!.find((x) => x.name === name)!;
+    mismatches.push(...pointers.filter((p) => !part(p, 'match').valueBoolean).map((p) => `mismatch:${patientId}:${part(p, 'query').valueString}`));
+    const queries = new Set(pointers.map((p) => part(p, 'query').valueString));
+    for (const c of CATEGORIES) {
+      const held = (await own.get<Bundle>(`/fhir/R4/Observation?patient=${patientId}&category=${c}&_summary=count`)).body.total ?? 0;
+      if (held > 0 && !queries.has(`Observation?category=${c}`)) mismatches.push(`missing:${patientId}:Observation?category=${c}`);
+    }
+  }
   return mismatches;
 }
 

@@ -3,7 +3,7 @@
  * PGlite database (src/client/watcher.ts) and signs the patient's transactions through a durable
  * outbox; both live in its data directory and survive kill -9. Calls: `respond`, `grant`, `revoke`
  * (resolve with the transaction hash and block), `sync`, `state` (localState after a sync), `settle`,
- * `watchOutbox` (pause the outbox's re-sending).
+ * `watchOutbox` (pause the outbox's re-sending), `stats` (the outbox's counters).
  * Events: the outbox's (`resubmitted`, `resigned`, `refused`, `dropped`: fault-process.ts), `rolledBack`
  * (the watcher followed a rollback).
  */
@@ -41,6 +41,9 @@ const { emit, ready } = serveParent({
   async state() {
     await syncOnce();
     return localState(db);
+  },
+  async stats() {
+    return outbox.stats;
   },
   /** Stops (`on: false`) or restarts the outbox's background settling. */
   async watchOutbox(args) {

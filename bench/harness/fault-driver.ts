@@ -6,7 +6,8 @@
  * (fault-checks.ts):
  *
  * - every write the workload saw acknowledged is in the store exactly once (writes carry their own
- *   id and are retried until acknowledged: 201, or 409 when an earlier try was stored);
+ *   id and are retried until acknowledged: 201, or 409 when an earlier try was stored), those of
+ *   bursts (fault-burst.ts: many writes and transactions in flight, killed mid-way) included;
  * - every pointer on chain carries the hash of what the store returns for it (`$verify`), and every
  *   query the records fall under has a pointer;
  * - the client's local database equals a fresh resync from the chain;
@@ -16,16 +17,18 @@
  *   node crash took (anvil saves its state once a second), which the outbox must have sent again (or
  *   signed again: then the one the outbox says stands for it).
  */
-import { once } from 'node:events';
 import type { Bundle } from '@medplum/fhirtypes';
 import type { Hex } from 'viem';
 import { GatekeeperRequestError } from '../../src/sdk/gatekeeper.js';
+import { runBurst } from './fault-burst.js';
 import { checkPointers, checkRecords, checkTxs, grantActive, type ReadRecord } from './fault-checks.js';
-import { observation, resyncState, retrying, sleep, startLabRetrying, type Lab } from './fault-lab.js';
-import { describePlan, planWorkload, type Kill, type Op, type Plan, type Target } from './fault-plan.js';
+import { armGatekeeper, crash, feeRollbackPoint, type BurstKill, type RunState } from './fault-kills.js';
+import { observation, resyncState, retrying, sleep, startLabRetrying, type Lab, type PublishMode } from './fault-lab.js';
+import { describePlan, planWorkload, type BurstPlan, type Kill, type Op, type Plan } from './fault-plan.js';
 import { toJson } from './fault-process.js';
 
 export type { ReadRecord } from './fault-checks.js';
+export type { BurstKill } from './fault-kills.js';
 
 export interface FaultReport {
   seed: number;
@@ -66,42 +69,64 @@ export interface FaultReport {
   deepestRollback: number;
   /** Rollbacks the client's watcher followed. */
   clientRollbacks: number;
+  /** How the gatekeeper published (fault-lab.ts PUBLISH_MODES). */
+  publish: PublishMode;
+  /** Bursts run, and their writes acknowledged (also in writesAcknowledged). */
+  bursts: number;
+  burstWrites: number;
+  /** Each kill that struck during a burst, with the writes and transactions in flight then. */
+  burstKills: BurstKill[];
+  /** The most transactions the node held unmined at once during bursts. */
+  peakPendingTxs: number;
+  /** The most sends one outbox (gatekeeper's or client's) had waiting for receipts at once, as they count it (src/chain/outbox.ts stats), read after each burst. */
+  peakOutboxInFlight: number;
   seconds: number;
 }
 
-/** What one run has seen so far. */
-interface RunState {
-  seed: number;
-  lab: Lab;
-  log: (line: string) => void;
-  acknowledged: string[];
-  txs: { hash: Hex; kind: string; block: bigint }[];
-  lostByCrash: Set<Hex>;
-  reads: ReadRecord[];
-  readsUnjudged: number;
-  rollbacks: number[];
-  /** Copies of the node's state file, by the operation they were taken before. */
-  saves: Map<number, string>;
-}
-
 /** One seeded run: start a lab (or use `lab`, left running), run the plan with its kills, settle, check. */
-export async function runFaultScenario(options: { seed: number; ops?: number; kills?: number; log?: (line: string) => void; lab?: Lab }): Promise<FaultReport> {
+export async function runFaultScenario(options: {
+  seed: number;
+  ops?: number;
+  kills?: number;
+  burst?: BurstPlan;
+  /** How the gatekeeper publishes (a shared lab's gatekeeper is restarted for it); the lab's by default. */
+  publish?: PublishMode;
+  log?: (line: string) => void;
+  lab?: Lab;
+}): Promise<FaultReport> {
   const started = Date.now();
   const log = options.log ?? (() => undefined);
   const { seed } = options;
-  const plan = planWorkload(seed, options.ops ?? 14, options.kills ?? 3);
+  const plan = planWorkload(seed, options.ops ?? 14, options.kills ?? 3, options.burst);
   const schedule = describePlan(seed, plan);
   log(schedule);
-  const lab = options.lab ?? (await startLabRetrying({ seed, log }));
+  const lab = options.lab ?? (await startLabRetrying({ seed, publish: options.publish, log }));
+  if (options.publish) await lab.usePublish(options.publish);
+  log(`gatekeeper publishing ${lab.publish}`);
   log(`lab ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const eventsBefore = lab.events.length;
-  const run: RunState = { seed, lab, log, acknowledged: ['setup-laboratory', 'setup-vital-signs'], txs: [], lostByCrash: new Set(), reads: [], readsUnjudged: 0, rollbacks: [], saves: new Map() };
+  const run: RunState = {
+    seed,
+    lab,
+    log,
+    acknowledged: ['setup-laboratory', 'setup-vital-signs'],
+    txs: [],
+    lostByCrash: new Set(),
+    reads: [],
+    readsUnjudged: 0,
+    rollbacks: [],
+    saves: new Map(),
+    burstWrites: 0,
+    burstKills: [],
+    peakPending: 0,
+    peakOutboxInFlight: 0,
+  };
   try {
     await executePlan(run, plan);
     await quietDown(lab);
     const events = lab.events.slice(eventsBefore);
     const records = await checkRecords(lab, run.acknowledged);
-    const hashMismatches = await checkPointers(lab, records.categoriesStored);
+    const hashMismatches = await checkPointers(lab);
     const client = await checkClient(lab);
     const missingTxs = await checkTxs(lab, run.txs, events);
     const report: FaultReport = {
@@ -128,6 +153,12 @@ export async function runFaultScenario(options: { seed: number; ops?: number; ki
       rolledBackBlocks: run.rollbacks.reduce((a, b) => a + b, 0),
       deepestRollback: Math.max(0, ...run.rollbacks),
       clientRollbacks: events.filter((e) => e.event === 'rolledBack').length,
+      publish: lab.publish,
+      bursts: plan.ops.filter((o) => o.kind === 'burst').length,
+      burstWrites: run.burstWrites,
+      burstKills: run.burstKills,
+      peakPendingTxs: run.peakPending,
+      peakOutboxInFlight: run.peakOutboxInFlight,
       seconds: (Date.now() - started) / 1000,
     };
     log(`seed=${seed}: ${toJson({ ...report, schedule: undefined, ops: undefined, kills: undefined, readRecords: undefined })}`);
@@ -149,65 +180,22 @@ async function executePlan(run: RunState, plan: Plan): Promise<void> {
     if (restoring?.mineBefore) run.saves.set(i, await feeRollbackPoint(lab, restoring.mineBefore));
     else if (restoring) run.saves.set(i, await lab.copyChainState());
     const restore = kill?.restoreFrom === undefined ? undefined : run.saves.get(kill.restoreFrom);
+    const op = plan.ops[i]!;
+    if (op.kind === 'burst') {
+      // A burst strikes its own kill while under way (fault-burst.ts).
+      await runBurst(run, op, i, kill, restore);
+      continue;
+    }
     const during = kill?.when === 'during' ? sleep(kill.delayMs).then(() => crash(run, kill.target, restore)) : undefined;
     const armed = kill?.when === 'at-send' ? await armGatekeeper(run) : undefined;
-    await runOp(run, plan.ops[i]!, i);
+    await runOp(run, op, i);
     if (kill?.when === 'after') await crash(run, kill.target, restore);
     await during;
     await armed?.();
   }
 }
 
-/**
- * A restore point for a targeted rollback: the base fee set to 1 gwei, a state save waited for and
- * copied, then `blocks` empty blocks mined (lowering the base fee by 1/8 each), so that what the
- * operation signs cannot pay the base fee the rollback brings back.
- */
-async function feeRollbackPoint(lab: Lab, blocks: number): Promise<string> {
-  const rpc = (method: string, params: unknown[] = []) => lab.reader.publicClient.request({ method: method as never, params: params as never });
-  await rpc('anvil_setNextBlockBaseFeePerGas', [`0x${(10n ** 9n).toString(16)}`]);
-  await rpc('evm_mine');
-  const saved = await lab.saveChainState();
-  for (let i = 0; i < blocks; i++) await rpc('evm_mine');
-  return saved;
-}
-
-/**
- * Arms the gatekeeper to die at its next eth_sendRawTransaction (a pointer update signed and stored
- * in its outbox, not yet sent) and restarts it when it does; resolves with the function that ends the
- * watch (disarming it when the operation sent nothing).
- */
-async function armGatekeeper(run: RunState): Promise<() => Promise<void>> {
-  const { lab } = run;
-  const child = lab.gatekeeper;
-  let watching = true;
-  let restarted: Promise<void> | undefined;
-  const exited = once(child.process, 'exit').then(() => {
-    if (!watching || lab.gatekeeper !== child) return; // killed and restarted by another kill meanwhile
-    run.log('gatekeeper died at a pointer update’s send (armed)');
-    restarted = lab.restartGatekeeper();
-  });
-  await child.call('arm', { methods: ['eth_sendRawTransaction'] });
-  return async () => {
-    if (child.alive && (await child.call('arm', { methods: [] }).then(() => true, () => false))) {
-      watching = false;
-      return;
-    }
-    await exited;
-    watching = false;
-    await restarted;
-  };
-}
-
-async function crash(run: RunState, target: Target, restore?: string): Promise<void> {
-  run.log(`kill -9 ${target}${restore ? ' (restoring an earlier state save)' : ''}`);
-  const lost = await run.lab.crash(target, restore);
-  if (target !== 'chain') return;
-  run.rollbacks.push(lost);
-  for (const tx of run.txs) if (tx.block > run.lab.chainRestoredAt) run.lostByCrash.add(tx.hash);
-}
-
-async function runOp(run: RunState, op: Op, i: number): Promise<void> {
+async function runOp(run: RunState, op: Exclude<Op, { kind: 'burst' }>, i: number): Promise<void> {
   const { lab } = run;
   if (op.kind === 'write') {
     const id = `w${run.seed}-${i}`;

@@ -1,13 +1,15 @@
 /**
  * The processes of a fault run (fault-driver.ts): the chain node (anvil), one provider's gatekeeper
- * (fault-gatekeeper.ts) and the patient's Ethereum client (fault-client.ts), each its own process so
- * that it can be `kill -9`ed and restarted on the same data directory.
+ * (fault-gatekeeper.ts), the patient's Ethereum client (fault-client.ts) and the provider's EHR that
+ * sends bursts of writes (fault-ehr.ts), each its own process so that it can be `kill -9`ed and
+ * restarted on the same data directory. Besides the patient whose client runs, the gatekeeper holds
+ * BURST_PATIENTS more linked patients, so that a burst's writes change the pointers of several
+ * relationships at once.
  */
 import { copyFileSync, cpSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Address, Hex, LocalAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import type { Observation } from '@medplum/fhirtypes';
 import { freePort, startAnvil, type AnvilNode } from '../../src/chain/anvil.js';
 import { createLedgerClient, type LedgerClient } from '../../src/chain/client.js';
 import { startChain } from '../../src/chain/runtime.js';
@@ -19,10 +21,28 @@ import { hashIdentity } from '../../src/sdk/identity.js';
 import { PEPPER, tempDir, testConfig } from './chain.js';
 import { CATEGORIES, type Target } from './fault-plan.js';
 import { spawnChild, toJson, type Child, type ChildEvent } from './fault-process.js';
+import { observation } from './fault-records.js';
+
+export { observation, WRITE_SYSTEM } from './fault-records.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** The identifier system of the workload's writes: each carries its own id, so a retried write is found once. */
-export const WRITE_SYSTEM = 'urn:medledger:fault-write';
+/** Linked patients besides the one whose client runs (their records take part in bursts). */
+export const BURST_PATIENTS = 5;
+
+/**
+ * How the gatekeeper brings pointer hashes on chain (src/gatekeeper/publish/publisher.ts): `batched`,
+ * the default, coalesces the writes of a short window into one updatePointers transaction and answers
+ * a write once its pointers are mined; `batched-early` answers at the store commit (its publish_intents
+ * note stands for the pointer update until it is mined); `per-pointer` sends one transaction per
+ * changed pointer, serialised per patient (patients in parallel: many transactions in flight).
+ */
+export const PUBLISH_MODES = ['batched', 'batched-early', 'per-pointer'] as const;
+export type PublishMode = (typeof PUBLISH_MODES)[number];
+const PUBLISH_OPTIONS: Record<PublishMode, { coalesce?: boolean; awaitChain?: boolean }> = {
+  batched: {},
+  'batched-early': { awaitChain: false },
+  'per-pointer': { coalesce: false },
+};
 
 let template: Promise<string> | undefined;
 
@@ -66,10 +86,18 @@ export interface Lab {
   viewers: { account: LocalAccount; scope: string }[];
   relationshipId: bigint;
   patientId: string;
+  /** Every patient linked at the gatekeeper, `patientId` first (bursts write to all of them). */
+  patients: string[];
   /** The running processes (replaced on each restart). */
   node: AnvilNode;
   gatekeeper: Child;
   client: Child;
+  /** The provider's EHR, which sends burst writes (fault-ehr.ts). */
+  ehr: Child;
+  /** How the running gatekeeper publishes. */
+  publish: PublishMode;
+  /** Restarts the gatekeeper (a clean stop) with another publish mode, unless it has it already. */
+  usePublish(mode: PublishMode): Promise<void>;
   /** Signed FHIR clients of the gatekeeper. */
   asProvider(): GatekeeperClient;
   asViewer(i: number): GatekeeperClient;
@@ -99,7 +127,7 @@ export interface Lab {
  * gatekeeper (with the patient linked and one record per category), the patient's client (which
  * accepts the relationship). Everything set up is on disk before this resolves.
  */
-export async function startLab(options: { seed: number; log?: (line: string) => void }): Promise<Lab> {
+export async function startLab(options: { seed: number; publish?: PublishMode; log?: (line: string) => void }): Promise<Lab> {
   const log = options.log ?? (() => undefined);
   const t0 = Date.now();
   const lap = (what: string) => log(`${what} after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -148,8 +176,10 @@ export async function startLab(options: { seed: number; log?: (line: string) => 
     dataDir: join(dir, sub),
   });
   const startGatekeeperChild = () =>
-    spawnChild('gatekeeper', 'bench/harness/fault-gatekeeper.ts', { ...childChain(providerKey, 'provider'), port: gatekeeperPort, pepper: PEPPER }, onEvent);
+    spawnChild('gatekeeper', 'bench/harness/fault-gatekeeper.ts', { ...childChain(providerKey, 'provider'), port: gatekeeperPort, pepper: PEPPER, publish: PUBLISH_OPTIONS[lab.publish] }, onEvent);
   const startClientChild = () => spawnChild('client', 'bench/harness/fault-client.ts', childChain(patientKey, 'client'), onEvent);
+  const startEhrChild = () =>
+    spawnChild('ehr', 'bench/harness/fault-ehr.ts', { url: `http://127.0.0.1:${gatekeeperPort}`, gatekeeper: provider.address, chainId: deployment.chainId, key: providerKey }, onEvent);
 
   const stateSaved = async (sinceMs: number) => {
     const deadline = Date.now() + 30_000;
@@ -168,9 +198,18 @@ export async function startLab(options: { seed: number; log?: (line: string) => 
     viewers,
     relationshipId: 0n,
     patientId: `fault-patient-${options.seed}`,
+    patients: [],
     node: runtime.node!,
     gatekeeper: undefined as unknown as Child,
     client: undefined as unknown as Child,
+    ehr: undefined as unknown as Child,
+    publish: options.publish ?? 'batched',
+    async usePublish(mode) {
+      if (lab.publish === mode) return;
+      lab.publish = mode;
+      await lab.gatekeeper.stop();
+      lab.gatekeeper = await startGatekeeperChild();
+    },
     events,
     chainEpoch: 0,
     chainRestoredAt: 0n,
@@ -207,6 +246,11 @@ export async function startLab(options: { seed: number; log?: (line: string) => 
         lab.client = await startClientChild();
         return 0;
       }
+      if (target === 'ehr') {
+        await lab.ehr.kill();
+        lab.ehr = await startEhrChild();
+        return 0;
+      }
       const before = await reader.publicClient.getBlockNumber({ cacheTime: 0 }).catch(() => undefined);
       const exited = new Promise((r) => lab.node.process.once('exit', r));
       lab.node.process.kill('SIGKILL');
@@ -227,7 +271,7 @@ export async function startLab(options: { seed: number; log?: (line: string) => 
     },
     async close() {
       labsOpen.delete(lab);
-      await Promise.all([lab.gatekeeper?.kill(), lab.client?.kill()]);
+      await Promise.all([lab.gatekeeper?.kill(), lab.client?.kill(), lab.ehr?.kill()]);
       lab.node.process.kill('SIGKILL');
       await sleep(50);
       rmSync(dir, { recursive: true, force: true });
@@ -243,7 +287,11 @@ export async function startLab(options: { seed: number; log?: (line: string) => 
     await own.post('/registrar/link', { identity });
     for (const category of CATEGORIES) await own.post('/fhir/R4/Observation', observation(lab.patientId, `setup-${category}`, category));
     lab.relationshipId = (await findRelationship(reader, { patient: patient.address, provider: provider.address }))!;
+    lab.patients = [lab.patientId];
+    const fund = (address: Address) => runtime.fund(address);
+    for (let k = 1; k <= BURST_PATIENTS; k++) lab.patients.push(await linkBurstPatient({ own, deployment, provider: provider.address, providerLedger, fund, seed: options.seed, patientId: `${lab.patientId}-b${k}`, k }));
     lap('records written');
+    lab.ehr = await startEhrChild();
     lab.client = await startClientChild();
     lap('client ready');
     await lab.client.call('respond', { relationshipId: lab.relationshipId.toString() });
@@ -256,10 +304,38 @@ export async function startLab(options: { seed: number; log?: (line: string) => 
 }
 
 /**
+ * One more patient for bursts, registered and linked like the first, with a record per category (so
+ * that bursts update existing pointers); resolves with their local id.
+ */
+async function linkBurstPatient(options: {
+  own: GatekeeperClient;
+  deployment: Lab['deployment'];
+  provider: Address;
+  providerLedger: LedgerClient;
+  fund: (address: Address) => Promise<unknown>;
+  seed: number;
+  patientId: string;
+  k: number;
+}): Promise<string> {
+  const { own, providerLedger, patientId, k } = options;
+  const value = `${options.seed}-b${k}`;
+  const identity = `urn:medledger:fault|${value}`;
+  const account = privateKeyToAccount(generatePrivateKey());
+  await options.fund(account.address);
+  const identityHash = hashIdentity(identity, PEPPER);
+  const attestation = await attestPatient(providerLedger, { identityHash, patient: account.address });
+  await registerPatient(createLedgerClient(options.deployment, { account, pollingIntervalMs: 20 }), { identityHash, attester: options.provider, attestation });
+  await own.post('/fhir/R4/Patient', { resourceType: 'Patient', id: patientId, identifier: [{ system: 'urn:medledger:fault', value }] });
+  await own.post('/registrar/link', { identity });
+  for (const category of CATEGORIES) await own.post('/fhir/R4/Observation', observation(patientId, `setup-b${k}-${category}`, category));
+  return patientId;
+}
+
+/**
  * startLab, tried up to three times: setting a lab up is not part of what a run tests, and on a loaded
  * machine a start-up limit (a child's readiness, the node's first state save) is now and then missed.
  */
-export async function startLabRetrying(options: { seed: number; log?: (line: string) => void }): Promise<Lab> {
+export async function startLabRetrying(options: { seed: number; publish?: PublishMode; log?: (line: string) => void }): Promise<Lab> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await startLab(options);
@@ -285,17 +361,3 @@ export async function resyncState(lab: Lab): Promise<unknown> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-export function observation(patientId: string, id: string, category: string): Observation {
-  return {
-    resourceType: 'Observation',
-    id,
-    status: 'final',
-    identifier: [{ system: WRITE_SYSTEM, value: id }],
-    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: category }] }],
-    code: { coding: [{ system: 'http://loinc.org', code: category === 'laboratory' ? '2345-7' : '8867-4' }] },
-    subject: { reference: `Patient/${patientId}` },
-    valueQuantity: { value: id.length, unit: '1' },
-  };
-}
-

@@ -8,14 +8,27 @@
  * it, with blocks mined in between so that the rollback brings back a base fee the revoke was not
  * signed for (its signed bytes can never be mined again); the same after a record write (its pointer
  * update); and the gatekeeper killed at the moment a pointer update, signed and stored, is sent.
+ *
+ * Bursts (issue 19): many record writes across several patients fired without waiting for each other,
+ * with a few grants by the patient's client beside them, so that many transactions are in flight at
+ * once (fault-burst.ts). Each burst has one targeted kill while it is under way, the kinds taken in
+ * turn from a seeded order: the node rolled back to before the burst (to a higher base fee), the
+ * gatekeeper at its next send (a coalesced pointer update being flushed), the EHR process that sends
+ * the writes (its requests in flight), the patient's client (its grants in flight).
  */
 import { createRandom, type Random } from '../../src/random.js';
 
-export type Target = 'chain' | 'gatekeeper' | 'client';
+/** `ehr`: the process that sends a burst's record writes (the provider's EHR), fault-ehr.ts. */
+export type Target = 'chain' | 'gatekeeper' | 'client' | 'ehr';
 const TARGETS: readonly Target[] = ['chain', 'gatekeeper', 'client'];
+const BURST_TARGETS: readonly Target[] = ['chain', 'gatekeeper', 'ehr', 'client'];
 export const CATEGORIES = ['laboratory', 'vital-signs'] as const;
 
-export type Op = { kind: 'write'; category: (typeof CATEGORIES)[number] } | { kind: 'grant' | 'revoke' | 'read'; viewer: number };
+export type Op =
+  | { kind: 'write'; category: (typeof CATEGORIES)[number] }
+  | { kind: 'grant' | 'revoke' | 'read'; viewer: number }
+  /** `writes` record writes spread over the lab's patients and both categories, and `grants` grants to new viewers, all at once. */
+  | { kind: 'burst'; writes: number; grants: number };
 
 export interface Kill {
   /** Index of the operation the kill goes with. */
@@ -24,10 +37,13 @@ export interface Kill {
   /**
    * `during`: `delayMs` after the operation starts, while it may be in flight; `after`: as soon as it
    * is answered; `at-send` (gatekeeper only): at its next eth_sendRawTransaction, a pointer update
-   * signed and stored in its outbox but not yet sent.
+   * signed and stored in its outbox but not yet sent; `in-burst` (a burst only): once the burst has
+   * sent `afterWrites` of its writes, then `delayMs` later (with `at-send`: armed then).
    */
-  when: 'during' | 'after' | 'at-send';
+  when: 'during' | 'after' | 'at-send' | 'in-burst';
   delayMs: number;
+  /** Burst kills: how many of the burst's writes are sent before the kill (or the arming). */
+  afterWrites?: number;
   /**
    * Chain only. Absent: the node loses what its last state save (once a second) missed. Set: the
    * state file as it was when operation `restoreFrom` started is put back before the restart, as if
@@ -42,7 +58,7 @@ export interface Kill {
    */
   mineBefore?: number;
   /** Why the kill is there. */
-  reason: 'random' | 'revoke-rollback' | 'pointer-rollback' | 'pointer-send';
+  reason: 'random' | 'revoke-rollback' | 'pointer-rollback' | 'pointer-send' | 'burst-rollback' | 'burst-flush' | 'burst-writer' | 'burst-client';
 }
 
 export interface Plan {
@@ -53,11 +69,18 @@ export interface Plan {
 /** Empty blocks between a targeted restore point and its operation: (8/7)^8 ≈ 2.9 > the fee cap's 2. */
 const FEE_ROLLBACK_BLOCKS = 8;
 
+/** Bursts of a plan: how many, and the record writes of each. */
+export interface BurstPlan {
+  bursts: number;
+  writes: number;
+}
+
 /**
- * The seeded workload: `ops` operations, the three targeted kills, and `kills` kills at random
- * other operations, every process kind killed at random at least once when kills ≥ 3.
+ * The seeded workload: `ops` operations (`burst.bursts` of them bursts), the three targeted kills, one
+ * targeted kill per burst, and `kills` kills at random other operations, every process kind killed at
+ * random at least once when kills ≥ 3.
  */
-export function planWorkload(seed: number, ops: number, kills: number): Plan {
+export function planWorkload(seed: number, ops: number, kills: number, burst: BurstPlan = { bursts: 0, writes: 0 }): Plan {
   const random = createRandom(seed);
   const plan: Op[] = [];
   for (let i = 0; i < ops; i++) {
@@ -71,6 +94,7 @@ export function planWorkload(seed: number, ops: number, kills: number): Plan {
   const targeted = targetedKills(plan, random);
   // No random kill on a targeted operation, nor on the grant before the targeted revoke.
   const taken = new Set(targeted.flatMap((k) => (k.reason === 'revoke-rollback' ? [k.at - 1, k.at] : [k.at])));
+  targeted.push(...burstKills(plan, burst, taken, random));
   const targets = shuffled(TARGETS, random);
   const slots = shuffled([...Array(ops).keys()].filter((i) => !taken.has(i)), random)
     .slice(0, Math.min(kills, ops - taken.size))
@@ -105,6 +129,28 @@ function targetedKills(plan: Op[], random: Random): Kill[] {
   return [rollback(r, 'revoke-rollback'), rollback(w1!, 'pointer-rollback'), { at: w2!, target: 'gatekeeper', when: 'at-send', delayMs: 0, reason: 'pointer-send' }];
 }
 
+/**
+ * Puts `burst.bursts` bursts at free operations (marking them taken) and plans the kill of each while
+ * it is under way: after a quarter to three quarters of its writes are sent (fault-burst.ts then also
+ * waits for a transaction in flight). A node kill goes back to before the burst, with empty blocks
+ * mined first as for the other rollbacks, so the burst's transactions cannot pay the fee it brings back.
+ */
+function burstKills(plan: Op[], burst: BurstPlan, taken: Set<number>, random: Random): Kill[] {
+  if (burst.bursts <= 0) return []; // draws nothing: a plan without bursts is what it was before they existed
+  const free = shuffled([...Array(plan.length).keys()].filter((i) => !taken.has(i)), random).slice(0, burst.bursts);
+  const order = shuffled(BURST_TARGETS, random);
+  return free.map((at, n): Kill => {
+    taken.add(at);
+    plan[at] = { kind: 'burst', writes: burst.writes, grants: random.int(2, 4) };
+    const target = order[n % order.length]!;
+    const afterWrites = random.int(Math.max(1, Math.floor(burst.writes / 4)), Math.max(1, Math.floor((3 * burst.writes) / 4)));
+    const base = { at, target, afterWrites, delayMs: random.int(0, 150) };
+    if (target === 'chain') return { ...base, when: 'in-burst', restoreFrom: at, mineBefore: FEE_ROLLBACK_BLOCKS, reason: 'burst-rollback' };
+    if (target === 'gatekeeper') return { ...base, when: 'at-send', reason: 'burst-flush' };
+    return { ...base, when: 'in-burst', reason: target === 'ehr' ? 'burst-writer' : 'burst-client' };
+  });
+}
+
 /** Fisher–Yates with the seeded source. */
 function shuffled<T>(items: readonly T[], random: Random): T[] {
   const out = [...items];
@@ -117,9 +163,9 @@ function shuffled<T>(items: readonly T[], random: Random): T[] {
 
 /** The plan in one line: what a failure report needs to be read (the seed gives the same plan again). */
 export function describePlan(seed: number, plan: Plan): string {
-  const ops = plan.ops.map((o, i) => `${i}:${o.kind === 'write' ? `write:${o.category}` : `${o.kind}:${o.viewer}`}`).join(' ');
+  const ops = plan.ops.map((o, i) => `${i}:${o.kind === 'write' ? `write:${o.category}` : o.kind === 'burst' ? `burst:${o.writes}w+${o.grants}g` : `${o.kind}:${o.viewer}`}`).join(' ');
   const kills = plan.kills
-    .map((k) => `${k.target}@${k.at}/${k.when}${k.when === 'during' ? `+${k.delayMs}ms` : ''}${k.restoreFrom === undefined ? '' : `<-${k.restoreFrom}`}${k.mineBefore ? `(mined ${k.mineBefore})` : ''}${k.reason === 'random' ? '' : `[${k.reason}]`}`)
+    .map((k) => `${k.target}@${k.at}/${k.when}${k.afterWrites === undefined ? '' : `@${k.afterWrites}w`}${k.when === 'during' || k.afterWrites !== undefined ? `+${k.delayMs}ms` : ''}${k.restoreFrom === undefined ? '' : `<-${k.restoreFrom}`}${k.mineBefore ? `(mined ${k.mineBefore})` : ''}${k.reason === 'random' ? '' : `[${k.reason}]`}`)
     .join(' ');
   return `seed=${seed}: ${ops}; kills ${kills}`;
 }

@@ -46,6 +46,18 @@ export async function receiptOf(pc: PublicClient, hash: Hex): Promise<Transactio
   }
 }
 
+/**
+ * The receipt of `entry`, or of an earlier signing of its intent: a transaction replaced for being
+ * stuck (outbox-stuck.ts) shares its nonce with the replacement, and either of the two may be mined.
+ */
+export async function receiptOfIntent(pc: PublicClient, entry: Pick<OutboxEntry, 'hash' | 'replaces'>): Promise<TransactionReceipt | undefined> {
+  for (const hash of [entry.hash, ...(entry.replaces ?? []).slice().reverse()]) {
+    const receipt = await receiptOf(pc, hash);
+    if (receipt) return receipt;
+  }
+  return undefined;
+}
+
 export async function knownToNode(pc: PublicClient, hash: Hex): Promise<boolean> {
   try {
     await pc.getTransaction({ hash });
@@ -80,7 +92,7 @@ export async function nonceTakenByAnother(pc: PublicClient, entry: OutboxEntry):
     return undefined; // that block is gone already: judge again later
   });
   if (count === undefined || count <= entry.nonce) return false;
-  if (await receiptOf(pc, entry.hash)) return false;
+  if (await receiptOfIntent(pc, entry)) return false;
   if (await knownToNode(pc, entry.hash)) return false;
   const again = await pc.getBlock({ blockNumber: block.number! }).catch(() => undefined);
   return again?.hash === block.hash;

@@ -5,7 +5,7 @@
  */
 import type { Address } from 'viem';
 import { redeliver, resign } from './outbox-deliver.js';
-import { isUnreachable, knownToNode, nonceTakenByAnother, onCanonicalChain, receiptOf } from './outbox-node.js';
+import { isUnreachable, knownToNode, nonceTakenByAnother, onCanonicalChain, receiptOfIntent } from './outbox-node.js';
 import { dropEntry, type OutboxChain, type OutboxState } from './outbox-state.js';
 import type { OutboxEntry } from './outbox-storage.js';
 
@@ -31,6 +31,7 @@ export async function settleNow(state: OutboxState, chain: OutboxChain): Promise
 
 async function settleAccount(state: OutboxState, chain: OutboxChain, from: Address, own: OutboxEntry[], latest: bigint, resubmitted: OutboxEntry[]): Promise<void> {
   const pc = chain.publicClient;
+  const young = BigInt(state.options.stuckAfterBlocks ?? 3);
   const next = await pc.getTransactionCount({ address: from, blockTag: 'pending' });
   for (const entry of own) {
     if (entry.nonce >= next) {
@@ -47,7 +48,11 @@ async function settleAccount(state: OutboxState, chain: OutboxChain, from: Addre
     // Our nonce is used: by this transaction (mined, or waiting in the pool), or by another one.
     const seen = state.minedAt.get(entry.hash);
     if (seen !== undefined && latest - seen + 1n < state.confirmations) continue;
-    const receipt = await receiptOf(pc, entry.hash);
+    // Signed by this process a block or two ago: the receipt tracker (outbox-wait.ts) watches it, and
+    // judging it here would cost two calls per transaction in flight on every settle.
+    const signed = state.signedAt.get(entry.hash);
+    if (seen === undefined && signed !== undefined && latest - signed < young) continue;
+    const receipt = await receiptOfIntent(pc, entry);
     if (receipt) {
       state.minedAt.set(entry.hash, receipt.blockNumber);
       if (await buried(chain, receipt.blockNumber, state.confirmations, () => onCanonicalChain(pc, receipt))) dropEntry(state, entry, 'confirmed');

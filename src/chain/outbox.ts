@@ -3,16 +3,33 @@
  * storage *before* it is sent and kept until its receipt is `confirmations` blocks deep on the
  * canonical chain. When the chain loses it — the embedded node saves its state once a second, so a
  * `kill -9` of the node rolls the last second back; a reorg does the same on a real network — the
- * very same signed bytes (same hash, same nonce) are sent again, before any new transaction of the
- * account can take that nonce. If the node refuses those bytes for their fee (a rollback brings back
- * the higher base fee of older blocks), the same intent is signed again at the same nonce with fresh
- * fees (outbox-deliver.ts): an acknowledged transaction is never given up.
+ * very same signed bytes (same hash, same nonce) are sent again, in nonce order, before any new
+ * transaction of the account can take that nonce. If the node refuses those bytes for their fee (a
+ * rollback brings back the higher base fee of older blocks), the same intent is signed again at the
+ * same nonce with fresh fees (outbox-deliver.ts): an acknowledged transaction is never given up.
  *
- * How a loss shows: the account's pending nonce on chain is at or below an entry's nonce (one process
- * signs for an account, so only our own transactions move it), or, while we wait for a receipt, the
- * node no longer knows the transaction at all. An entry whose nonce the chain passed with another
+ * Many transactions in flight per account (issue 19). One account that waits for each receipt before
+ * it signs the next sends one transaction per block: 0.5 a second on a 2 s network. So the outbox
+ * hands out nonces itself and holds its lock only while it signs, stores and sends (eth_sendRawTransaction)
+ * — the sends that queued up meanwhile as one batch, stored with one durable write (outbox-send.ts);
+ * the receipts are waited for outside it, all of them by one tracker (outbox-wait.ts) that reads each
+ * new block's transaction hashes, so N writes of one account sent together land in one block. What
+ * keeps this cheap with many in flight: the outbox remembers the account's next nonce and compares it
+ * with the node's pending count (one call) before each send, settling fully (a call or two per entry)
+ * only when they differ — the node lost something — while `watch` keeps settling fully in the
+ * background. A transaction the node holds but does not mine for `stuckAfterBlocks` blocks (its fee cap
+ * under the base fee, or the lowest nonce holding the others back) is signed again at the same nonce
+ * with fees at least 10 % higher, as pools require of a replacement (outbox-stuck.ts). `maxInFlight`
+ * bounds the sends waiting for receipts; 1 is the one-at-a-time outbox of before.
+ *
+ * How a loss shows: the account's pending nonce on chain is below the next nonce the outbox expects,
+ * or at or below an entry's nonce (one process signs for an account, so only our own transactions
+ * move it); a gap (nonce n lost, n+1… still pooled) shows the same way, since a node counts pending
+ * nonces only up to the first missing one. An entry whose nonce the chain passed with another
  * transaction (signed elsewhere with the same key; judged at one block, outbox-node.ts) has its intent
  * signed again at a fresh nonce, or, when it has no intent or key to sign with, is dropped as `replaced`.
+ * A waiter follows what stands for its intent: after a re-signing (`replaces` lists the old hashes)
+ * it resolves with the receipt of whichever signing was mined.
  *
  * Use: `withOutbox(client, createOutbox(fileOutboxStorage(path)))`; every `writeLedger` through that
  * client then goes through the outbox, and `outbox.watch(client)` re-sends lost transactions while the
@@ -20,31 +37,25 @@
  * account: two processes sending for one key would take each other's nonces. Entries of another
  * chain id are left alone.
  */
-import type { Address, Hex, LocalAccount, TransactionReceipt } from 'viem';
-import { signIntent } from './outbox-deliver.js';
-import { alreadyKnown, isUnreachable } from './outbox-node.js';
+import type { LocalAccount, TransactionReceipt } from 'viem';
+import { sendBatch, type OutboxTx, type QueuedSend } from './outbox-send.js';
 import { settleNow, type SettleResult } from './outbox-settle.js';
-import { createState, dropEntry, nextNonce, putEntry, type OutboxChain, type OutboxOptions, type OutboxStats } from './outbox-state.js';
+import { createSlots } from './outbox-slots.js';
+import { accountKey, createState, type OutboxChain, type OutboxOptions, type OutboxStats } from './outbox-state.js';
 import type { OutboxEntry, OutboxStorage } from './outbox-storage.js';
-import { awaitReceipt } from './outbox-wait.js';
+import { createReceiptTracker } from './outbox-wait.js';
 
 export { fileOutboxStorage, memoryOutboxStorage, type OutboxEntry, type OutboxIntent, type OutboxStorage } from './outbox-storage.js';
 export { isUnreachable } from './outbox-node.js';
 export type { DropReason, OutboxChain, OutboxOptions, OutboxStats, ResignReason } from './outbox-state.js';
 export type { SettleResult } from './outbox-settle.js';
-
-/** A transaction to send: `gas` may be a function, estimated only after the outbox re-sent what the chain lost (those change the state). */
-export interface OutboxTx {
-  to?: Address;
-  data: Hex;
-  value?: bigint;
-  gas: bigint | (() => Promise<bigint>);
-}
+export type { OutboxTx } from './outbox-send.js';
 
 export interface Outbox {
   /**
-   * Settles first (lost transactions of the account go out again, in nonce order), then signs with
-   * the next nonce, stores the signed bytes and their intent, sends them and waits for the receipt.
+   * Takes an in-flight slot; settles first when the node lost something (lost transactions of the
+   * account go out again, in nonce order); signs with the next nonce, stores the signed bytes and their
+   * intent, sends them; then, with the outbox free for the next send, waits for the receipt.
    */
   send(chain: OutboxChain, account: LocalAccount, tx: OutboxTx): Promise<TransactionReceipt>;
   /** Re-sends what the chain lost and drops what is settled; safe to call at any time. */
@@ -60,6 +71,8 @@ export interface Outbox {
 export function createOutbox(storage: OutboxStorage, options: OutboxOptions = {}): Outbox {
   const state = createState(storage, options);
   const timeoutMs = options.timeoutMs ?? 120_000;
+  const slots = createSlots(options.maxInFlight ?? 64);
+  const queue: QueuedSend[] = [];
   let lock: Promise<unknown> = Promise.resolve();
 
   /** One settle or send at a time, so a re-send and a new nonce never race. */
@@ -68,25 +81,37 @@ export function createOutbox(storage: OutboxStorage, options: OutboxOptions = {}
     lock = next;
     return next;
   }
+  const tracker = createReceiptTracker(state, exclusive);
 
-  async function sendNow(chain: OutboxChain, account: LocalAccount, tx: OutboxTx): Promise<TransactionReceipt> {
-    const signing = { ...chain, account };
-    await settleNow(state, signing);
-    const from = account.address.toLowerCase() as Address;
-    const nonce = await nextNonce(state, signing, from);
-    const gas = typeof tx.gas === 'function' ? await tx.gas() : tx.gas;
-    const intent = { ...(tx.to ? { to: tx.to } : {}), data: tx.data, gas: gas.toString(), ...(tx.value ? { value: tx.value.toString() } : {}) };
-    const entry = await signIntent(signing, account, intent, nonce);
-    putEntry(state, entry); // durable before it leaves: a crash from here on is repaired by the next settle
-    try {
-      await chain.publicClient.sendRawTransaction({ serializedTransaction: entry.raw });
-    } catch (err) {
-      if (!alreadyKnown(err) && !isUnreachable(err)) {
-        dropEntry(state, entry, 'refused', err); // never acknowledged: the caller hears the refusal
-        throw err;
-      }
+  /** Sends what queued up, a batch per account (outbox-send.ts). */
+  async function flush(): Promise<void> {
+    while (queue.length > 0) {
+      const key = accountKey(queue[0]!.signing.chainId, queue[0]!.signing.account.address);
+      const batch = queue.filter((s) => accountKey(s.signing.chainId, s.signing.account.address) === key);
+      queue.splice(0, queue.length, ...queue.filter((s) => !batch.includes(s)));
+      const again = await sendBatch(state, batch).catch((err: unknown) => {
+        for (const s of batch) s.reject(err);
+        return [];
+      });
+      queue.unshift(...again);
     }
-    return awaitReceipt(state, signing, entry, timeoutMs);
+  }
+
+  async function send(chain: OutboxChain, account: LocalAccount, tx: OutboxTx): Promise<TransactionReceipt> {
+    const signing = { ...chain, account };
+    await slots.take();
+    state.stats.inFlight++;
+    state.stats.maxInFlight = Math.max(state.stats.maxInFlight, state.stats.inFlight);
+    try {
+      const entry = await new Promise<OutboxEntry>((resolve, reject) => {
+        queue.push({ signing, tx, resolve, reject });
+        void exclusive(flush);
+      });
+      return await tracker.wait(signing, entry, timeoutMs);
+    } finally {
+      state.stats.inFlight--;
+      slots.give();
+    }
   }
 
   function watch(chain: OutboxChain, intervalMs = 1_000): () => void {
@@ -109,7 +134,7 @@ export function createOutbox(storage: OutboxStorage, options: OutboxOptions = {}
   }
 
   return {
-    send: (chain, account, tx) => exclusive(() => sendNow(chain, account, tx)),
+    send,
     settle: (chain) => exclusive(() => settleNow(state, chain)),
     watch,
     entries: () => state.entries,

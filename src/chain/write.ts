@@ -50,19 +50,26 @@ export function toLedgerError(err: unknown): never {
   throw err;
 }
 
-const nonceLocks = new Map<Address, Promise<unknown>>();
+const nonceLocks = new Map<string, Promise<unknown>>();
 
-/** Runs `fn` after every earlier send of the same account, so nonces never collide. */
-async function serialised<T>(address: Address, fn: () => Promise<T>): Promise<T> {
-  const previous = nonceLocks.get(address) ?? Promise.resolve();
+/** Runs `fn` after every earlier send of the same account has been handed to the node, so nonces never collide. */
+async function serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const previous = nonceLocks.get(key) ?? Promise.resolve();
   const next = previous.catch(() => undefined).then(fn);
-  nonceLocks.set(address, next);
+  nonceLocks.set(key, next);
   try {
     return await next;
   } finally {
-    if (nonceLocks.get(address) === next) nonceLocks.delete(address);
+    if (nonceLocks.get(key) === next) nonceLocks.delete(key);
   }
 }
+
+/**
+ * Nonces sent and not yet answered (a receipt, or the wait given up), per chain and account. A new
+ * send takes one past the highest of them when the node's pending count has not caught up with it
+ * yet, so two sends in flight never get the same nonce.
+ */
+const unanswered = new Map<string, Set<number>>();
 
 function requireAccount(client: LedgerClient): LocalAccount {
   if (!client.account) throw new Error('this action needs a signing account');
@@ -73,8 +80,9 @@ export { feesFor } from './fees.js';
 
 /**
  * Signs and sends `data` to `to` (or deploys it when `to` is undefined); resolves with the receipt.
- * With an `outbox` (outbox.ts) the signed bytes are stored before they are sent and sent again if the
- * chain loses them.
+ * Concurrent sends of one account are in flight together (the nonce: the node's pending count, or one
+ * past the highest still unanswered here when the node has not counted it yet). With an `outbox`
+ * (outbox.ts) the signed bytes are stored before they are sent and sent again if the chain loses them.
  */
 export async function sendRaw(
   publicClient: PublicClient,
@@ -84,18 +92,29 @@ export async function sendRaw(
   pollingIntervalMs: number,
   outbox?: Outbox,
 ): Promise<TransactionReceipt> {
-  return serialised(account.address, async () => {
-    // The outbox estimates the gas after it re-sent what the chain lost: those change the state.
-    if (outbox) return outbox.send({ publicClient, chainId, pollingIntervalMs }, account, tx);
+  // The outbox estimates the gas after it re-sent what the chain lost: those change the state.
+  if (outbox) return outbox.send({ publicClient, chainId, pollingIntervalMs }, account, tx);
+  const key = `${chainId}:${account.address.toLowerCase()}`;
+  const inFlight = unanswered.get(key) ?? unanswered.set(key, new Set()).get(key)!;
+  // The lock covers signing and sending only: the receipt is waited for outside it, so the sends of
+  // one account do not wait for each other's blocks (issue 19).
+  const { hash, nonce } = await serialised(key, async () => {
     const gas = typeof tx.gas === 'function' ? await tx.gas() : tx.gas;
-    const [nonce, block] = await Promise.all([
+    const [pending, block] = await Promise.all([
       publicClient.getTransactionCount({ address: account.address, blockTag: 'pending' }),
       publicClient.getBlock({ blockTag: 'latest' }),
     ]);
+    const nonce = Math.max(pending, ...[...inFlight].map((n) => n + 1));
     const serializedTransaction = await account.signTransaction({ ...tx, gas, ...(await feesFor(publicClient, block.baseFeePerGas)), nonce, chainId });
     const hash = await publicClient.sendRawTransaction({ serializedTransaction });
-    return waitForReceipt(publicClient, hash, pollingIntervalMs);
+    inFlight.add(nonce);
+    return { hash, nonce };
   });
+  try {
+    return await waitForReceipt(publicClient, hash, pollingIntervalMs);
+  } finally {
+    inFlight.delete(nonce);
+  }
 }
 
 /** Whether each node automines (anvil's own method; a production node does not answer it). */

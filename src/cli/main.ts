@@ -419,7 +419,10 @@ program
   .description("run the provider's Database Gatekeeper (FHIR R4 at /fhir/R4) until Ctrl-C (run with --as <provider>)")
   .option('--port <port>', 'HTTP port', '8081')
   .option('--anchor-every <seconds>', 'anchor the audit log on chain this often', '60')
-  .action((opts: { port: string; anchorEvery: string }) =>
+  .option('--publish-window <ms>', 'longest a write waits to join the next pointer batch while one is in flight (env MEDLEDGER_PUBLISH_WINDOW_MS)', process.env.MEDLEDGER_PUBLISH_WINDOW_MS ?? '500')
+  .option('--publish-one-by-one', 'one transaction per pointer change, as before batching (env MEDLEDGER_PUBLISH_COALESCE=0)', process.env.MEDLEDGER_PUBLISH_COALESCE === '0')
+  .option('--answer-before-mined', "answer a write once stored, its pointers shown 'pending' until mined (env MEDLEDGER_PUBLISH_AWAIT_CHAIN=0)", process.env.MEDLEDGER_PUBLISH_AWAIT_CHAIN === '0')
+  .action((opts: { port: string; anchorEvery: string; publishWindow: string; publishOneByOne: boolean; answerBeforeMined: boolean }) =>
     withLedger(async ({ cfg, me }) => {
       const provider = requireAs(me);
       const name = findUser(cfg.dataDir, provider).name;
@@ -427,7 +430,10 @@ program
       if (!cfg.databaseUrl) mkdirSync(storeDir, { recursive: true, mode: 0o700 });
       const database = cfg.databaseUrl ? { url: cfg.databaseUrl } : { dataDir: storeDir };
       const { startGatekeeper } = await import('../gatekeeper/index.js');
-      const gk = await startGatekeeper({ ledger: me, database, port: Number(opts.port), anchorIntervalMs: Number(opts.anchorEvery) * 1000 });
+      const windowMs = Number(opts.publishWindow);
+      if (!Number.isInteger(windowMs) || windowMs < 0) throw new Error('--publish-window takes a whole number of milliseconds');
+      const publish = { windowMs, coalesce: !opts.publishOneByOne, awaitChain: !opts.answerBeforeMined };
+      const gk = await startGatekeeper({ ledger: me, database, port: Number(opts.port), anchorIntervalMs: Number(opts.anchorEvery) * 1000, publish });
       console.log(`gatekeeper of ${name} (${provider}) at ${gk.url}/fhir/R4  (store: ${cfg.databaseUrl ? 'PostgreSQL' : storeDir})`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);

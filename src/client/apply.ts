@@ -117,7 +117,9 @@ export function notificationFor(event: ClientEvent, user: Address): Notification
     case 'ViewerRevoked':
       return note('grant-revoked', { viewer: a.viewer });
     case 'AuditAnchored':
-      return note('audit-anchored', { provider: a.provider, root: a.root, count: Number(a.count) });
+      // No count of entries: the event's `count` is the sequence numbers the anchor covers, which include
+      // numbers the gatekeeper's log never used (MedLedger.anchorAudit), so it can exceed the entries.
+      return note('audit-anchored', { provider: a.provider, root: a.root });
     case 'BreakGlassOpened':
       return note('break-glass', { patient: a.patient, provider: a.provider, reasonHash: a.reasonHash, expiresAt: Number(a.expiresAt) });
     case 'BreakGlassClosed':

@@ -5,6 +5,8 @@
  */
 export { startGatekeeper, type GatekeeperOptions, type RunningGatekeeper } from './run.js';
 export { addressOfPatient, linkPatient, publishPatient } from './publish/publish.js';
+export { DEFAULT_PUBLISH_WINDOW_MS, type PublishOptions } from './publish/publisher.js';
+export { POINTER_HEADERS } from './publish/freshness.js';
 export type { Decision } from './audit/audit.js';
 export type { SurveillanceReporting } from './http/context.js';
 export type { SmartOptions } from './smart/authority.js';

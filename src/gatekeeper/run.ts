@@ -22,6 +22,7 @@ import { openReplicas, type ReplicaSet } from './replication/replica.js';
 import { replicaRoutes } from './replication/replica-routes.js';
 import { createTokenIssuer } from './auth/tokens.js';
 import { RECONCILE_SCHEMA, createReconciler, trackWrites, type ReconcileResult } from './publish/reconcile.js';
+import { createPublisher, type Publisher, type PublishOptions } from './publish/publisher.js';
 import { applyRateLimits, resolveLimits, type LimitsOption } from './http/limits.js';
 
 export interface GatekeeperOptions {
@@ -50,6 +51,8 @@ export interface GatekeeperOptions {
   smart?: SmartOptions;
   /** Bulk export paging and file size (bulk/exporter.ts). */
   bulk?: BulkOptions;
+  /** How pointer hashes go on chain after writes (publish/publisher.ts): coalesced, answered once mined, by default. */
+  publish?: PublishOptions;
 }
 
 export interface RunningGatekeeper {
@@ -62,6 +65,8 @@ export interface RunningGatekeeper {
   ledger: LedgerClient;
   /** This provider's copies of other providers' records (replica.ts). */
   replicas: ReplicaSet;
+  /** Brings pointer hashes on chain after writes; says which are still pending (publish/publisher.ts). */
+  publisher: Publisher;
   /** Anchors pending audit events now. */
   anchor(): ReturnType<typeof anchorPending>;
   /** Publishes now what writes left unpublished (a crash, an unreachable chain; reconcile.ts). Also runs at start. */
@@ -81,11 +86,12 @@ export async function startGatekeeper(options: GatekeeperOptions): Promise<Runni
   const chain = createChainView(options.ledger, options.ledger.account.address);
   const tokens = createTokenIssuer();
   const limits = resolveLimits(options.limits);
-  const app = buildGatekeeper({ db, store, chain, ledger: options.ledger, tokens, corsOrigins: options.corsOrigins, pepper: options.pepper, onDecision: options.onDecision, bodyLimit: limits.bodyBytes, signerKeys: options.signerKeys, surveillance: options.surveillance, research: options.research, bulk: { directory: localDir && join(localDir, 'bulk-export'), ...options.bulk }, smartOptions: options.smart });
+  const publisher = createPublisher({ store, ledger: options.ledger, ...options.publish });
+  const app = buildGatekeeper({ db, store, chain, ledger: options.ledger, publisher, tokens, corsOrigins: options.corsOrigins, pepper: options.pepper, onDecision: options.onDecision, bodyLimit: limits.bodyBytes, signerKeys: options.signerKeys, surveillance: options.surveillance, research: options.research, bulk: { directory: localDir && join(localDir, 'bulk-export'), ...options.bulk }, smartOptions: options.smart });
   applyRateLimits(app, tokens, limits);
   const replicas = openReplicas(db);
   await app.register(replicaRoutes, { db, store, chain, ledger: options.ledger, tokens, replicas });
-  const reconciler = createReconciler({ db, store, ledger: options.ledger });
+  const reconciler = createReconciler({ db, store, ledger: options.ledger, publisher });
   trackWrites(app, reconciler, store);
   const address = await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
   let anchoring = Promise.resolve<unknown>(undefined);
@@ -106,10 +112,12 @@ export async function startGatekeeper(options: GatekeeperOptions): Promise<Runni
     chain,
     ledger: options.ledger,
     replicas,
+    publisher,
     anchor,
     reconcile: reconciler.run,
     async close() {
       reconciler.close();
+      publisher.close();
       for (const t of timers) clearInterval(t);
       await anchoring;
       await app.close();

@@ -25,6 +25,8 @@ export interface GatekeeperResponse<T = unknown> {
   body: T;
   /** keccak256 of the canonical result set, from the gatekeeper. */
   dataHash?: Hex;
+  /** Every response header (names case-insensitive; in a browser only those the gatekeeper's CORS exposes). */
+  headers: Headers;
 }
 
 /**
@@ -77,7 +79,7 @@ export function gatekeeperClient(options: GatekeeperClientOptions) {
     const res = await fetch(`${options.url}${path}`, { method, headers, body: text });
     const json = (await res.json()) as T;
     if (!res.ok) throw new GatekeeperRequestError(res.status, json);
-    return { status: res.status, body: json, dataHash: (res.headers.get(HEADERS.dataHash) as Hex | null) ?? undefined };
+    return { status: res.status, body: json, dataHash: (res.headers.get(HEADERS.dataHash) as Hex | null) ?? undefined, headers: res.headers };
   }
 
   return {

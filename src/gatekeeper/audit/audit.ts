@@ -17,7 +17,7 @@ import type { AuditRow } from './audit-spool.js';
 import { journalOf } from './journal.js';
 import { keccak256Hex } from '../../protocol/keccak.js';
 import { merkleProof, merkleRoot } from '../../protocol/merkle.js';
-import type { AuditEntry } from '../../sdk/audit.js';
+import { auditAnchorStartingAt, auditChainOf, type AuditEntry } from '../../sdk/audit.js';
 
 export const AUDIT_SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit_log (
@@ -155,18 +155,56 @@ export function createAuditWriter(db: Db): (d: Decision) => Promise<void> {
 
 /**
  * Anchors every unanchored audit event (up to `max`) as one Merkle root on chain, then records the
- * root against them. Returns the root, or undefined when there was nothing to anchor.
+ * root against them. Returns the root and the number of events, or undefined when there was nothing
+ * to anchor.
+ *
+ * Anchors are contiguous on chain (MedLedger.anchorAudit): a batch starts at the provider's `nextSeq`
+ * and ends at its last row, so it covers the numbers the database's sequence skipped (a failed insert,
+ * a restart) as well; such numbers hold no event.
  */
 export async function anchorPending(db: Db, provider: LedgerClient, max = 50_000): Promise<{ root: Hex; count: number } | undefined> {
   await journalOf(db).flush();
-  const rows = await db.query<{ seq: string; leaf: Hex }>(sql`SELECT seq::text AS seq, leaf FROM audit_log WHERE root IS NULL ORDER BY audit_log.seq LIMIT ${max}`);
+  const first = await reconcileAnchors(db, provider);
+  const rows = await db.query<{ seq: string; leaf: Hex }>(
+    sql`SELECT seq::text AS seq, leaf FROM audit_log WHERE root IS NULL AND seq >= ${String(first)}::bigint ORDER BY audit_log.seq LIMIT ${max}`,
+  );
   if (rows.length === 0) return undefined;
   const root = merkleRoot(rows.map((r) => r.leaf));
-  const first = rows[0]!.seq;
   const last = rows[rows.length - 1]!.seq;
-  await writeLedger(provider, 'anchorAudit', [root, BigInt(first), BigInt(rows.length)]);
-  await db.query(sql`UPDATE audit_log SET root = ${root} WHERE root IS NULL AND seq BETWEEN ${first}::bigint AND ${last}::bigint`);
+  await writeLedger(provider, 'anchorAudit', [root, first, BigInt(last) - first + 1n]);
+  await db.query(sql`UPDATE audit_log SET root = ${root} WHERE root IS NULL AND seq BETWEEN ${String(first)}::bigint AND ${last}::bigint`);
   return { root, count: rows.length };
+}
+
+/**
+ * Brings audit_log in line with the provider's anchors on chain, and returns the sequence number its
+ * next anchor starts at. Two things can part them:
+ * - the chain lost anchors audit_log recorded (rolled back further than the outbox still re-sends):
+ *   their rows lose their root, and are anchored again;
+ * - the chain holds anchors audit_log did not record: the gatekeeper stopped between an anchor's
+ *   transaction and its UPDATE, or the outbox re-sent a lost anchor after a newer batch was built (whose
+ *   transaction the contract then refused: AuditSequenceMismatch). Their roots are read back from the
+ *   events, once the rows are seen to hash to them.
+ */
+async function reconcileAnchors(db: Db, provider: LedgerClient): Promise<bigint> {
+  if (!provider.account) throw new Error('anchoring needs the provider\'s signing account');
+  const address = provider.account.address;
+  const { nextSeq } = await auditChainOf(provider, address);
+  const next = String(nextSeq);
+  await db.query(sql`UPDATE audit_log SET root = NULL WHERE root IS NOT NULL AND seq >= ${next}::bigint`);
+  for (;;) {
+    const [gap] = await db.query<{ seq: string | null }>(sql`SELECT min(seq)::text AS seq FROM audit_log WHERE root IS NULL AND seq < ${next}::bigint`);
+    if (!gap?.seq) return nextSeq;
+    // A batch ends at its last row, so the one holding the gap starts right after the last recorded row before it (0 if none).
+    const [before] = await db.query<{ start: string }>(sql`SELECT (coalesce(max(seq), -1) + 1)::text AS start FROM audit_log WHERE root IS NOT NULL AND seq < ${gap.seq}::bigint`);
+    const anchor = await auditAnchorStartingAt(provider, address, BigInt(before!.start));
+    const range = anchor && sql`seq BETWEEN ${String(anchor.firstSeq)}::bigint AND ${String(anchor.firstSeq + anchor.count - 1n)}::bigint`;
+    const leaves = range ? await db.query<{ leaf: Hex }>(sql`SELECT leaf FROM audit_log WHERE ${range} ORDER BY audit_log.seq`) : [];
+    if (!anchor || !range || leaves.length === 0 || merkleRoot(leaves.map((l) => l.leaf)) !== anchor.root) {
+      throw new Error(`audit entries from ${gap.seq} are anchored on chain (its next anchor starts at ${next}) under no root they hash to: this audit log is not the one anchored`);
+    }
+    await db.query(sql`UPDATE audit_log SET root = ${anchor.root} WHERE ${range}`);
+  }
 }
 
 /** A patient's audit trail with a Merkle proof for every anchored entry. */

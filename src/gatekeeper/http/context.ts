@@ -18,6 +18,7 @@ import type { TokenIssuer } from '../auth/tokens.js';
 import type { BulkOptions } from '../bulk/options.js';
 import type { ChainView } from '../chain/chain-view.js';
 import { createSmartAuthority, type SmartOptions } from '../smart/authority.js';
+import { createPublisher, type Publisher } from '../publish/publisher.js';
 import { createReadCache, type ReadCache } from './read-cache.js';
 
 /** The FHIR base of every resource route (https://hl7.org/fhir/R4/http.html#general). */
@@ -48,6 +49,8 @@ export interface GatekeeperDeps {
   smartOptions?: SmartOptions;
   /** How bulk exports are paced and cut into files (bulk/exporter.ts); defaults when left out. */
   bulk?: BulkOptions;
+  /** Brings pointer hashes on chain after writes (publish/publisher.ts); a coalescing one with defaults when left out. */
+  publisher?: Publisher;
 }
 
 /**
@@ -68,6 +71,7 @@ export type AuditInput = Omit<Decision, 'requester' | 'gatekeeper'> & { requeste
 export interface GatekeeperContext extends GatekeeperDeps, AuthDeps {
   /** This gatekeeper's provider address. */
   provider: Address;
+  publisher: Publisher;
   reads: ReadCache;
   policies: PolicyCache;
   /** Stores one decision in the audit log and tells `onDecision`. */
@@ -104,6 +108,7 @@ export function createGatekeeperContext(deps: GatekeeperDeps): GatekeeperContext
   return {
     ...deps,
     provider,
+    publisher: deps.publisher ?? createPublisher({ store: deps.store, ledger: deps.ledger }),
     reads: createReadCache(deps.store),
     policies: createPolicyCache(),
     signers: deps.signerKeys === 0 ? undefined : createSignerKeys(deps.signerKeys),

@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { HEADERS } from '../../protocol/headers.js';
 import { BREAK_GLASS_HEADER } from '../../protocol/headers.js';
+import { POINTER_HEADERS } from '../publish/freshness.js';
 
 export function allowBrowserOrigins(app: FastifyInstance, origins: readonly string[]): void {
   const allowed = (origin: string | undefined) => origin !== undefined && (origins.includes('*') || origins.includes(origin));
@@ -14,7 +15,7 @@ export function allowBrowserOrigins(app: FastifyInstance, origins: readonly stri
     if (!allowed(origin)) return;
     reply.header('access-control-allow-origin', origins.includes('*') ? '*' : origin!);
     reply.header('vary', 'origin');
-    reply.header('access-control-expose-headers', HEADERS.dataHash);
+    reply.header('access-control-expose-headers', [HEADERS.dataHash, ...Object.values(POINTER_HEADERS)].join(', '));
     if (req.method === 'OPTIONS') {
       reply.header('access-control-allow-methods', 'GET, POST, PUT, DELETE');
       reply.header('access-control-allow-headers', ['content-type', 'authorization', ...Object.values(HEADERS), BREAK_GLASS_HEADER].join(', '));

@@ -5,7 +5,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Address } from 'viem';
 import { auditTrail } from '../audit/audit.js';
-import { linkPatient, publishPatient } from '../publish/publish.js';
+import { linkPatient } from '../publish/publish.js';
 import { verifyPointers } from '../publish/verify.js';
 import type { Answer, Ctx, GatekeeperContext } from './context.js';
 import type { JsonBody } from './json-body.js';
@@ -35,7 +35,7 @@ export async function linkRegistrarPatient(gk: GatekeeperContext, req: FastifyRe
   } catch (err) {
     throw new GatekeeperError(404, (err as Error).message);
   }
-  const published = await publishPatient(gk.store, gk.ledger, local.id);
+  const published = await gk.publisher.sync(local.id, { chainQueries: false });
   return { body: { address, patientId: local.id, published } };
 }
 
@@ -45,9 +45,9 @@ export async function patientAuditTrail(gk: GatekeeperContext, _req: FastifyRequ
   return { body: { provider: gk.provider, entries: await auditTrail(gk.db, ctx.patientId) } };
 }
 
-/** GET /fhir/R4/Patient/{id}/$verify: the patient's records against their pointer hashes on chain. */
+/** GET /fhir/R4/Patient/{id}/$verify: the patient's records against their pointer hashes on chain, and hashes still being published. */
 export async function verify(gk: GatekeeperContext, req: FastifyRequest, ctx: Ctx): Promise<Answer> {
   const { id } = req.params as { id: string };
   if (!(ctx.requester.role === 'provider' || ctx.patientId === id)) throw new GatekeeperError(403, '$verify is for the patient and their provider');
-  return { body: await verifyPointers(gk.store, gk.ledger, gk.provider, id) };
+  return { body: await verifyPointers(gk.store, gk.ledger, gk.provider, id, gk.publisher) };
 }

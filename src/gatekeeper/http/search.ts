@@ -13,6 +13,7 @@ import type { FastifyRequest } from 'fastify';
 import { evalFhirPath } from '@medplum/core';
 import type { Reference, Resource } from '@medplum/fhirtypes';
 import { isSupportedType } from '../../records/fhir.js';
+import { freshnessHeaders, onePatientOf, pointerQueryOf } from '../publish/freshness.js';
 import { MAX_INCLUDED, planSearch, type SearchPlan } from '../../records/search-plan.js';
 import { and, sql, type Sql } from '../../records/sql.js';
 import { searchBundle } from './search-bundle.js';
@@ -55,7 +56,14 @@ async function search(gk: GatekeeperContext, req: FastifyRequest, ctx: Ctx, para
   const included = [...forward.resources, ...reverse.resources];
   const warnings = [...plan.ignored.map((key) => `Unknown search parameter ${JSON.stringify(key)} ignored (Prefer: handling=lenient)`), ...forward.warnings, ...reverse.warnings];
   const body = searchBundle(req, plan, found, included, warnings);
-  return { body, resources: [...found.resources, ...included], dataHash: found.dataHash };
+  return { body, resources: [...found.resources, ...included], dataHash: found.dataHash, headers: pointerFreshness(gk, ctx, type, params, found.resources) };
+}
+
+/** A search that is exactly one patient's pointer query says whether its hash on chain is current or still pending (publish/freshness.ts). */
+function pointerFreshness(gk: GatekeeperContext, ctx: Ctx, type: string, params: [string, string][], matches: readonly Resource[]): Record<string, string> | undefined {
+  const query = pointerQueryOf(type, params);
+  const patientId = query && onePatientOf(ctx.patientId, matches, gk.patientOf);
+  return patientId ? freshnessHeaders(gk.publisher.stateOf(patientId, query)) : undefined;
 }
 
 /**

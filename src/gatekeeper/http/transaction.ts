@@ -7,7 +7,7 @@
  * PUT/PATCH, GET (http.html#trules); new resources get their ids first, so `urn:uuid:` references
  * and conditional references can be rewritten (bundle-references.ts) before anything is written.
  * Only after the commit are the on-chain pointers updated, each affected pointer once for the whole
- * Bundle (publishRecords), not once per entry.
+ * Bundle (publishWrite), not once per entry.
  *
  * A batch runs each entry on its own, in the same order; a failed entry is an OperationOutcome in its
  * response entry and the others still happen.
@@ -18,7 +18,7 @@ import { OperationOutcomeError } from '@medplum/core';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { validate } from '../../records/fhir.js';
 import type { RecordStore } from '../../records/store.js';
-import { publishRecords } from '../publish/publish.js';
+import { publishWrite } from '../publish/settle.js';
 import { fhirBaseUrl } from './base-url.js';
 import { METHOD_ORDER, parseBundle, type EntryRequest } from './bundle-entries.js';
 import { ReferenceRewriter } from './bundle-references.js';
@@ -59,7 +59,7 @@ export async function transactionOrBatch(gk: GatekeeperContext, req: FastifyRequ
     }
     entries.forEach((e, i) => e instanceof GatekeeperError && result.responses.set(i, failure(e)));
   }
-  await publishRecords(gk.store, gk.ledger, [...result.written, ...result.deleted]);
+  await publishWrite(gk.publisher, req, [...result.written, ...result.deleted]);
   const body: Bundle = { resourceType: 'Bundle', type: `${kind}-response`, entry: entries.map((_, i) => result.responses.get(i)!) };
   return { body, resources: [...result.written, ...result.read] };
 }

@@ -2,11 +2,12 @@
  * The write routes (https://hl7.org/fhir/R4/http.html): create (and conditional create with
  * `If-None-Exist`), update (update as create with the client's id; conditional update), patch (JSON
  * Patch, RFC 6902), delete (and conditional delete). The provider's own applications only. Every write
- * that changes what an on-chain pointer returns updates that pointer's hash (the seed's "update PPR").
+ * that changes what an on-chain pointer returns updates that pointer's hash (the seed's "update PPR"),
+ * through the gatekeeper's publisher (publish/publisher.ts: coalesced with concurrent writes).
  */
 import type { FastifyRequest } from 'fastify';
 import type { Resource } from '@medplum/fhirtypes';
-import { publishRecords } from '../publish/publish.js';
+import { publishWrite } from '../publish/settle.js';
 import { conditionOf, singleMatch } from './conditional.js';
 import type { Answer, Ctx, GatekeeperContext } from './context.js';
 import type { JsonBody } from './json-body.js';
@@ -38,7 +39,7 @@ export async function create(gk: GatekeeperContext, req: FastifyRequest, ctx: Ct
     if (found) return writeAnswer(req, found, 200, 'Found');
   }
   const saved = await gk.store.create(resource);
-  await publishRecords(gk.store, gk.ledger, [saved]);
+  await publishWrite(gk.publisher, req, [saved]);
   return writeAnswer(req, saved, 201, 'Created');
 }
 
@@ -59,13 +60,13 @@ export async function conditionalUpdate(gk: GatekeeperContext, req: FastifyReque
   if (found) return store(gk, req, { ...json, id: found.id });
   if (json.id !== undefined) return store(gk, req, json);
   const saved = await gk.store.create(json);
-  await publishRecords(gk.store, gk.ledger, [saved]);
+  await publishWrite(gk.publisher, req, [saved]);
   return writeAnswer(req, saved, 201, 'Created');
 }
 
 async function store(gk: GatekeeperContext, req: FastifyRequest, resource: Resource, mustExist = false): Promise<Answer> {
   const { resource: saved, created } = await gk.store.upsert(resource, { ifMatch: ifMatchOf(req), mustExist });
-  await publishRecords(gk.store, gk.ledger, [saved]);
+  await publishWrite(gk.publisher, req, [saved]);
   return writeAnswer(req, saved, created ? 201 : 200, created ? 'Created' : 'Updated');
 }
 
@@ -91,7 +92,7 @@ async function patchResource(gk: GatekeeperContext, req: FastifyRequest, current
   // Without If-Match, the version read is the one patched: a write in between is a 412, not lost.
   const ifMatch = ifMatchOf(req) ?? current.meta?.versionId;
   const saved = await gk.store.update(patched, { ifMatch, mustExist: true });
-  await publishRecords(gk.store, gk.ledger, [saved]);
+  await publishWrite(gk.publisher, req, [saved]);
   return writeAnswer(req, saved, 200, 'Patched');
 }
 
@@ -112,7 +113,7 @@ export async function conditionalDelete(gk: GatekeeperContext, req: FastifyReque
 }
 
 async function deleted(gk: GatekeeperContext, req: FastifyRequest, what: string, resource: Resource | undefined): Promise<Answer> {
-  if (resource) await publishRecords(gk.store, gk.ledger, [resource]);
+  if (resource) await publishWrite(gk.publisher, req, [resource]);
   const outcome = returnPreference(req) === 'OperationOutcome';
   return { body: outcome ? information(`Deleted ${what}`) : '', status: outcome ? 200 : 204, ...(resource ? { resources: [resource] } : {}) };
 }

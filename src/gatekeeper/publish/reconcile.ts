@@ -15,8 +15,11 @@
  * as if it had been a write.
  *
  * The other direction — a pointer on chain for data the store does not have — cannot arise from a
- * crash, because the store commits before anything is published (the write route calls publishRecord
- * after store.create/update returns; test/gatekeeper-reconcile.test.ts asserts the order).
+ * crash, because the store commits before anything is published (the write route hands its resources
+ * to the publisher after store.create/update returns; test/gatekeeper-reconcile.test.ts asserts the
+ * order). A write answered before its pointers are mined (`publish.awaitChain: false`, settle.ts)
+ * keeps its note until they are. Reconciling publishes through the gatekeeper's publisher, so its
+ * hashes are ordered with the writes'.
  */
 import { randomUUID } from 'node:crypto';
 import type { Bundle, Patient, Resource } from '@medplum/fhirtypes';
@@ -27,6 +30,8 @@ import { patientIdOfResource } from '../../records/extract.js';
 import { sql } from '../../records/sql.js';
 import type { RecordStore } from '../../records/store.js';
 import { addressOfPatient, publishingFor, syncPointers, type PublishedPointer } from './publish.js';
+import type { Publisher } from './publisher.js';
+import { publishedLater } from './settle.js';
 
 export const RECONCILE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS publish_intents (
@@ -82,8 +87,12 @@ export interface Reconciler {
   close(): void;
 }
 
-export function createReconciler(options: { db: Db; store: RecordStore; ledger: LedgerClient; retryMs?: number; maxRetryMs?: number }): Reconciler {
-  const { db, store, ledger } = options;
+/**
+ * `publisher`: the gatekeeper's (publisher.ts), so that a reconcile's hashes are ordered with the
+ * writes'; without one, each patient is published on its own (reconcilePatient).
+ */
+export function createReconciler(options: { db: Db; store: RecordStore; ledger: LedgerClient; publisher?: Publisher; retryMs?: number; maxRetryMs?: number }): Reconciler {
+  const { db, store, ledger, publisher } = options;
   const retryMs = options.retryMs ?? 500;
   const maxRetryMs = options.maxRetryMs ?? 30_000;
   let running: Promise<ReconcileResult> | undefined;
@@ -98,15 +107,18 @@ export function createReconciler(options: { db: Db; store: RecordStore; ledger: 
     const byPatient = new Map<string, string[]>();
     for (const n of notes) if (!inFlight.has(n.request_id)) byPatient.set(n.patient_id, [...(byPatient.get(n.patient_id) ?? []), n.id]);
     const result: ReconcileResult = { patients: byPatient.size, published: [], failed: 0 };
-    for (const [patientId, ids] of byPatient) {
-      try {
-        result.published.push(...(await reconcilePatient(store, ledger, patientId)));
-        // Only the notes read before reconciling: a write noted meanwhile is reconciled next time.
-        await db.query(sql`DELETE FROM publish_intents WHERE id = ANY(${ids}::bigint[])`);
-      } catch {
-        result.failed++;
-      }
-    }
+    // All patients at once: through the publisher their pointers go in as few transactions as writes'.
+    await Promise.all(
+      [...byPatient].map(async ([patientId, ids]) => {
+        try {
+          result.published.push(...(await (publisher ? publisher.sync(patientId, { chainQueries: true }) : reconcilePatient(store, ledger, patientId))));
+          // Only the notes read before reconciling: a write noted meanwhile is reconciled next time.
+          await db.query(sql`DELETE FROM publish_intents WHERE id = ANY(${ids}::bigint[])`);
+        } catch {
+          result.failed++;
+        }
+      }),
+    );
     return result;
   }
 
@@ -220,10 +232,19 @@ export function trackWrites(app: FastifyInstance, reconciler: Reconciler, store:
   });
   // A 4xx never reached the store (or refused before it committed): only a server error can leave it
   // ahead of the chain. Cleared before the answer goes out (onSend, not onResponse), so a caller that
-  // has its answer never sees the note of a finished write.
+  // has its answer never sees the note of a finished write — unless the write was answered before its
+  // pointers were mined (publish.awaitChain false, settle.ts): then its note goes once they are.
   app.addHook('onSend', (req, reply, payload, done) => {
     const note = notes.get(req);
     if (!note) return done(null, payload);
+    const mined = reply.statusCode < 500 ? publishedLater(req) : undefined;
+    if (mined) {
+      mined.then(
+        () => reconciler.end(note, true),
+        () => reconciler.end(note, false),
+      ).catch(() => undefined);
+      return done(null, payload);
+    }
     reconciler.end(note, reply.statusCode < 500).then(
       () => done(null, payload),
       () => done(null, payload),

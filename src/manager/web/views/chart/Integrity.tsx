@@ -3,12 +3,17 @@
  * hashes and blocks only in a details toggle. A mismatch: which records (the pointer in words, how
  * many, their names and dates), whether the provider changed any of them after recording them on the
  * ledger, and what to do: check again, or ask the provider (a prefilled message to copy and send
- * the usual way; this app has no channel to the provider's staff).
+ * the usual way; this app has no channel to the provider's staff). Records the provider has just
+ * written and whose new hash is on its way to the chain: "Publishing", checked again by itself
+ * (recheck.ts) until the ledger confirms them, never the mismatch warning (freshness.ts). The state in
+ * words sits in a polite live region, so a screen reader hears "Publishing" turn into the tick.
  */
 import { useState } from 'react';
 import { day } from '../../lib/fhir.js';
+import { sinceWords } from './freshness.js';
 import type { PointerCheck } from './integrity.js';
 import type { ProviderRecords } from './read.js';
+import { useLatestCheck } from './recheck.js';
 import { recordTitle } from './titles.js';
 
 const when = (iso: string) => `${iso.slice(0, 10)} at ${iso.slice(11, 16)} UTC`;
@@ -73,6 +78,8 @@ function Mismatch({ provider, check }: { provider: string; check: PointerCheck }
   );
 }
 
+const STATUS_WORDS: Record<PointerCheck['status'], string> = { current: 'match', publishing: 'publishing', mismatch: 'do not match' };
+
 function Details({ d }: { d: ProviderRecords }) {
   return (
     <details className="ledger-details">
@@ -81,8 +88,9 @@ function Details({ d }: { d: ProviderRecords }) {
       <ul>
         {d.checks?.map((c) => (
           <li key={c.query}>
-            {c.label}: {c.resources.length} records, {c.matches ? 'match' : 'do not match'}; on the ledger <code className="hash">{c.onChain}</code>
+            {c.label}: {c.resources.length} records, {STATUS_WORDS[c.status]}; on the ledger <code className="hash">{c.onChain}</code>
             {c.published ? `, recorded in block ${c.published.block} (${day(c.published.at)})` : ''}; read now <code className="hash">{c.computed}</code>
+            {c.pending?.hash ? <>; sent to the ledger, not yet confirmed <code className="hash">{c.pending.hash}</code></> : c.pending ? '; about to be sent to the ledger' : null}
           </li>
         ))}
       </ul>
@@ -90,22 +98,51 @@ function Details({ d }: { d: ProviderRecords }) {
   );
 }
 
+/** Records the provider has sent to the ledger that are not confirmed yet: what it is, since when, and that the page looks again. */
+function Publishing({ provider, checks, slow, gaveUp }: { provider: string; checks: PointerCheck[]; slow: boolean; gaveUp: boolean }) {
+  const since = checks.map((c) => c.pending?.since).filter((t) => t !== undefined).sort()[0];
+  return (
+    <div className="ledger-publishing" data-testid="ledger-publishing">
+      <p>
+        <strong>Publishing</strong> — {provider} has just added or changed records ({checks.map((c) => c.label).join(', ')}); the ledger will confirm them within a few seconds.
+      </p>
+      <p>
+        {since ? `${provider} started sending them to the ledger ${sinceWords(since, Date.now())}. ` : ''}
+        {gaveUp ? 'This is taking longer than usual: check again in a minute.' : slow ? 'This is taking longer than usual; this page keeps checking.' : 'This page checks again by itself.'}
+      </p>
+    </div>
+  );
+}
+
+/** The state in words, one line: what a screen reader announces when it changes. */
+function StateLine({ bad, publishing }: { bad: number; publishing: number }) {
+  if (bad > 0) return <span className="badge error">⚠ Does not match the ledger</span>;
+  if (publishing > 0) return <span className="badge publishing" data-testid="ledger-publishing-badge">Publishing to the ledger…</span>;
+  return <span className="badge ok" data-testid="ledger-ok">Checked against the ledger ✓</span>;
+}
+
 /** The check of one provider's records, with the "Check again" action. */
 export function LedgerCheck({ d, onRecheck, busy }: { d: ProviderRecords; onRecheck: () => void; busy: boolean }) {
-  const bad = d.checks?.filter((c) => !c.matches) ?? [];
-  if (!d.checks) return null;
-  if (bad.length === 0) {
-    return <div className="ledger-ok" data-testid="ledger-ok"><span className="badge ok">Checked against the ledger ✓</span> <Details d={d} /></div>;
-  }
+  const latest = useLatestCheck(d);
+  if (!latest.checks) return null;
+  const shown: ProviderRecords = { ...d, checks: latest.checks, checkedAt: latest.checkedAt };
+  const bad = latest.checks.filter((c) => c.status === 'mismatch');
+  const publishing = latest.checks.filter((c) => c.status === 'publishing');
+  const again = <button type="button" onClick={onRecheck} disabled={busy}>{busy ? 'Checking…' : 'Check again'}</button>;
   return (
-    <div className="ledger-mismatch" data-testid="ledger-mismatch">
-      <p className="mismatch-title"><strong>⚠ Some of your records at {d.provider} have changed since they were recorded on the ledger.</strong></p>
-      {bad.map((c) => <Mismatch key={c.query} provider={d.provider} check={c} />)}
-      <p className="mismatch-actions">
-        <button type="button" onClick={onRecheck} disabled={busy}>{busy ? 'Checking…' : 'Check again'}</button>
-      </p>
-      <AskProvider provider={d.provider} bad={bad} />
-      <Details d={d} />
+    <div className="ledger-check">
+      <span className="ledger-state" aria-live="polite" data-testid="ledger-state"><StateLine bad={bad.length} publishing={publishing.length} /></span>{' '}
+      {publishing.length > 0 && <Publishing provider={d.provider} checks={publishing} slow={latest.slow} gaveUp={latest.gaveUp} />}
+      {publishing.length > 0 && bad.length === 0 && <p className="mismatch-actions">{again}</p>}
+      {bad.length > 0 && (
+        <div className="ledger-mismatch" data-testid="ledger-mismatch">
+          <p className="mismatch-title"><strong>⚠ Some of your records at {d.provider} have changed since they were recorded on the ledger.</strong></p>
+          {bad.map((c) => <Mismatch key={c.query} provider={d.provider} check={c} />)}
+          <p className="mismatch-actions">{again}</p>
+          <AskProvider provider={d.provider} bad={bad} />
+        </div>
+      )}
+      <Details d={shown} />
     </div>
   );
 }

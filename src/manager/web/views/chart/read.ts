@@ -3,7 +3,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { RelationshipState } from '../../../../sdk/summary.js';
 import { resourcesOf } from '../../lib/fhir.js';
 import type { Session } from '../../lib/session.js';
-import { checkPointers, type PointerCheck } from './integrity.js';
+import { checkPointers, type LedgerCheckResult, type PointerCheck } from './integrity.js';
 
 export interface ProviderRecords {
   provider: string;
@@ -15,6 +15,8 @@ export interface ProviderRecords {
   checks?: PointerCheck[];
   /** The chain block the checks were made at. */
   checkedAt?: string;
+  /** Runs the ledger check again (records not read again): how the chart follows a pointer that is publishing. */
+  recheck?: () => Promise<LedgerCheckResult>;
   error?: string;
 }
 
@@ -30,9 +32,9 @@ export async function recordsAt(s: Session, rel: RelationshipState): Promise<Pro
     const me = resourcesOf((await gk.get('/fhir/R4/Patient')).body)[0];
     if (!me?.id) return { provider: label, relationship: rel, resources: [], error: 'this provider has not linked your record yet' };
     const everything = resourcesOf((await gk.get(`/fhir/R4/Patient/${me.id}/$everything`)).body);
-    const checks = await checkPointers(gk, s.ledger, rel);
-    const checkedAt = String(await s.ledger.publicClient.getBlockNumber({ cacheTime: 0 }));
-    return { provider: label, relationship: rel, resources: everything, verified: checks.every((c) => c.matches), checks, checkedAt };
+    const recheck = () => checkPointers(gk, s.ledger, rel);
+    const { checks, checkedAt } = await recheck();
+    return { provider: label, relationship: rel, resources: everything, verified: checks.every((c) => c.matches), checks, checkedAt, recheck };
   } catch (err) {
     return { provider: label, relationship: rel, resources: [], error: (err as Error).message };
   }
