@@ -7,7 +7,8 @@ import { once } from 'node:events';
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { cliEnv, runCli, startCli } from './helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { binary, cliEnv, REPO, runCli, startCli } from './helpers/cli.js';
 import { tempDir } from '../bench/harness/chain.js';
 import { loadUsers } from '../src/keys/users.js';
 
@@ -171,6 +172,32 @@ test('bad input: one line on stderr, non-zero exit, nothing changed', async () =
   assert.deepEqual(bob.relationships, [], 'no failed command left anything on chain');
   const unknown = await runCli(['frobnicate'], env);
   assert.notEqual(unknown.code, 0);
+});
+
+test('the gatekeeper command takes its publishing options (issue 19): a bad window in one line, and a gatekeeper that answers with them', async () => {
+  const bad = await runCli(['--as', 'st-marys', 'gatekeeper', '--port', '0', '--publish-window', 'soon'], env);
+  assert.equal(bad.code, 1);
+  assert.equal(bad.stderr, 'medledger: --publish-window takes a whole number of milliseconds\n');
+  const child = spawn(process.execPath, [binary(), '--as', 'st-marys', 'gatekeeper', '--port', '0', '--anchor-every', '0', '--publish-window', '100', '--answer-before-mined'], { env, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout!.on('data', () => {
+        const m = /gatekeeper of st-marys \(0x[0-9a-fA-F]{40}\) at (http:\/\/\S+)\/fhir\/R4/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`the gatekeeper exited with ${code}: ${out}`)));
+    });
+    const metadata = await fetch(`${url}/fhir/R4/metadata`);
+    assert.equal(metadata.status, 200);
+    assert.equal(((await metadata.json()) as { resourceType: string }).resourceType, 'CapabilityStatement');
+  } finally {
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0, out);
+  }
 });
 
 test('state written before kill -9 of the node is there after medledger start again', { skip: external && 'external node: the embedded node is not used' }, async () => {
