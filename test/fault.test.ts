@@ -152,7 +152,10 @@ test('kill -9 of the node right after a revoke’s receipt, back to a state with
   const revoke = await call('revoke'); // the patient is told: revoked
   assert.ok((await lab.crash('chain', saved)) > 0);
   assert.equal(await receipt(lab, revoke.transactionHash), null, 'the crash took the revoke');
-  assert.equal(await granted(lab, viewer), true, 'and the grant is back');
+  // The grant is back — unless the client's outbox, which watches for rollbacks on every block
+  // (src/chain/outbox-wait.ts), has already signed the revoke again and it is mined.
+  const resigned = () => lab.events.some((e) => e.event === 'resigned' && e.hash === revoke.transactionHash);
+  if (!(await granted(lab, viewer))) await until('the grant is back, or the revoke was already signed again', async () => resigned() || undefined);
   // Its signed bytes can never be mined again (their fee cap is below the base fee now): the client's
   // outbox signs the same revoke again at its nonce.
   const again = await until('the client signed the revoke again', async () => lab.events.find((e) => e.event === 'resigned' && e.hash === revoke.transactionHash)?.next as Hex | undefined);
