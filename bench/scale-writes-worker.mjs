@@ -5,16 +5,15 @@
 // request), POSTed, the answer awaited. No new write starts after `durationMs`; the writes in flight
 // then finish, and every write's times (ms since the epoch: the main thread's clock too) go back.
 // A write not answered within `timeoutMs` counts as failed. Every `reportMs` it posts its counts so far.
-// workerData: { base, key, gatekeeper, chainId, types, headers, patients: [patientId], concurrency,
+// workerData: { base, key, gatekeeper, chainId, types, headers, template, patients: [patientId], concurrency,
 //               durationMs, timeoutMs, reportMs }
 import http from 'node:http';
-import { randomBytes } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { keccak256, stringToBytes } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
+import { signedRequestHeaders } from './harness/signed-request.mjs';
 
 const job = workerData;
-const H = job.headers;
 const agent = new http.Agent({ keepAlive: true, maxSockets: job.concurrency });
 const account = privateKeyToAccount(job.key);
 const PATH = '/fhir/R4/Observation';
@@ -22,33 +21,11 @@ const writes = [];
 const failures = { count: 0, samples: [] };
 let next = 0;
 
-const lab = (patientId, value) => ({
-  resourceType: 'Observation',
-  status: 'final',
-  category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] }],
-  code: { coding: [{ system: 'http://loinc.org', code: '2345-7' }] },
-  subject: { reference: `Patient/${patientId}` },
-  effectiveDateTime: '2025-01-01',
-  valueQuantity: { value, unit: 'mg/dL' },
-});
+// The lab result of bench/harness/linked-patients.ts (`labResult`), passed in as workerData.template.
+const lab = (patientId, value) => ({ ...job.template, subject: { reference: `Patient/${patientId}` }, valueQuantity: { ...job.template.valueQuantity, value } });
 
-async function signedHeaders(body) {
-  const nonce = `0x${randomBytes(32).toString('hex')}`;
-  const expiry = BigInt(Math.floor(Date.now() / 1000) + 60);
-  const signature = await account.signTypedData({
-    domain: { name: 'MedLedger Gatekeeper', version: '1', chainId: job.chainId },
-    types: job.types,
-    primaryType: 'Request',
-    message: { method: 'POST', path: PATH, bodyHash: keccak256(stringToBytes(body)), gatekeeper: job.gatekeeper, nonce, expiry },
-  });
-  return {
-    'content-type': 'application/fhir+json',
-    [H.address]: account.address,
-    [H.chainId]: String(job.chainId),
-    [H.nonce]: nonce,
-    [H.expiry]: expiry.toString(),
-    [H.signature]: signature,
-  };
+function signedHeaders(body) {
+  return signedRequestHeaders(account, job, { method: 'POST', path: PATH, bodyHash: keccak256(stringToBytes(body)) }).then((h) => ({ 'content-type': 'application/fhir+json', ...h }));
 }
 
 /** One POST; resolves with the status and the parsed answer. */

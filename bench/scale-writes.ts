@@ -43,7 +43,7 @@ import { accreditProvider } from '../src/sdk/registrar.js';
 import { addPointer, getPointer } from '../src/sdk/relationships.js';
 import { PEPPER, startFixture, tempDir, type Fixture } from './harness/chain.js';
 import { startExternalNodeProcess } from './harness/external-node.js';
-import { LAB_QUERY, linkedPatients, type LinkedPatient } from './harness/linked-patients.js';
+import { LAB_QUERY, labResult, linkedPatients, type LinkedPatient } from './harness/linked-patients.js';
 import { followHead, historyOf, percentile, pointerLags, type HeadClock, type PointerHistory } from './harness/pointer-lag.js';
 import { busyBlocks, providerBlocks } from './harness/provider-blocks.js';
 
@@ -183,6 +183,7 @@ function runWriters(gk: RunningGatekeeper, key: Hex, chainId: number, patients: 
       chainId,
       types: REQUEST_TYPES,
       headers: HEADERS,
+      template: labResult('', 0),
       patients: patients.map((p) => p.patientId),
       concurrency: writers,
       durationMs: seconds * 1_000,

@@ -1,17 +1,17 @@
 // Soak load generator thread (plain JS: worker threads on Node 20 cannot load TypeScript through tsx).
 // Many concurrent readers against one gatekeeper for a fixed time, then it stops by itself:
 // - token readers: each loop cycles through the readers' session tokens;
-// - signed readers: each request freshly signed (EIP-712, as src/gatekeeper/request-signature.ts),
+// - signed readers: each request freshly signed (EIP-712, bench/harness/signed-request.mjs),
 //   here on this thread so signing costs the client, not the gatekeeper.
 // Latencies go into a fixed histogram (0.05 ms buckets), so this thread's memory stays flat however
 // long it runs. Every `reportMs` it posts its counts so far; at the end, the histogram.
-// workerData: { base, paths, tokens, signers: [privateKey], gatekeeper, chainId, types,
+// workerData: { base, paths, tokens, signers: [privateKey], gatekeeper, chainId, types, headers,
 //               tokenConcurrency, signedConcurrency, durationMs, reportMs }
 import http from 'node:http';
-import { randomBytes } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { keccak256 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
+import { signedRequestHeaders } from './harness/signed-request.mjs';
 
 const job = workerData;
 const BUCKET_MS = 0.05;
@@ -36,23 +36,8 @@ function get(path, headers) {
   });
 }
 
-async function signed(path) {
-  const account = signers[next++ % signers.length];
-  const nonce = `0x${randomBytes(32).toString('hex')}`;
-  const expiry = BigInt(Math.floor(Date.now() / 1000) + 60);
-  const signature = await account.signTypedData({
-    domain: { name: 'MedLedger Gatekeeper', version: '1', chainId: job.chainId },
-    types: job.types,
-    primaryType: 'Request',
-    message: { method: 'GET', path, bodyHash: EMPTY_BODY_HASH, gatekeeper: job.gatekeeper, nonce, expiry },
-  });
-  return {
-    'x-medledger-address': account.address,
-    'x-medledger-chain-id': String(job.chainId),
-    'x-medledger-nonce': nonce,
-    'x-medledger-expiry': expiry.toString(),
-    'x-medledger-signature': signature,
-  };
+function signed(path) {
+  return signedRequestHeaders(signers[next++ % signers.length], job, { method: 'GET', path, bodyHash: EMPTY_BODY_HASH });
 }
 
 async function loop(kind, offset) {

@@ -13,14 +13,14 @@ import { pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
-import type { Observation } from '@medplum/fhirtypes';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { linkPatient, publishRecord } from '../src/gatekeeper/publish/publish.js';
-import { REQUEST_TYPES } from '../src/protocol/request-signature.js';
+import { HEADERS, REQUEST_TYPES } from '../src/protocol/request-signature.js';
 import { startGatekeeper } from '../src/gatekeeper/run.js';
 import { findRelationship, grantViewer } from '../src/sdk/index.js';
 import { gatekeeperClient } from '../src/sdk/gatekeeper.js';
 import { PEPPER, startFixture, tempDir } from './harness/chain.js';
+import { labResult as lab } from './harness/linked-patients.js';
 
 export interface SoakBench {
   readsPerSec: number;
@@ -83,16 +83,6 @@ const heapAfterGc = (() => {
   };
 })();
 
-const lab = (patientId: string, value: number): Observation => ({
-  resourceType: 'Observation',
-  status: 'final',
-  category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] }],
-  code: { coding: [{ system: 'http://loinc.org', code: '2345-7' }] },
-  subject: { reference: `Patient/${patientId}` },
-  effectiveDateTime: '2025-01-01',
-  valueQuantity: { value, unit: 'mg/dL' },
-});
-
 export async function benchSoak(log: (line: string) => void = console.log, minutes = 5): Promise<SoakBench> {
   const durationMs = minutes * 60_000;
   const f = await startFixture();
@@ -133,7 +123,9 @@ export async function benchSoak(log: (line: string) => void = console.log, minut
     const writers = Array.from({ length: WRITERS }, async (_, w) => {
       for (let i = 0; !stopWriters; i++) {
         const start = performance.now();
-        await writer.post('/fhir/R4/Observation', lab(patientId, 100 + w * 1_000_000 + i)).then(
+        // A plausible glucose (src/protocol/plausibility.ts refuses impossible ones, 422); each write is
+        // a new resource, so it changes its pointer's result set whatever the value.
+        await writer.post('/fhir/R4/Observation', lab(patientId, 70 + ((w * 1_000 + i) % 200))).then(
           () => writeLatencies.push(performance.now() - start),
           (err: Error) => {
             writeErrors++;
@@ -171,6 +163,7 @@ export async function benchSoak(log: (line: string) => void = console.log, minut
         gatekeeper,
         chainId: provider.chainId,
         types: REQUEST_TYPES,
+        headers: HEADERS,
         tokenConcurrency: TOKEN_CONCURRENCY,
         signedConcurrency: SIGNED_CONCURRENCY,
         durationMs,

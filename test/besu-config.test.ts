@@ -107,6 +107,8 @@ function checkNetwork(files: Record<string, string>, expect: { deployer: Address
     } else {
       assert.deepEqual(apis, ['ETH', 'NET', 'WEB3'], `${file}: what the SDK and the manager relay use`);
       assert.ok(!strings(node['host-allowlist']).includes('*'), `${file}: a host allowlist, not every host`);
+      // Consent events are read with eth_getLogs from the deploy block; Besu's default refuses over 5,000 blocks.
+      assert.equal(node['rpc-max-logs-range'], 0, `${file}: eth_getLogs over the contract's whole history`);
     }
   }
   assert.deepEqual(

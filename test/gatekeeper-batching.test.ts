@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Bundle, Observation, Parameters } from '@medplum/fhirtypes';
+import type { Bundle, Parameters } from '@medplum/fhirtypes';
 import { createPublicClient, custom, getAbiItem, http, toFunctionSelector, type Address, type Hex } from 'viem';
 import { withOutbox } from '../src/chain/client.js';
 import { medLedgerAbi } from '../src/chain/generated/contracts.js';
@@ -23,6 +23,7 @@ import { GatekeeperRequestError } from '../src/sdk/gatekeeper.js';
 import { relationshipIdFor, removePointer, type LedgerClient } from '../src/sdk/index.js';
 import { PEPPER, startFixture, tempDir, type Fixture } from '../bench/harness/chain.js';
 import { clientFor, startTestGatekeeper } from './helpers/gatekeeper.js';
+import { labResult as lab } from '../bench/harness/linked-patients.js';
 
 const LAB = 'Observation?category=laboratory';
 let f: Fixture;
@@ -34,15 +35,6 @@ before(async () => {
 after(async () => {
   for (const close of closing.reverse()) await close().catch(() => undefined);
   await f?.close();
-});
-
-const lab = (patientId: string, value: number): Observation => ({
-  resourceType: 'Observation',
-  status: 'final',
-  category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] }],
-  code: { coding: [{ system: 'http://loinc.org', code: '2345-7' }] },
-  subject: { reference: `Patient/${patientId}` },
-  valueQuantity: { value, unit: 'mg/dL' },
 });
 
 interface Site {

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Bundle, Observation } from '@medplum/fhirtypes';
+import type { Bundle } from '@medplum/fhirtypes';
 import { createPublicClient, http, type LocalAccount } from 'viem';
 import { createChainView, type ChainView } from '../src/gatekeeper/chain/chain-view.js';
 import { linkPatient } from '../src/gatekeeper/publish/publish.js';
@@ -14,6 +14,7 @@ import type { RunningGatekeeper } from '../src/gatekeeper/run.js';
 import { findRelationship, grantViewer, revokeViewer, type LedgerClient } from '../src/sdk/index.js';
 import { PEPPER, startFixture, type Fixture } from '../bench/harness/chain.js';
 import { clientFor, startTestGatekeeper } from './helpers/gatekeeper.js';
+import { labResult as lab } from '../bench/harness/linked-patients.js';
 
 let f: Fixture;
 let provider: LedgerClient;
@@ -21,15 +22,6 @@ let patient: LedgerClient;
 let gk: RunningGatekeeper;
 let rel: bigint;
 const SCOPE = 'Observation?category=laboratory';
-
-const lab = (patientId: string, value: number): Observation => ({
-  resourceType: 'Observation',
-  status: 'final',
-  category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] }],
-  code: { coding: [{ system: 'http://loinc.org', code: '2345-7' }] },
-  subject: { reference: `Patient/${patientId}` },
-  valueQuantity: { value, unit: 'mg/dL' },
-});
 
 before(async () => {
   f = await startFixture();

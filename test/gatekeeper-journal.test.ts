@@ -21,6 +21,7 @@ import { findRelationship, grantViewer, type LedgerClient } from '../src/sdk/ind
 import { openTestDb, testDatabase } from './helpers/db.js';
 import { PEPPER, startFixture, tempDir, type Fixture } from '../bench/harness/chain.js';
 import { clientFor } from './helpers/gatekeeper.js';
+import { labResult as lab } from '../bench/harness/linked-patients.js';
 
 let f: Fixture;
 let provider: LedgerClient;
@@ -31,15 +32,6 @@ let gk: RunningGatekeeper;
 let observationId: string;
 /** A bare database with the journal's tables (no gatekeeper). */
 let raw: Db;
-
-const lab = (patientId: string, value: number): Observation => ({
-  resourceType: 'Observation',
-  status: 'final',
-  category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] }],
-  code: { coding: [{ system: 'http://loinc.org', code: '2345-7' }] },
-  subject: { reference: `Patient/${patientId}` },
-  valueQuantity: { value, unit: 'mg/dL' },
-});
 
 before(async () => {
   const opening = openTestDb().then(async (db) => {

@@ -15,13 +15,14 @@ import { createPublicClient, custom, parseGwei, parseTransaction, type Hex } fro
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { withOutbox } from '../src/chain/client.js';
 import { createOutbox, fileOutboxStorage, memoryOutboxStorage, type OutboxEntry, type OutboxOptions } from '../src/chain/outbox.js';
-import { addRecordPointer, checkAccess, grantViewer, respond, type LedgerClient, type TxResult } from '../src/sdk/index.js';
-import { startFixture, tempDir, type Fixture } from '../bench/harness/chain.js';
+import { checkAccess, grantViewer, type LedgerClient, type TxResult } from '../src/sdk/index.js';
+import { tempDir, type Fixture } from '../bench/harness/chain.js';
+import { acceptedRelationship, LAB_SCOPE } from './helpers/accepted-relationship.js';
 
 let f: Fixture;
 let patient: LedgerClient;
 let relationshipId: bigint;
-const SCOPE = 'Observation?category=laboratory';
+const SCOPE = LAB_SCOPE;
 const dir = tempDir('medledger-inflight-');
 
 const rpc = <T>(method: string, params: unknown[] = []) => patient.publicClient.request({ method: method as never, params: params as never }) as Promise<T>;
@@ -58,11 +59,7 @@ async function heldBlocks<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 before(async () => {
-  f = await startFixture();
-  const provider = await f.newProvider();
-  patient = await f.newPatient(provider);
-  ({ relationshipId } = await addRecordPointer(provider, { patient: patient.account!.address, query: SCOPE, dataHash: `0x${'11'.repeat(32)}` }));
-  await respond(patient, { relationshipId, accept: true });
+  ({ f, patient, relationshipId } = await acceptedRelationship());
 });
 after(async () => {
   await f?.close();

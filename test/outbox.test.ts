@@ -15,14 +15,15 @@ import { medLedgerAbi } from '../src/chain/generated/contracts.js';
 import { withOutbox } from '../src/chain/client.js';
 import { waitForReceipt } from '../src/chain/write.js';
 import { createOutbox, fileOutboxStorage, type OutboxEntry } from '../src/chain/outbox.js';
-import { addRecordPointer, checkAccess, grantViewer, respond, type LedgerClient } from '../src/sdk/index.js';
-import { startFixture, tempDir, type Fixture } from '../bench/harness/chain.js';
+import { checkAccess, grantViewer, type LedgerClient } from '../src/sdk/index.js';
+import { tempDir, type Fixture } from '../bench/harness/chain.js';
+import { acceptedRelationship, LAB_SCOPE } from './helpers/accepted-relationship.js';
 
 let f: Fixture;
 let provider: LedgerClient;
 let patient: LedgerClient;
 let relationshipId: bigint;
-const SCOPE = 'Observation?category=laboratory';
+const SCOPE = LAB_SCOPE;
 const dir = tempDir('medledger-outbox-');
 
 const rpc = <T>(client: LedgerClient, method: string, params: unknown[] = []) => client.publicClient.request({ method: method as never, params: params as never }) as Promise<T>;
@@ -39,11 +40,7 @@ const grantedOnceMined = async (viewer: `0x${string}`, hash: Hex) => {
 };
 
 before(async () => {
-  f = await startFixture();
-  provider = await f.newProvider();
-  patient = await f.newPatient(provider);
-  ({ relationshipId } = await addRecordPointer(provider, { patient: patient.account!.address, query: SCOPE, dataHash: `0x${'11'.repeat(32)}` }));
-  await respond(patient, { relationshipId, accept: true });
+  ({ f, provider, patient, relationshipId } = await acceptedRelationship());
 });
 after(async () => {
   await f?.close();

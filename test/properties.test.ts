@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { getStatus, OperationOutcomeError } from '@medplum/core';
 import { type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { parseExpiry, parseHash, parseRelationshipId } from '../src/cli/parse.js';
+import { parseExpiry, parseGatekeeperSpec, parseHash, parseRelationshipId } from '../src/cli/parse.js';
 import { CATEGORIES, formatPointerQuery, isWithin, normalizePointerQuery, parsePointerQuery, UnsafeQueryError } from '../src/protocol/pointer-query.js';
 import { formatScope, InvalidScopeError, intersectScopes, parseScope, parseScopes, scopeAllows, SmartPermission, type SmartScope } from '../src/consent/smart.js';
 import { HEADERS, SignatureError, signRequest, verifyRequest } from '../src/protocol/request-signature.js';
@@ -356,4 +356,24 @@ test('CLI: relationship ids and hashes are exact or refused with one clear line'
     RUNS,
   );
   assert.equal(parseHash(`0x${'AB'.repeat(32)}`), `0x${'ab'.repeat(32)}` as Hex);
+});
+
+test('CLI: a --gatekeeper value is a provider and an http(s) URL with a host, or one clear line', () => {
+  const spec = fc.oneof(anyText(80), fc.tuple(anyText(12), fc.constantFrom('http://', 'https://', 'ftp://', ''), anyText(24)).map(([p, s, u]) => `${p}=${s}${u}`));
+  fc.assert(
+    fc.property(spec, (t) => {
+      try {
+        const { provider, url } = parseGatekeeperSpec(t);
+        assert.ok(provider.length > 0 && !/[=\s]/.test(provider), `${JSON.stringify(t)}: provider ${provider}`);
+        assert.match(url, /^https?:\/\/[^\s/]\S*$/);
+        assert.ok(!url.endsWith('/') && t.startsWith(`${provider}=${url}`));
+      } catch (err) {
+        assertClearMessage((err as Error).message, JSON.stringify(t));
+        assert.match((err as Error).message, /use provider=url/);
+      }
+    }),
+    RUNS,
+  );
+  assert.deepEqual(parseGatekeeperSpec('st-marys=http://127.0.0.1:8081//'), { provider: 'st-marys', url: 'http://127.0.0.1:8081' });
+  assert.throws(() => parseGatekeeperSpec('st-marys=http:///'), /use provider=url/);
 });

@@ -199,6 +199,10 @@ export function nodeToml(node: BesuNode, plan: NetworkPlan, header: string): str
           `rpc-http-api=${tomlArray(['ETH', 'NET', 'WEB3'])}`,
           `host-allowlist=${tomlArray(node.rpcClients ?? ['localhost'])}`,
           'rpc-http-max-active-connections=200',
+          // Gatekeepers and clients read consent events with eth_getLogs from the contract's deploy
+          // block (src/gatekeeper/chain/chain-view.ts, src/sdk/grants.ts). Besu refuses a range over
+          // 5,000 blocks by default, under 3 hours of 2 s blocks; 0 lifts the limit.
+          'rpc-max-logs-range=0',
           // eth_subscribe("newHeads") for the gatekeeper's chain view (Besu serves pub/sub over WebSocket only).
           'rpc-ws-enabled=true',
           'rpc-ws-host="0.0.0.0"',

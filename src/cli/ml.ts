@@ -20,6 +20,7 @@ import { onChainRecordOf } from '../ml/served-chain.js';
 import { readPatientRecords, type PatientRecords } from './ml-records.js';
 import { formatAdvice, formatAssessment, formatCard, formatSimilar } from './ml-format.js';
 import { CARD_MODEL_IDS, modelCard, servedDocument, servedIds as modelIds, trainWithProgress } from './ml-models.js';
+import { parseGatekeeperSpec } from './parse.js';
 import type { PeopleFormat } from './summary-format.js';
 
 type WithLedger = <T>(fn: (ctx: { cfg: Config; me: LedgerClient }) => Promise<T>) => Promise<T>;
@@ -42,9 +43,8 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 function gatekeepersOf(cfg: Config, named: readonly string[] = []): Map<Address, string> {
   const map = announcedGatekeepers(cfg.dataDir);
   for (const spec of named) {
-    const m = /^([^=\s]+)=(https?:\/\/\S+)$/.exec(spec);
-    if (!m) throw new Error(`--gatekeeper ${JSON.stringify(spec)}: use provider=url, e.g. st-marys=http://127.0.0.1:8081`);
-    map.set(getAddress(resolveAddress(cfg.dataDir, m[1]!)), m[2]!.replace(/\/+$/, ''));
+    const { provider, url } = parseGatekeeperSpec(spec);
+    map.set(getAddress(resolveAddress(cfg.dataDir, provider)), url);
   }
   return map;
 }

@@ -15,6 +15,7 @@ import { loadArima } from '../ml/arima.js';
 import { FORECAST_METHODS, MAX_HORIZON, outbreakReport, type OutbreakReport } from '../ml/outbreak-report.js';
 import { collectWeeklyCases, combineReports, findSeries, lastWeeks, referenceSeries, type SurveillanceSeries } from '../ml/surveillance.js';
 import { gatekeeperClient } from '../sdk/gatekeeper.js';
+import { parseGatekeeperSpec } from './parse.js';
 import type { PeopleFormat } from './summary-format.js';
 
 type WithLedger = <T>(fn: (ctx: { cfg: Config; me: LedgerClient }) => Promise<T>) => Promise<T>;
@@ -43,9 +44,8 @@ async function seriesFrom(opts: SourceOptions, { program, withLedger, config }: 
   const reference = referenceSeries();
   const { as } = program.opts<{ as?: string }>();
   const named = (opts.gatekeeper ?? []).map((spec) => {
-    const m = /^([^=\s]+)=(https?:\/\/\S+)$/.exec(spec);
-    if (!m) throw new Error(`--gatekeeper ${JSON.stringify(spec)}: use provider=url, e.g. st-marys=http://127.0.0.1:8081`);
-    return { name: m[1]!, url: m[2]!.replace(/\/+$/, '') };
+    const { provider: name, url } = parseGatekeeperSpec(spec);
+    return { name, url };
   });
   if (named.length && !as) throw new Error('asking providers for their counts needs --as <public-health user>');
   if (!as) return { series: reference, failed: [] };

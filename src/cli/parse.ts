@@ -59,3 +59,10 @@ export function parsePort(text: string, option = '--port'): number {
   if (!/^\d+$/.test(text) || port > 65_535) throw new Error(`${option} must be an integer from 0 to 65535`);
   return port;
 }
+
+/** A `--gatekeeper provider=url` value: the provider as typed (a user name or address) and the URL without trailing slashes. */
+export function parseGatekeeperSpec(text: string): { provider: string; url: string } {
+  const m = /^([^=\s]+)=(https?:\/\/[^\s/]\S*)$/.exec(text);
+  if (!m) throw new Error(`--gatekeeper ${quote(text)}: use provider=url, e.g. st-marys=http://127.0.0.1:8081`);
+  return { provider: m[1]!, url: m[2]!.replace(/\/+$/, '') };
+}

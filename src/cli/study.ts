@@ -21,6 +21,7 @@ import { validateStudy, type StudyDefinition } from '../protocol/research/study.
 import { gatekeeperClient } from '../sdk/gatekeeper.js';
 import { enrollmentsOf, registerStudy, studyOf } from '../sdk/studies.js';
 import { formatRun, formatStatus, progressLine, type SiteCount } from './study-format.js';
+import { parseGatekeeperSpec } from './parse.js';
 import type { PeopleFormat } from './summary-format.js';
 
 type WithLedger = <T>(fn: (ctx: { cfg: Config; me: LedgerClient }) => Promise<T>) => Promise<T>;
@@ -78,10 +79,9 @@ function sitesOf(dataDir: string, opts: SiteOptions): { provider: Address; url: 
   const nameOf = (a: Address) => users.find((u) => u.address.toLowerCase() === a.toLowerCase())?.name ?? a;
   if (opts.gatekeeper?.length) {
     return opts.gatekeeper.map((spec) => {
-      const m = /^([^=\s]+)=(https?:\/\/\S+)$/.exec(spec);
-      if (!m) throw new Error(`--gatekeeper ${JSON.stringify(spec)}: use provider=url, e.g. st-marys=http://127.0.0.1:8081`);
-      const provider = resolveAddress(dataDir, m[1]!);
-      return { provider, url: m[2]!.replace(/\/+$/, ''), name: nameOf(provider) };
+      const { provider: named, url } = parseGatekeeperSpec(spec);
+      const provider = resolveAddress(dataDir, named);
+      return { provider, url, name: nameOf(provider) };
     });
   }
   return [...announcedGatekeepers(dataDir)].map(([provider, url]) => ({ provider, url, name: nameOf(provider) }));

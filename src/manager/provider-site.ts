@@ -18,7 +18,7 @@ import { DEMO_MRN_SYSTEM, generatePatients, resourcesOf, type DemoProvider } fro
 import { seedStore } from '../demo/seed.js';
 import { surveillanceConsents } from '../demo/surveillance.js';
 import { modelWorkups } from '../demo/workups.js';
-import { addressOfPatient, linkPatient, publishPatient, startGatekeeper, type Decision, type RunningGatekeeper, type SmartOptions } from '../gatekeeper/index.js';
+import { addressOfPatient, linkPatient, startGatekeeper, type Decision, type RunningGatekeeper, type SmartOptions } from '../gatekeeper/index.js';
 import { loadUsers, unlockUser, type UserRecord } from '../keys/users.js';
 import { createHeartResearchSite } from '../ml/research/site.js';
 import { surveillanceReporting } from './outbreak-source.js';
@@ -100,13 +100,19 @@ export function demoNow(dataDir: string): string {
   return readFileSync(file, 'utf8').trim();
 }
 
-/** Links the demo patients' local records to their Registrar addresses and publishes pointers to them. */
+/**
+ * Links the demo patients' local records to their Registrar addresses and publishes pointers to them,
+ * through the gatekeeper's publisher (issue 19): it knows these hashes are pending and sends the
+ * patients' pointers together rather than one transaction after another.
+ */
 async function linkDemoPatients(gk: RunningGatekeeper, users: UserRecord[], pepper: Hex, log: (line: string) => void, provider: string) {
+  const linked: { name: string; id: string }[] = [];
   for (const user of users.filter((u) => u.role === 'patient' && u.identity?.startsWith(`${DEMO_MRN_SYSTEM}|`))) {
     const local = await gk.store.findPatientByIdentifier(DEMO_MRN_SYSTEM, user.identity!.split('|')[1]!);
     if (!local?.id) continue;
     if (!addressOfPatient(local)) await linkPatient(gk.store, gk.ledger, local.id, user.identity!, pepper);
-    const published = await publishPatient(gk.store, gk.ledger, local.id);
-    if (published.length) log(`${provider}: published ${published.length} pointers to ${user.name}'s records`);
+    linked.push({ name: user.name, id: local.id });
   }
+  const published = await Promise.all(linked.map(({ id }) => gk.publisher.sync(id, { chainQueries: false })));
+  linked.forEach(({ name }, i) => published[i]!.length && log(`${provider}: published ${published[i]!.length} pointers to ${name}'s records`));
 }

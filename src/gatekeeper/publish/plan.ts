@@ -7,14 +7,13 @@
 import type { Patient, Resource } from '@medplum/fhirtypes';
 import type { Address, Hex } from 'viem';
 import type { LedgerClient } from '../../chain/client.js';
-import { isWithin } from '../../protocol/pointer-query.js';
 import { hashResultSet, type ResourceLike } from '../../records/hash.js';
 import type { RecordStore } from '../../records/store.js';
 import { relationshipIdFor } from '../../sdk/relationships.js';
 import type { BatchEntry } from './batch-send.js';
 import type { PendingPointers } from './pending.js';
 import { ownPointers } from './own-pointers.js';
-import { addressOfPatient, queriesCovering, type PublishedPointer } from './publish.js';
+import { addressOfPatient, affectedQueries, patientQueries, type PublishedPointer } from './publish.js';
 
 /** A unit of work: a write's resources of one patient, or a whole patient (sync). */
 export interface Job {
@@ -67,7 +66,7 @@ export async function planPatient(store: RecordStore, ledger: LedgerClient, pend
     const provider = ledger.account!.address;
     const onChain = new Map(pointers.map((p) => [p.query, p.dataHash]));
     const targets = new Map<Job, Set<string>>();
-    for (const job of jobs) targets.set(job, job.resources ? affected(job.resources, pointers) : await everyQuery(store, patientId, job.chainQueries ? [...onChain.keys()] : []));
+    for (const job of jobs) targets.set(job, job.resources ? affectedQueries(job.resources, pointers) : new Set(await patientQueries(store, patientId, job.chainQueries ? [...onChain.keys()] : [])));
     const waits = new Map<string, Wait>();
     const result: Plan = { updates: [], structural: [], address, patientId, jobs, targets, waits };
     const relationshipId = relationshipIdFor(address, provider);
@@ -117,29 +116,6 @@ export function settleJobs({ jobs, targets, waits }: Plan): Map<Job, Promise<unk
     outcome.then(job.resolve, job.reject);
   }
   return outcomes;
-}
-
-/** The queries a write's resources affect: the pointers on chain covering them, else the narrowest covering query. */
-export function affected(resources: readonly Resource[], pointers: readonly { query: string }[]): Set<string> {
-  const queries = new Set<string>();
-  for (const resource of resources) {
-    const covering = queriesCovering(resource);
-    if (covering.length === 0) continue;
-    const hit = pointers.filter((p) => covering.some((q) => isWithin(q, p.query)));
-    for (const p of hit) queries.add(p.query);
-    if (hit.length === 0) queries.add(covering[covering.length - 1]!);
-  }
-  return queries;
-}
-
-/** Every narrowest query a patient's records fall under, with `extra` (the pointers on chain, for a reconcile). */
-async function everyQuery(store: RecordStore, patientId: string, extra: readonly string[]): Promise<Set<string>> {
-  const queries = new Set(extra);
-  for (const r of await store.everything(patientId)) {
-    const covering = queriesCovering(r);
-    if (covering.length) queries.add(covering[covering.length - 1]!);
-  }
-  return queries;
 }
 
 export interface Deferred {

@@ -89,23 +89,46 @@ async function publishRecordsNow(store: RecordStore, ledger: LedgerClient, resou
   const address = patient && addressOfPatient(patient);
   if (!address) return []; // not linked to a chain address (or gone): nothing on chain points at it
   const pointers = await currentPointers(ledger, address, ledger.account!.address);
-  const targets = new Map<string, Hex | undefined>();
-  for (const resource of resources) {
-    const covering = queriesCovering(resource);
-    if (covering.length === 0) continue;
-    const affected = pointers.filter((p) => covering.some((q) => isWithin(q, p.query)));
-    for (const p of affected) targets.set(p.query, p.dataHash);
-    // No pointer covers it yet: point at the narrowest query (one category), so grants can stay narrow.
-    if (affected.length === 0 && !targets.has(covering[covering.length - 1]!)) targets.set(covering[covering.length - 1]!, undefined);
-  }
+  return sendChanged(store, ledger, patientId, address, affectedQueries(resources, pointers), new Map(pointers.map((p) => [p.query, p.dataHash])));
+}
+
+/** Sends the hash of each of `queries` whose hash in the store differs from `onChain`'s; returns what it sent. */
+async function sendChanged(store: RecordStore, ledger: LedgerClient, patientId: string, address: Address, queries: Iterable<string>, onChain: ReadonlyMap<string, Hex>): Promise<PublishedPointer[]> {
   const published: PublishedPointer[] = [];
-  for (const [query, onChain] of targets) {
+  for (const query of queries) {
     const dataHash = hashResultSet((await store.resultSet(query, patientId)) as ResourceLike[]);
-    if (dataHash === onChain) continue;
+    if (dataHash === onChain.get(query)) continue;
     const r = await addRecordPointer(ledger, { patient: address, query, dataHash });
     published.push({ query, dataHash, action: r.action });
   }
   return published;
+}
+
+/**
+ * The pointer queries a write's resources affect: the pointers on chain covering them, else the
+ * narrowest covering query (one category), so that grants can stay narrow. Used by the one-by-one
+ * path here and by the publisher's plan (plan.ts).
+ */
+export function affectedQueries(resources: readonly Resource[], pointers: readonly { query: string }[]): Set<string> {
+  const queries = new Set<string>();
+  for (const resource of resources) {
+    const covering = queriesCovering(resource);
+    if (covering.length === 0) continue;
+    const hit = pointers.filter((p) => covering.some((q) => isWithin(q, p.query)));
+    for (const p of hit) queries.add(p.query);
+    if (hit.length === 0) queries.add(covering[covering.length - 1]!);
+  }
+  return queries;
+}
+
+/** Every narrowest query a patient's records fall under, with `extra` (the pointers on chain, for a reconcile), sorted. */
+export async function patientQueries(store: RecordStore, patientId: string, extra: readonly string[]): Promise<string[]> {
+  const queries = new Set(extra);
+  for (const r of await store.everything(patientId)) {
+    const covering = queriesCovering(r);
+    if (covering.length) queries.add(covering[covering.length - 1]!);
+  }
+  return [...queries].sort();
 }
 
 /**
@@ -136,19 +159,7 @@ export async function syncPointers(
   { chainQueries }: { chainQueries: boolean },
 ): Promise<PublishedPointer[]> {
   const onChain = new Map((await currentPointers(ledger, address, ledger.account!.address)).map((p) => [p.query, p.dataHash]));
-  const queries = new Set<string>(chainQueries ? onChain.keys() : []);
-  for (const r of await store.everything(patientId)) {
-    const covering = queriesCovering(r);
-    if (covering.length) queries.add(covering[covering.length - 1]!);
-  }
-  const published: PublishedPointer[] = [];
-  for (const query of [...queries].sort()) {
-    const dataHash = hashResultSet((await store.resultSet(query, patientId)) as ResourceLike[]);
-    if (onChain.get(query) === dataHash) continue;
-    const r = await addRecordPointer(ledger, { patient: address, query, dataHash });
-    published.push({ query, dataHash, action: r.action });
-  }
-  return published;
+  return sendChanged(store, ledger, patientId, address, await patientQueries(store, patientId, chainQueries ? [...onChain.keys()] : []), onChain);
 }
 
 /**
